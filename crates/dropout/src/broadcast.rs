@@ -1,0 +1,220 @@
+//! Broadcast ("noise shape") masks: one mask element shared by a whole slice
+//! of the tensor, as spatial dropout and locked (variational) dropout need.
+//!
+//! For data of shape `(d_0, …, d_{k-1})` and a noise shape `(n_0, …, n_{k-1})`
+//! with every `n_i ∈ {d_i, 1}`, element `(i_0, …, i_{k-1})` uses the mask
+//! element whose index is the row-major index of `(j_0, …, j_{k-1})` in the
+//! noise shape, `j_i = i_i` if `n_i = d_i` else `0`:
+//!
+//! ```text
+//! y[i] = keep(noise_index(i)) ? x[i] · s : 0
+//! ```
+//!
+//! * spatial dropout over `(N, C, H, W)`: noise `(N, C, 1, 1)` — whole channels;
+//! * locked dropout over `(T, N, D)`: noise `(1, N, D)` — the same units at
+//!   every time step.
+//!
+//! The backward pass is the same map on `dy`, with the mask recomputed.
+//!
+//! ```
+//! use dropout::{Dropout, MaskKey, Mode};
+//! let d = Dropout::new(0.5).unwrap();
+//! let (shape, noise) = ([2, 3, 4, 4], [2, 3, 1, 1]);
+//! let x = vec![1.0f32; 96];
+//! let mut y = vec![0.0; 96];
+//! d.forward_broadcast(MaskKey::new(1, 0, 0), Mode::Train, &shape, &noise, &x, &mut y).unwrap();
+//! for plane in y.chunks(16) {
+//!     assert!(plane.iter().all(|&v| v == plane[0])); // a channel is all kept or all dropped
+//! }
+//! ```
+
+use crate::error::{check_len, DropoutError};
+use crate::philox::MaskKey;
+use crate::rule::{Dropout, Mode, Plan};
+use crate::simd;
+use crate::tiles::{for_each_tile, Bits};
+
+/// Check `noise` against `shape`; return the number of elements of each.
+pub(crate) fn validate(shape: &[usize], noise: &[usize]) -> Result<(usize, usize), DropoutError> {
+    let bad = || DropoutError::BadNoiseShape {
+        shape: shape.to_vec(),
+        noise: noise.to_vec(),
+    };
+    if shape.len() != noise.len() || shape.iter().zip(noise).any(|(&d, &n)| n != d && n != 1) {
+        return Err(bad());
+    }
+    let count = |dims: &[usize]| dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    Ok((count(shape).ok_or_else(bad)?, count(noise).ok_or_else(bad)?))
+}
+
+/// Row-major strides of the noise shape, 0 on broadcast dimensions.
+pub(crate) fn noise_strides(shape: &[usize], noise: &[usize]) -> Vec<usize> {
+    let mut strides = vec![0; noise.len()];
+    let mut acc = 1;
+    for d in (0..noise.len()).rev() {
+        strides[d] = if noise[d] == shape[d] { acc } else { 0 };
+        acc *= noise[d];
+    }
+    strides
+}
+
+impl Dropout {
+    /// Dropout with a broadcast mask (see the module docs).
+    ///
+    /// # Errors
+    /// [`DropoutError::BadNoiseShape`] if `noise` cannot broadcast over
+    /// `shape`; [`DropoutError::LengthMismatch`] if `x` or `y` does not hold
+    /// `shape`'s element count.
+    pub fn forward_broadcast(
+        &self,
+        key: MaskKey,
+        mode: Mode,
+        shape: &[usize],
+        noise: &[usize],
+        x: &[f32],
+        y: &mut [f32],
+    ) -> Result<(), DropoutError> {
+        let (n, _) = validate(shape, noise)?;
+        check_len("input", x.len(), n)?;
+        check_len("output", y.len(), n)?;
+        // SAFETY: distinct buffers of n elements.
+        unsafe { self.broadcast_raw(key, mode, shape, noise, x.as_ptr(), y.as_mut_ptr()) };
+        Ok(())
+    }
+
+    /// In-place [`forward_broadcast`](Self::forward_broadcast); also the
+    /// in-place backward pass.
+    ///
+    /// # Errors
+    /// As [`forward_broadcast`](Self::forward_broadcast).
+    pub fn forward_broadcast_inplace(
+        &self,
+        key: MaskKey,
+        mode: Mode,
+        shape: &[usize],
+        noise: &[usize],
+        x: &mut [f32],
+    ) -> Result<(), DropoutError> {
+        let (n, _) = validate(shape, noise)?;
+        check_len("input", x.len(), n)?;
+        let p = x.as_mut_ptr();
+        // SAFETY: in place; each element is read before it is written.
+        unsafe { self.broadcast_raw(key, mode, shape, noise, p, p) };
+        Ok(())
+    }
+
+    /// Backward of [`forward_broadcast`](Self::forward_broadcast): the same
+    /// recomputed mask applied to `dy`.
+    ///
+    /// # Errors
+    /// As [`forward_broadcast`](Self::forward_broadcast).
+    pub fn backward_broadcast(
+        &self,
+        key: MaskKey,
+        mode: Mode,
+        shape: &[usize],
+        noise: &[usize],
+        dy: &[f32],
+        dx: &mut [f32],
+    ) -> Result<(), DropoutError> {
+        self.forward_broadcast(key, mode, shape, noise, dy, dx)
+    }
+
+    /// # Safety
+    /// Shapes validated; `x` readable and `y` writable for the element count,
+    /// equal or disjoint.
+    unsafe fn broadcast_raw(
+        &self,
+        key: MaskKey,
+        mode: Mode,
+        shape: &[usize],
+        noise: &[usize],
+        x: *const f32,
+        y: *mut f32,
+    ) {
+        let n: usize = shape.iter().product();
+        let s = match self.plan(mode) {
+            Plan::Identity => {
+                if x != y.cast_const() {
+                    std::ptr::copy_nonoverlapping(x, y, n);
+                }
+                return;
+            }
+            Plan::DropAll => {
+                std::slice::from_raw_parts_mut(y, n).fill(0.0);
+                return;
+            }
+            Plan::Threshold { s, .. } => s,
+        };
+        if n == 0 {
+            return;
+        }
+        // The noise-shaped mask: small (one bit per noise element), temporary.
+        let (_, noise_len) = validate(shape, noise).unwrap_or((n, n));
+        let mask = self.mask(key, mode, noise_len);
+        let backend = self.backend();
+        // Split the dims into outer dims and one trailing run of dims that are
+        // all matched (consecutive noise indices) or all broadcast (one index).
+        // Size-1 dims fit either kind.
+        let mut split = shape.len();
+        let mut run = 1usize;
+        let mut kind: Option<bool> = None; // Some(true) = broadcast run
+        while split > 0 {
+            let d = split - 1;
+            if shape[d] != 1 {
+                let b = noise[d] == 1;
+                match kind {
+                    None => kind = Some(b),
+                    Some(k) if k != b => break,
+                    _ => {}
+                }
+                run *= shape[d];
+            }
+            split = d;
+        }
+        let broadcast_run = kind == Some(true);
+        let strides = noise_strides(shape, noise);
+        let outer = &shape[..split];
+        let mut idx = vec![0usize; outer.len()];
+        let mut base = 0usize; // noise index of the run's first element
+        let bits = Bits::Packed(mask.words());
+        for r in 0..n / run {
+            let (xo, yo) = (x.add(r * run), y.add(r * run));
+            if broadcast_run {
+                let kept = mask.get(base).unwrap_or(false);
+                simd::uniform(backend, xo, yo, run, kept, s);
+            } else {
+                for_each_tile(backend, &bits, base as u64, run, |o, l, b| {
+                    simd::scale(backend, xo.add(o), yo.add(o), l, b, s)
+                });
+            }
+            // Odometer over the outer dims, keeping `base` in step.
+            for d in (0..outer.len()).rev() {
+                idx[d] += 1;
+                base += strides[d];
+                if idx[d] < outer[d] {
+                    break;
+                }
+                base -= strides[d] * idx[d];
+                idx[d] = 0;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation() {
+        assert_eq!(validate(&[2, 3, 4], &[2, 1, 4]), Ok((24, 8)));
+        assert!(matches!(
+            validate(&[2, 3], &[2, 2]),
+            Err(DropoutError::BadNoiseShape { .. })
+        ));
+        assert!(validate(&[2, 3], &[2]).is_err());
+        assert!(validate(&[usize::MAX, 3], &[1, 1]).is_err());
+        assert_eq!(noise_strides(&[2, 3, 4], &[2, 1, 4]), vec![4, 0, 1]);
+    }
+}

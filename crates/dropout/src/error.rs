@@ -1,0 +1,100 @@
+//! Typed errors of the dropout library.
+//!
+//! Every misuse that can be detected is reported here, at the point of
+//! construction or call, and never as a panic later: a drop probability that
+//! is NaN or outside `[0, 1]`, buffers whose lengths disagree, and noise
+//! shapes that cannot broadcast over the data shape.
+
+use thiserror::Error;
+
+/// What went wrong in a dropout call.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum DropoutError {
+    /// The drop probability is NaN or outside `[0, 1]`.
+    #[error("dropout probability p = {p} is invalid: it must be a number in [0, 1]")]
+    InvalidProbability {
+        /// The rejected value.
+        p: f32,
+    },
+    /// Two buffers that must have the same length do not.
+    #[error("length mismatch: {what} has {got} elements, expected {expected}")]
+    LengthMismatch {
+        /// Which buffer was wrong.
+        what: &'static str,
+        /// Its length.
+        got: usize,
+        /// The length it should have had.
+        expected: usize,
+    },
+    /// A `(rows, cols)` layout does not match a buffer.
+    #[error("shape mismatch: {what} has {got} elements, but rows × cols = {rows} × {cols}")]
+    ShapeMismatch {
+        /// Which buffer was wrong.
+        what: &'static str,
+        /// Its length.
+        got: usize,
+        /// Rows of the layout.
+        rows: usize,
+        /// Columns of the layout.
+        cols: usize,
+    },
+    /// A noise shape cannot broadcast over the data shape.
+    #[error("noise shape {noise:?} does not broadcast over shape {shape:?}: each noise dimension must equal the data dimension or be 1")]
+    BadNoiseShape {
+        /// The data shape.
+        shape: Vec<usize>,
+        /// The noise shape.
+        noise: Vec<usize>,
+    },
+    /// The requested kernel backend cannot run on this CPU.
+    #[error("kernel backend `{backend}` is not supported on this CPU")]
+    UnsupportedBackend {
+        /// The backend's name.
+        backend: &'static str,
+    },
+    /// A packed mask was made for a different number of elements.
+    #[error("packed mask covers {got} elements, but the buffer has {expected}")]
+    MaskLength {
+        /// Elements in the mask.
+        got: usize,
+        /// Elements in the buffer.
+        expected: usize,
+    },
+}
+
+/// `Ok` iff `got == expected`, else [`DropoutError::LengthMismatch`].
+pub(crate) fn check_len(
+    what: &'static str,
+    got: usize,
+    expected: usize,
+) -> Result<(), DropoutError> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(DropoutError::LengthMismatch {
+            what,
+            got,
+            expected,
+        })
+    }
+}
+
+/// `Ok` iff `got == rows · cols` (without overflow), else [`DropoutError::ShapeMismatch`].
+pub(crate) fn check_shape(
+    what: &'static str,
+    got: usize,
+    rows: usize,
+    cols: usize,
+) -> Result<(), DropoutError> {
+    if rows.checked_mul(cols) == Some(got) {
+        Ok(())
+    } else {
+        Err(DropoutError::ShapeMismatch {
+            what,
+            got,
+            rows,
+            cols,
+        })
+    }
+}

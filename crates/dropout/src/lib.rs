@@ -1,0 +1,58 @@
+//! # dropout — exact, reproducible, mask-free dropout kernels
+//!
+//! Dropout zeroes each activation with probability `p` during training and
+//! scales the survivors by `s = 1/(1 − p)`, so `E[h'] = (1 − p) · s · h = h` and
+//! the test-time network is the plain one (Srivastava et al., JMLR 2014, with
+//! the "inverted" scaling).
+//!
+//! What this crate promises (DESIGN.md §3):
+//!
+//! * **Exact keep probability.** Element `e` is dropped iff its Philox4x32-10
+//!   word `r_e < t = round(p · 2^32)`: `|P(drop) − p| ≤ 2^-33`.
+//! * **Reproducible masks.** The mask is a pure function of
+//!   `(seed, stream, step, element index)` ([`MaskKey`]): the same on 1 or N
+//!   threads, with any chunking, SIMD width or CPU.
+//! * **Mask-free backward.** Backward regenerates the mask from the key;
+//!   nothing is stored. A 1-bit [`PackedMask`] is opt-in.
+//! * **Fast.** AVX-512 Philox and masked multiplies, rayon over fixed-size
+//!   chunks ([`Backend`]); a scalar [`reference`] beside it, equal bit for bit.
+//! * **Typed errors.** A bad `p`, mismatched lengths or shapes are a
+//!   [`DropoutError`], never a panic.
+//!
+//! Variants: plain ([`Dropout::forward`]), broadcast/noise-shape masks for
+//! spatial and locked dropout ([`Dropout::forward_broadcast`]), and the fused
+//! engine kernels `dropout(act(x + b))` ([`BiasActDropout`]) and
+//! `residual + dropout(x + b)` ([`ResidualDropout`]).
+//!
+//! ```
+//! use dropout::{Dropout, MaskKey, Mode};
+//! let d = Dropout::new(0.3)?;
+//! let key = MaskKey { seed: 1234, stream: 0, step: 17 };
+//! let mut h = vec![1.0f32; 8];
+//! d.forward_inplace(key, Mode::Train, &mut h);
+//! let s = 1.0 / 0.7f64;
+//! assert!(h.iter().all(|&v| v == 0.0 || v == s as f32));
+//! // Eval mode is the identity.
+//! let mut e = vec![3.0f32; 8];
+//! d.forward_inplace(key, Mode::Eval, &mut e);
+//! assert_eq!(e, vec![3.0; 8]);
+//! # Ok::<(), dropout::DropoutError>(())
+//! ```
+
+mod broadcast;
+mod error;
+mod fused;
+mod kernels;
+mod packed;
+pub mod philox;
+pub mod reference;
+mod rule;
+mod simd;
+mod tiles;
+
+pub use error::DropoutError;
+pub use fused::{Act, BiasActDropout, ResidualDropout};
+pub use packed::PackedMask;
+pub use philox::MaskKey;
+pub use rule::{Dropout, Mode};
+pub use simd::Backend;

@@ -1,0 +1,195 @@
+//! The scalar reference: every kernel of the crate written the slow, obvious
+//! way — one Philox block per element, straight from DESIGN.md §3 — so the
+//! fast paths can be checked against it bit for bit.
+//!
+//! ```text
+//! keep(e) = mode = eval ∨ p = 0  ? true
+//!         : p = 1                ? false
+//!         : word(e) ≥ round(p · 2^32)
+//! ```
+
+// Index loops are the obvious form of these formulas.
+#![allow(clippy::needless_range_loop)]
+
+use crate::broadcast::{noise_strides, validate};
+use crate::error::{check_len, check_shape, DropoutError};
+use crate::fused::{Act, BiasActDropout, ResidualDropout};
+use crate::philox::MaskKey;
+use crate::rule::{Dropout, Mode, Plan};
+
+/// Whether element `e` is kept, and the survivor scale.
+pub fn keep(d: &Dropout, key: MaskKey, mode: Mode, e: u64) -> (bool, f32) {
+    match d.plan(mode) {
+        Plan::Identity => (true, 1.0),
+        Plan::DropAll => (false, 0.0),
+        Plan::Threshold { t, s } => (key.word(e) >= t, s),
+    }
+}
+
+/// Plain dropout: `y[i] = x[i]` (identity plans) or `keep(offset + i) ? x[i] · s : 0`.
+///
+/// # Errors
+/// [`DropoutError::LengthMismatch`] if the lengths differ.
+pub fn forward_at(
+    d: &Dropout,
+    key: MaskKey,
+    mode: Mode,
+    offset: u64,
+    x: &[f32],
+    y: &mut [f32],
+) -> Result<(), DropoutError> {
+    check_len("output", y.len(), x.len())?;
+    let identity = d.plan(mode) == Plan::Identity;
+    for (i, (yi, &xi)) in y.iter_mut().zip(x).enumerate() {
+        let (k, s) = keep(d, key, mode, offset + i as u64);
+        *yi = if identity {
+            xi
+        } else if k {
+            xi * s
+        } else {
+            0.0
+        };
+    }
+    Ok(())
+}
+
+/// The keep mask as booleans.
+pub fn mask(d: &Dropout, key: MaskKey, mode: Mode, len: usize) -> Vec<bool> {
+    (0..len as u64).map(|e| keep(d, key, mode, e).0).collect()
+}
+
+/// Broadcast dropout: element `i` uses mask index `noise_index(i)`.
+///
+/// # Errors
+/// As [`Dropout::forward_broadcast`].
+pub fn forward_broadcast(
+    d: &Dropout,
+    key: MaskKey,
+    mode: Mode,
+    shape: &[usize],
+    noise: &[usize],
+    x: &[f32],
+    y: &mut [f32],
+) -> Result<(), DropoutError> {
+    let (n, _) = validate(shape, noise)?;
+    check_len("input", x.len(), n)?;
+    check_len("output", y.len(), n)?;
+    let strides = noise_strides(shape, noise);
+    let identity = d.plan(mode) == Plan::Identity;
+    for i in 0..n {
+        // Row-major multi-index of i, mapped to the noise index.
+        let (mut rest, mut j) = (i, 0);
+        for dim in (0..shape.len()).rev() {
+            j += (rest % shape[dim]) * strides[dim];
+            rest /= shape[dim];
+        }
+        let (k, s) = keep(d, key, mode, j as u64);
+        y[i] = if identity {
+            x[i]
+        } else if k {
+            x[i] * s
+        } else {
+            0.0
+        };
+    }
+    Ok(())
+}
+
+/// Reference of [`BiasActDropout::forward`].
+///
+/// # Errors
+/// As the fast version.
+pub fn bias_act_forward(
+    f: &BiasActDropout,
+    x: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+) -> Result<(), DropoutError> {
+    check_shape("input", x.len(), f.rows, f.cols)?;
+    check_shape("output", y.len(), f.rows, f.cols)?;
+    check_len("bias", bias.len(), f.cols)?;
+    for r in 0..f.rows {
+        for c in 0..f.cols {
+            let e = r * f.cols + c;
+            let z = x[e] + bias[c];
+            let a = match f.act {
+                Act::Identity => z,
+                Act::Relu => {
+                    if z > 0.0 {
+                        z
+                    } else {
+                        0.0
+                    }
+                }
+            };
+            let (k, s) = keep(&f.dropout, f.key, f.mode, e as u64);
+            y[e] = if k { a * s } else { 0.0 };
+        }
+    }
+    Ok(())
+}
+
+/// Reference of [`BiasActDropout::backward`].
+///
+/// # Errors
+/// As the fast version.
+pub fn bias_act_backward(
+    f: &BiasActDropout,
+    y: &[f32],
+    dy: &[f32],
+    dx: &mut [f32],
+    dbias: &mut [f32],
+) -> Result<(), DropoutError> {
+    for (what, len) in [
+        ("forward output", y.len()),
+        ("gradient", dy.len()),
+        ("input gradient", dx.len()),
+    ] {
+        check_shape(what, len, f.rows, f.cols)?;
+    }
+    check_len("bias", dbias.len(), f.cols)?;
+    dbias.fill(0.0);
+    for r in 0..f.rows {
+        for c in 0..f.cols {
+            let e = r * f.cols + c;
+            let (k, s) = keep(&f.dropout, f.key, f.mode, e as u64);
+            let active = match f.act {
+                Act::Identity => true,
+                Act::Relu => y[e] > 0.0,
+            };
+            dx[e] = if k && active { dy[e] * s } else { 0.0 };
+            dbias[c] += dx[e];
+        }
+    }
+    Ok(())
+}
+
+/// Reference of [`ResidualDropout::forward`].
+///
+/// # Errors
+/// As the fast version.
+pub fn residual_forward(
+    f: &ResidualDropout,
+    x: &[f32],
+    bias: &[f32],
+    residual: &[f32],
+    y: &mut [f32],
+) -> Result<(), DropoutError> {
+    for (what, len) in [
+        ("input", x.len()),
+        ("residual", residual.len()),
+        ("output", y.len()),
+    ] {
+        check_shape(what, len, f.rows, f.cols)?;
+    }
+    check_len("bias", bias.len(), f.cols)?;
+    for r in 0..f.rows {
+        for c in 0..f.cols {
+            let e = r * f.cols + c;
+            let (k, s) = keep(&f.dropout, f.key, f.mode, e as u64);
+            let d = if k { (x[e] + bias[c]) * s } else { 0.0 };
+            y[e] = residual[e] + d;
+        }
+    }
+    Ok(())
+}
