@@ -18,7 +18,7 @@ use crate::simd::{self, Backend};
 /// Elements per parallel task (a multiple of [`TILE`]).
 pub(crate) const CHUNK: usize = 1 << 16;
 /// Elements per tile of keep bits (a multiple of 64).
-pub(crate) const TILE: usize = 2048;
+pub(crate) const TILE: usize = 512;
 
 /// Where keep bits come from.
 #[derive(Clone, Copy, Debug)]

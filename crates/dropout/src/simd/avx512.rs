@@ -22,9 +22,10 @@ use crate::philox::{MaskKey, M0, M1, ROUNDS, W0, W1};
 fn mulhilo(a: __m512i, m: __m512i) -> (__m512i, __m512i) {
     let even = _mm512_mul_epu32(a, m);
     let odd = _mm512_mul_epu32(_mm512_srli_epi64::<32>(a), m);
-    let lo = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64::<32>(odd));
-    let hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64::<32>(even), odd);
-    (hi, lo)
+    // High halves: dword 2i+1 of `even` for even lanes, dword 2i+1 of `odd` for odd lanes.
+    let idx = _mm512_setr_epi32(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+    let hi = _mm512_permutex2var_epi32(even, idx, odd);
+    (hi, _mm512_mullo_epi32(a, m))
 }
 
 /// Three-way XOR in one instruction.
@@ -34,48 +35,95 @@ fn xor3(a: __m512i, b: __m512i, c: __m512i) -> __m512i {
     _mm512_ternarylogic_epi32::<0x96>(a, b, c)
 }
 
+/// Groups of 16 blocks processed side by side: independent dependency chains
+/// that keep the multipliers busy while one group waits on a result.
+const GROUPS: usize = 4;
+
+/// The counter words (c0, c1) of the 16 blocks `block .. block + 16`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn counters(block: u64, iota: __m512i) -> (__m512i, __m512i) {
+    let base_lo = _mm512_set1_epi32(block as u32 as i32);
+    let base_hi = _mm512_set1_epi32((block >> 32) as u32 as i32);
+    let lo = _mm512_add_epi32(base_lo, iota);
+    // Lanes whose low word wrapped carry into the high word.
+    let carry = _mm512_cmplt_epu32_mask(lo, base_lo);
+    let hi = _mm512_mask_add_epi32(base_hi, carry, base_hi, _mm512_set1_epi32(1));
+    (lo, hi)
+}
+
 /// See [`super::portable::keep_bits`]; identical output.
 #[target_feature(enable = "avx512f,bmi2")]
 pub(crate) fn keep_bits(key: MaskKey, t: u32, first_word: u64, out: &mut [u64]) {
     let [k0, k1] = key.philox_key();
-    let mut rk0 = [_mm512_setzero_si512(); ROUNDS];
-    let mut rk1 = [_mm512_setzero_si512(); ROUNDS];
-    for r in 0..ROUNDS {
-        rk0[r] = _mm512_set1_epi32(k0.wrapping_add(W0.wrapping_mul(r as u32)) as i32);
-        rk1[r] = _mm512_set1_epi32(k1.wrapping_add(W1.wrapping_mul(r as u32)) as i32);
-    }
     let m0 = _mm512_set1_epi32(M0 as i32);
     let m1 = _mm512_set1_epi32(M1 as i32);
+    let w0 = _mm512_set1_epi32(W0 as i32);
+    let w1 = _mm512_set1_epi32(W1 as i32);
     let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     let stream = _mm512_set1_epi32(key.stream as i32);
     let step = _mm512_set1_epi32(key.step as i32);
     let tv = _mm512_set1_epi32(t as i32);
-    let one = _mm512_set1_epi32(1);
-    for (w, word) in out.iter_mut().enumerate() {
-        let block = (first_word + w as u64) * 16;
-        let base_lo = _mm512_set1_epi32(block as u32 as i32);
-        let base_hi = _mm512_set1_epi32((block >> 32) as u32 as i32);
-        let c0_init = _mm512_add_epi32(base_lo, iota);
-        let carry = _mm512_cmplt_epu32_mask(c0_init, base_lo);
-        let (mut c0, mut c1) = (c0_init, _mm512_mask_add_epi32(base_hi, carry, base_hi, one));
-        let (mut c2, mut c3) = (stream, step);
-        for r in 0..ROUNDS {
-            let (hi0, lo0) = mulhilo(c0, m0);
-            let (hi1, lo1) = mulhilo(c2, m1);
-            c0 = xor3(hi1, c1, rk0[r]);
-            c1 = lo1;
-            c2 = xor3(hi0, c3, rk1[r]);
-            c3 = lo0;
+    let mut chunks = out.chunks_exact_mut(GROUPS);
+    let mut word = first_word;
+    for ws in chunks.by_ref() {
+        let mut c = [[_mm512_setzero_si512(); 4]; GROUPS];
+        for (g, cg) in c.iter_mut().enumerate() {
+            let (lo, hi) = counters((word + g as u64) * 16, iota);
+            *cg = [lo, hi, stream, step];
         }
-        let k0 = u64::from(_mm512_cmpge_epu32_mask(c0, tv));
-        let k1 = u64::from(_mm512_cmpge_epu32_mask(c1, tv));
-        let k2 = u64::from(_mm512_cmpge_epu32_mask(c2, tv));
-        let k3 = u64::from(_mm512_cmpge_epu32_mask(c3, tv));
-        *word = _pdep_u64(k0, 0x1111_1111_1111_1111)
-            | _pdep_u64(k1, 0x2222_2222_2222_2222)
-            | _pdep_u64(k2, 0x4444_4444_4444_4444)
-            | _pdep_u64(k3, 0x8888_8888_8888_8888);
+        let mut rk0 = _mm512_set1_epi32(k0 as i32);
+        let mut rk1 = _mm512_set1_epi32(k1 as i32);
+        for r in 0..ROUNDS {
+            if r > 0 {
+                rk0 = _mm512_add_epi32(rk0, w0);
+                rk1 = _mm512_add_epi32(rk1, w1);
+            }
+            for cg in c.iter_mut() {
+                let (hi0, lo0) = mulhilo(cg[0], m0);
+                let (hi1, lo1) = mulhilo(cg[2], m1);
+                *cg = [xor3(hi1, cg[1], rk0), lo1, xor3(hi0, cg[3], rk1), lo0];
+            }
+        }
+        for (w, cg) in ws.iter_mut().zip(&c) {
+            *w = interleave(cg, tv);
+        }
+        word += GROUPS as u64;
     }
+    for w in chunks.into_remainder() {
+        let (lo, hi) = counters(word * 16, iota);
+        let mut cg = [lo, hi, stream, step];
+        let mut rk0 = _mm512_set1_epi32(k0 as i32);
+        let mut rk1 = _mm512_set1_epi32(k1 as i32);
+        for r in 0..ROUNDS {
+            if r > 0 {
+                rk0 = _mm512_add_epi32(rk0, w0);
+                rk1 = _mm512_add_epi32(rk1, w1);
+            }
+            let (hi0, lo0) = mulhilo(cg[0], m0);
+            let (hi1, lo1) = mulhilo(cg[2], m1);
+            cg = [xor3(hi1, cg[1], rk0), lo1, xor3(hi0, cg[3], rk1), lo0];
+        }
+        *w = interleave(&cg, tv);
+        word += 1;
+    }
+}
+
+/// The 64 keep bits of 16 blocks: bit `4k + w` = (word w of block k ≥ t).
+#[inline]
+#[target_feature(enable = "avx512f,bmi2")]
+fn interleave(c: &[__m512i; 4], tv: __m512i) -> u64 {
+    const SPREAD: [u64; 4] = [
+        0x1111_1111_1111_1111,
+        0x2222_2222_2222_2222,
+        0x4444_4444_4444_4444,
+        0x8888_8888_8888_8888,
+    ];
+    let mut acc = 0;
+    for (cw, spread) in c.iter().zip(SPREAD) {
+        acc |= _pdep_u64(u64::from(_mm512_cmpge_epu32_mask(*cw, tv)), spread);
+    }
+    acc
 }
 
 /// The 16 keep bits of elements `i .. i+16` (`i` a multiple of 16).
