@@ -49,7 +49,7 @@ struct KernelArgs {
     /// Timed repetitions per size (median reported).
     #[arg(long, default_value_t = 15)]
     reps: usize,
-    /// Kernel backend: best, avx512 or portable.
+    /// Kernel backend: best, avx512, avx2 or portable.
     #[arg(long, default_value = "best")]
     backend: String,
     /// Print one JSON object per size instead of a table.
@@ -86,8 +86,9 @@ fn bench_kernel(a: KernelArgs) -> Result<()> {
     let backend = match a.backend.as_str() {
         "best" => Backend::best(),
         "avx512" => Backend::Avx512,
+        "avx2" => Backend::Avx2,
         "portable" => Backend::Portable,
-        other => bail!("--backend {other}: expected best, avx512 or portable"),
+        other => bail!("--backend {other}: expected best, avx512, avx2 or portable"),
     };
     if a.threads == 0 {
         bail!("--threads must be at least 1");

@@ -1,4 +1,5 @@
-//! Backends: the portable loops and, on x86-64, AVX-512 — chosen at run time.
+//! Backends: the portable loops and, on x86-64, AVX2 and AVX-512 — chosen at
+//! run time.
 //!
 //! Every backend implements the same bit-level contract (keep bits from
 //! Philox, then element-wise ops under those bits) with the same float
@@ -7,6 +8,8 @@
 //! [`Backend::available`] lists all of them (tests run each one against the
 //! scalar reference).
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 mod portable;
@@ -19,6 +22,8 @@ use crate::philox::MaskKey;
 pub enum Backend {
     /// Plain loops; runs anywhere.
     Portable,
+    /// AVX2 (x86-64).
+    Avx2,
     /// AVX-512F + BMI2 (x86-64).
     Avx512,
 }
@@ -29,18 +34,20 @@ impl Backend {
         match self {
             Backend::Portable => true,
             #[cfg(target_arch = "x86_64")]
+            Backend::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
+            #[cfg(target_arch = "x86_64")]
             Backend::Avx512 => {
                 std::arch::is_x86_feature_detected!("avx512f")
                     && std::arch::is_x86_feature_detected!("bmi2")
             }
             #[cfg(not(target_arch = "x86_64"))]
-            Backend::Avx512 => false,
+            Backend::Avx2 | Backend::Avx512 => false,
         }
     }
 
     /// Every backend this CPU supports, fastest last.
     pub fn available() -> Vec<Backend> {
-        [Backend::Portable, Backend::Avx512]
+        [Backend::Portable, Backend::Avx2, Backend::Avx512]
             .into_iter()
             .filter(|b| b.is_supported())
             .collect()
@@ -52,10 +59,11 @@ impl Backend {
         *BEST.get_or_init(|| *Backend::available().last().unwrap_or(&Backend::Portable))
     }
 
-    /// A short lowercase name (`portable`, `avx512`).
+    /// A short lowercase name (`portable`, `avx2`, `avx512`).
     pub fn name(self) -> &'static str {
         match self {
             Backend::Portable => "portable",
+            Backend::Avx2 => "avx2",
             Backend::Avx512 => "avx512",
         }
     }
@@ -70,6 +78,8 @@ pub(crate) fn keep_bits(b: Backend, key: MaskKey, t: u32, first_word: u64, out: 
         // SAFETY: the backend was checked to be supported.
         #[cfg(target_arch = "x86_64")]
         Backend::Avx512 => unsafe { avx512::keep_bits(key, t, first_word, out) },
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 => unsafe { avx2::keep_bits(key, t, first_word, out) },
         _ => portable::keep_bits(key, t, first_word, out),
     }
 }
@@ -83,6 +93,8 @@ pub(crate) unsafe fn scale(b: Backend, x: *const f32, y: *mut f32, n: usize, bit
     match b {
         #[cfg(target_arch = "x86_64")]
         Backend::Avx512 => avx512::scale(x, y, n, bits, s),
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 => avx2::scale(x, y, n, bits, s),
         _ => portable::scale(x, y, n, bits, s),
     }
 }
@@ -105,6 +117,8 @@ pub(crate) unsafe fn bias_act(
     match b {
         #[cfg(target_arch = "x86_64")]
         Backend::Avx512 => avx512::bias_act(x, bias, y, n, bits, s, relu),
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 => avx2::bias_act(x, bias, y, n, bits, s, relu),
         _ => portable::bias_act(x, bias, y, n, bits, s, relu),
     }
 }
@@ -127,6 +141,8 @@ pub(crate) unsafe fn residual(
     match b {
         #[cfg(target_arch = "x86_64")]
         Backend::Avx512 => avx512::residual(x, bias, r, y, n, bits, s),
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 => avx2::residual(x, bias, r, y, n, bits, s),
         _ => portable::residual(x, bias, r, y, n, bits, s),
     }
 }
@@ -150,6 +166,8 @@ pub(crate) unsafe fn grad(
     match b {
         #[cfg(target_arch = "x86_64")]
         Backend::Avx512 => avx512::grad(y, dy, dz, db, n, bits, s, relu),
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 => avx2::grad(y, dy, dz, db, n, bits, s, relu),
         _ => portable::grad(y, dy, dz, db, n, bits, s, relu),
     }
 }
@@ -162,6 +180,8 @@ pub(crate) unsafe fn uniform(b: Backend, x: *const f32, y: *mut f32, n: usize, k
     match b {
         #[cfg(target_arch = "x86_64")]
         Backend::Avx512 => avx512::uniform(x, y, n, kept, s),
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 => avx2::uniform(x, y, n, kept, s),
         _ => portable::uniform(x, y, n, kept, s),
     }
 }
