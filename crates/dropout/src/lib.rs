@@ -14,8 +14,9 @@
 //!   threads, with any chunking, SIMD width or CPU.
 //! * **Mask-free backward.** Backward regenerates the mask from the key;
 //!   nothing is stored. A 1-bit [`PackedMask`] is opt-in.
-//! * **Fast.** AVX-512 Philox and masked multiplies, rayon over fixed-size
-//!   chunks ([`Backend`]); a scalar [`reference`] beside it, equal bit for bit.
+//! * **Fast.** Philox and masked multiplies in AVX-512 or AVX2 (picked at run
+//!   time, [`Backend`]), rayon over fixed-size chunks; a scalar [`reference`]
+//!   beside them, equal bit for bit.
 //! * **Typed errors.** A bad `p`, mismatched lengths or shapes are a
 //!   [`DropoutError`], never a panic.
 //!
@@ -56,3 +57,8 @@ pub use packed::PackedMask;
 pub use philox::MaskKey;
 pub use rule::{Dropout, Mode};
 pub use simd::Backend;
+
+/// The README's Rust example runs as a doctest, so it cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
