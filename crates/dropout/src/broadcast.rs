@@ -74,11 +74,12 @@ impl Dropout {
         x: &[f32],
         y: &mut [f32],
     ) -> Result<(), DropoutError> {
-        let (n, _) = validate(shape, noise)?;
+        let (n, noise_len) = validate(shape, noise)?;
         check_len("input", x.len(), n)?;
         check_len("output", y.len(), n)?;
+        let sizes = (n, noise_len);
         // SAFETY: distinct buffers of n elements.
-        unsafe { self.broadcast_raw(key, mode, shape, noise, x.as_ptr(), y.as_mut_ptr()) };
+        unsafe { self.broadcast_raw(key, mode, shape, noise, sizes, x.as_ptr(), y.as_mut_ptr()) };
         Ok(())
     }
 
@@ -95,11 +96,11 @@ impl Dropout {
         noise: &[usize],
         x: &mut [f32],
     ) -> Result<(), DropoutError> {
-        let (n, _) = validate(shape, noise)?;
-        check_len("input", x.len(), n)?;
+        let sizes = validate(shape, noise)?;
+        check_len("input", x.len(), sizes.0)?;
         let p = x.as_mut_ptr();
         // SAFETY: in place; each element is read before it is written.
-        unsafe { self.broadcast_raw(key, mode, shape, noise, p, p) };
+        unsafe { self.broadcast_raw(key, mode, shape, noise, sizes, p, p) };
         Ok(())
     }
 
@@ -121,18 +122,19 @@ impl Dropout {
     }
 
     /// # Safety
-    /// Shapes validated; `x` readable and `y` writable for the element count,
-    /// equal or disjoint.
+    /// Shapes validated, `(n, noise_len)` their element counts; `x` readable
+    /// and `y` writable for `n` elements, equal or disjoint.
+    #[allow(clippy::too_many_arguments)]
     unsafe fn broadcast_raw(
         &self,
         key: MaskKey,
         mode: Mode,
         shape: &[usize],
         noise: &[usize],
+        (n, noise_len): (usize, usize),
         x: *const f32,
         y: *mut f32,
     ) {
-        let n: usize = shape.iter().product();
         let s = match self.plan(mode) {
             Plan::Identity => {
                 if x != y.cast_const() {
@@ -150,7 +152,6 @@ impl Dropout {
             return;
         }
         // The noise-shaped mask: small (one bit per noise element), temporary.
-        let (_, noise_len) = validate(shape, noise).unwrap_or((n, n));
         let mask = self.mask(key, mode, noise_len);
         let backend = self.backend();
         // Split the dims into outer dims and one trailing run of dims that are

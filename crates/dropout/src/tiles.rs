@@ -41,9 +41,10 @@ impl Bits<'_> {
             Bits::AllKeep => out.fill(u64::MAX),
             Bits::AllDrop => out.fill(0),
             Bits::Packed(words) => {
-                let w0 = first_word as usize;
-                let have = words.len().saturating_sub(w0).min(out.len());
-                out[..have].copy_from_slice(&words[w0..w0 + have]);
+                // Words past the stored mask read as "dropped".
+                let src = words.get(first_word as usize..).unwrap_or(&[]);
+                let have = src.len().min(out.len());
+                out[..have].copy_from_slice(&src[..have]);
                 out[have..].fill(0);
             }
         }
