@@ -15,6 +15,7 @@
 //!   every time step.
 //!
 //! The backward pass is the same map on `dy`, with the mask recomputed.
+//! At most [`MAX_DIMS`] dimensions; nothing is allocated.
 //!
 //! ```
 //! use dropout::{Dropout, MaskKey, Mode};
@@ -40,21 +41,32 @@ pub(crate) fn validate(shape: &[usize], noise: &[usize]) -> Result<(usize, usize
         shape: shape.to_vec(),
         noise: noise.to_vec(),
     };
-    if shape.len() != noise.len() || shape.iter().zip(noise).any(|(&d, &n)| n != d && n != 1) {
+    if shape.len() != noise.len()
+        || shape.len() > MAX_DIMS
+        || shape.iter().zip(noise).any(|(&d, &n)| n != d && n != 1)
+    {
         return Err(bad());
     }
     let count = |dims: &[usize]| dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
     Ok((count(shape).ok_or_else(bad)?, count(noise).ok_or_else(bad)?))
 }
 
+/// Most dimensions a broadcast call takes (so no call allocates).
+pub const MAX_DIMS: usize = 8;
+
+/// Row-major strides of the noise shape, 0 on broadcast dimensions, into `out`.
+pub(crate) fn noise_strides_into(shape: &[usize], noise: &[usize], out: &mut [usize]) {
+    let mut acc = 1;
+    for d in (0..noise.len()).rev() {
+        out[d] = if noise[d] == shape[d] { acc } else { 0 };
+        acc *= noise[d];
+    }
+}
+
 /// Row-major strides of the noise shape, 0 on broadcast dimensions.
 pub(crate) fn noise_strides(shape: &[usize], noise: &[usize]) -> Vec<usize> {
     let mut strides = vec![0; noise.len()];
-    let mut acc = 1;
-    for d in (0..noise.len()).rev() {
-        strides[d] = if noise[d] == shape[d] { acc } else { 0 };
-        acc *= noise[d];
-    }
+    noise_strides_into(shape, noise, &mut strides);
     strides
 }
 
@@ -74,12 +86,11 @@ impl Dropout {
         x: &[f32],
         y: &mut [f32],
     ) -> Result<(), DropoutError> {
-        let (n, noise_len) = validate(shape, noise)?;
+        let (n, _) = validate(shape, noise)?;
         check_len("input", x.len(), n)?;
         check_len("output", y.len(), n)?;
-        let sizes = (n, noise_len);
         // SAFETY: distinct buffers of n elements.
-        unsafe { self.broadcast_raw(key, mode, shape, noise, sizes, x.as_ptr(), y.as_mut_ptr()) };
+        unsafe { self.broadcast_raw(key, mode, shape, noise, n, x.as_ptr(), y.as_mut_ptr()) };
         Ok(())
     }
 
@@ -96,11 +107,11 @@ impl Dropout {
         noise: &[usize],
         x: &mut [f32],
     ) -> Result<(), DropoutError> {
-        let sizes = validate(shape, noise)?;
-        check_len("input", x.len(), sizes.0)?;
+        let (n, _) = validate(shape, noise)?;
+        check_len("input", x.len(), n)?;
         let p = x.as_mut_ptr();
         // SAFETY: in place; each element is read before it is written.
-        unsafe { self.broadcast_raw(key, mode, shape, noise, sizes, p, p) };
+        unsafe { self.broadcast_raw(key, mode, shape, noise, n, p, p) };
         Ok(())
     }
 
@@ -122,8 +133,8 @@ impl Dropout {
     }
 
     /// # Safety
-    /// Shapes validated, `(n, noise_len)` their element counts; `x` readable
-    /// and `y` writable for `n` elements, equal or disjoint.
+    /// Shapes validated, `n` their element count; `x` readable and `y`
+    /// writable for `n` elements, equal or disjoint.
     #[allow(clippy::too_many_arguments)]
     unsafe fn broadcast_raw(
         &self,
@@ -131,11 +142,11 @@ impl Dropout {
         mode: Mode,
         shape: &[usize],
         noise: &[usize],
-        (n, noise_len): (usize, usize),
+        n: usize,
         x: *const f32,
         y: *mut f32,
     ) {
-        let s = match self.plan(mode) {
+        let (t, s) = match self.plan(mode) {
             Plan::Identity => {
                 if x != y.cast_const() {
                     std::ptr::copy_nonoverlapping(x, y, n);
@@ -146,13 +157,11 @@ impl Dropout {
                 std::slice::from_raw_parts_mut(y, n).fill(0.0);
                 return;
             }
-            Plan::Threshold { s, .. } => s,
+            Plan::Threshold { t, s } => (t, s),
         };
         if n == 0 {
             return;
         }
-        // The noise-shaped mask: small (one bit per noise element), temporary.
-        let mask = self.mask(key, mode, noise_len);
         let backend = self.backend();
         // Split the dims into outer dims and one trailing run of dims that are
         // all matched (consecutive noise indices) or all broadcast (one index).
@@ -174,16 +183,16 @@ impl Dropout {
             split = d;
         }
         let broadcast_run = kind == Some(true);
-        let strides = noise_strides(shape, noise);
+        let mut strides = [0usize; MAX_DIMS];
+        noise_strides_into(shape, noise, &mut strides);
         let outer = &shape[..split];
-        let mut idx = vec![0usize; outer.len()];
+        let mut idx = [0usize; MAX_DIMS];
         let mut base = 0usize; // noise index of the run's first element
-        let bits = Bits::Packed(mask.words());
+        let bits = Bits::Philox { key, t };
         for r in 0..n / run {
             let (xo, yo) = (x.add(r * run), y.add(r * run));
             if broadcast_run {
-                let kept = mask.get(base).unwrap_or(false);
-                simd::uniform(backend, xo, yo, run, kept, s);
+                simd::uniform(backend, xo, yo, run, key.word(base as u64) >= t, s);
             } else {
                 for_each_tile(backend, &bits, base as u64, run, |o, l, b| {
                     simd::scale(backend, xo.add(o), yo.add(o), l, b, s)
@@ -216,6 +225,7 @@ mod tests {
         ));
         assert!(validate(&[2, 3], &[2]).is_err());
         assert!(validate(&[usize::MAX, 3], &[1, 1]).is_err());
+        assert!(validate(&[1; 9], &[1; 9]).is_err());
         assert_eq!(noise_strides(&[2, 3, 4], &[2, 1, 4]), vec![4, 0, 1]);
     }
 }

@@ -40,7 +40,7 @@ pub enum DropoutError {
         cols: usize,
     },
     /// A noise shape cannot broadcast over the data shape.
-    #[error("noise shape {noise:?} does not broadcast over shape {shape:?}: each noise dimension must equal the data dimension or be 1")]
+    #[error("noise shape {noise:?} does not broadcast over shape {shape:?}: each noise dimension must equal the data dimension or be 1 (at most 8 dimensions)")]
     BadNoiseShape {
         /// The data shape.
         shape: Vec<usize>,

@@ -51,6 +51,7 @@ mod rule;
 mod simd;
 mod tiles;
 
+pub use broadcast::MAX_DIMS;
 pub use error::DropoutError;
 pub use fused::{Act, BiasActDropout, ResidualDropout};
 pub use packed::PackedMask;

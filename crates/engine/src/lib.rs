@@ -1,8 +1,44 @@
 //! # engine — MLPs and small CNNs with explicit forward/backward per layer
 //!
-//! Placeholder for issue #3: layers (Linear, activations, normalisation,
-//! Conv2d, the dropout family, softmax cross-entropy), optimizers and a
-//! model builder, built on the [`dropout`] kernels. Data flows one way:
-//! lab → engine → dropout.
+//! A small trainer built for the dropout lab: each layer has a hand-written
+//! forward and backward pass ([`layer::Layer`]); dense layers use the fused
+//! `dropout(relu(x·Wᵀ + b))` kernel of the [`dropout`] crate in both
+//! directions; matrix products go through the `gemm` crate ([`matmul`]).
+//! Buffers are owned by layers and reused, so a training step allocates
+//! nothing in steady state; masks come from `(seed, stream, step)`, so the
+//! same seed gives the same weights on 1 or 2 threads.
+//!
+//! ```
+//! use engine::{spec::{build, ModelSpec}, layer::Ctx, optim::{Optimizer, OptimKind}};
+//! use dropout::Mode;
+//! let mut spec = ModelSpec::new("4-8-3");
+//! spec.dropout = 0.5;
+//! let mut model = build(&spec, &[4], 1).unwrap();
+//! model.input_mut(2).copy_from_slice(&[0.1, 0.2, 0.3, 0.4, -1.0, 0.0, 1.0, 2.0]);
+//! let mut opt = Optimizer::new(OptimKind::Sgd { momentum: 0.9, nesterov: false }, 0.0, None);
+//! let ctx = Ctx { mode: Mode::Train, seed: 1, step: 0 };
+//! let out = model.forward_backward(&[0, 2], &ctx).unwrap();
+//! opt.step(&mut model, 0.1);
+//! assert!(out.loss_sum.is_finite());
+//! ```
+
+// Index loops are the plain form of the per-element formulas in the docs.
+#![allow(clippy::needless_range_loop)]
 
 pub use dropout;
+
+pub mod error;
+pub mod init;
+pub mod layer;
+pub mod layers;
+pub mod loss;
+pub mod matmul;
+pub mod model;
+pub mod optim;
+pub mod rng;
+pub mod spec;
+pub mod tensor;
+
+pub use error::EngineError;
+pub use model::Sequential;
+pub use tensor::Tensor;

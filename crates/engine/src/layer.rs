@@ -1,0 +1,112 @@
+//! The layer interface: explicit forward and backward.
+//!
+//! A layer owns its output `y` and its input gradient `dx`; the model hands
+//! each layer its input `x` (the previous layer's output) in both passes, so
+//! nothing is copied to be kept for backward. `backward(x, dy)` may overwrite
+//! `dy` (scratch), writes `dx = ∂L/∂x` when asked, and **overwrites** each
+//! parameter's gradient with this batch's `∂L/∂θ`.
+//!
+//! Train/eval is explicit in [`Ctx::mode`]; dropout keys are
+//! `(ctx.seed, layer's stream, ctx.step)`.
+
+use dropout::{MaskKey, Mode};
+
+use crate::error::EngineError;
+use crate::tensor::Tensor;
+
+/// Per-call context: mode and the dropout key parts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Ctx {
+    /// Train or eval.
+    pub mode: Mode,
+    /// Run seed (the Philox key of every dropout site).
+    pub seed: u64,
+    /// Training step (or MC sample index in eval with MC dropout).
+    pub step: u32,
+}
+
+impl Ctx {
+    /// The mask key of dropout site `stream` in this call.
+    pub fn key(&self, stream: u32) -> MaskKey {
+        MaskKey::new(self.seed, stream, self.step)
+    }
+}
+
+/// What kind of tensor a parameter is (decides weight decay and max-norm).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamKind {
+    /// A weight matrix `[out, fan_in…]`: decayed; max-norm applies per output row.
+    Weight,
+    /// A bias or a normalisation scale/shift: not decayed.
+    Other,
+}
+
+/// A parameter as the optimizer sees it.
+pub struct Param<'a> {
+    /// Name, e.g. `"weight"`; the model prefixes the layer index.
+    pub name: &'static str,
+    /// The values.
+    pub value: &'a mut [f32],
+    /// This batch's gradient.
+    pub grad: &'a mut [f32],
+    /// Its kind.
+    pub kind: ParamKind,
+    /// Length of one output unit's incoming weight vector (for max-norm).
+    pub row: usize,
+    /// Shape for checkpoints.
+    pub shape: Dims,
+}
+
+/// A small fixed-capacity shape (up to 4 dims), so visiting parameters in
+/// the training step allocates nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dims {
+    len: usize,
+    d: [usize; 4],
+}
+
+impl Dims {
+    /// From up to 4 dimensions.
+    pub fn new(dims: &[usize]) -> Self {
+        assert!(dims.len() <= 4, "at most 4 dims");
+        let mut d = [0; 4];
+        d[..dims.len()].copy_from_slice(dims);
+        Self { len: dims.len(), d }
+    }
+
+    /// The dimensions.
+    pub fn as_slice(&self) -> &[usize] {
+        &self.d[..self.len]
+    }
+}
+
+/// Non-trainable state saved with a checkpoint (e.g. BatchNorm running stats).
+pub struct Buffer<'a> {
+    /// Name, e.g. `"running_mean"`.
+    pub name: &'static str,
+    /// The values.
+    pub value: &'a mut [f32],
+}
+
+/// One layer of a model.
+pub trait Layer: Send {
+    /// A one-line description, e.g. `Dense(784→1024, relu, dropout 0.5)`.
+    fn describe(&self) -> String;
+    /// Per-sample output shape for a per-sample input shape.
+    ///
+    /// # Errors
+    /// [`EngineError::Shape`] if the layer cannot take that input.
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, EngineError>;
+    /// Compute the output from `x` (batch-first).
+    fn forward(&mut self, x: &Tensor, ctx: &Ctx);
+    /// The output of the last forward.
+    fn output(&self) -> &Tensor;
+    /// Backward from `dy` (may be overwritten); writes `dx` if `need_dx`.
+    fn backward(&mut self, x: &Tensor, dy: &mut Tensor, ctx: &Ctx, need_dx: bool);
+    /// The input gradient of the last backward.
+    fn input_grad(&mut self) -> &mut Tensor;
+    /// Visit the trainable parameters in a fixed order.
+    fn visit_params(&mut self, _f: &mut dyn FnMut(Param<'_>)) {}
+    /// Visit non-trainable state in a fixed order.
+    fn visit_buffers(&mut self, _f: &mut dyn FnMut(Buffer<'_>)) {}
+}

@@ -1,0 +1,165 @@
+//! Element-wise activations and their derivatives.
+//!
+//! ```text
+//! relu:    y = max(x, 0)             y' = [x > 0]
+//! tanh:    y = tanh x                y' = 1 − y²
+//! sigmoid: y = 1 / (1 + e^−x)        y' = y (1 − y)
+//! selu:    y = λ x          (x > 0)  y' = λ
+//!          y = λ α (e^x − 1) (x ≤ 0) y' = y + λ α
+//! ```
+//! with λ = 1.0507009873554805, α = 1.6732632423543772 (Klambauer et al. 2017).
+
+use rayon::prelude::*;
+
+use crate::error::EngineError;
+use crate::layer::{Ctx, Layer};
+use crate::tensor::Tensor;
+
+/// SELU scale λ.
+pub const SELU_LAMBDA: f32 = 1.050_701;
+/// SELU α.
+pub const SELU_ALPHA: f32 = 1.673_263_2;
+
+/// Which activation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Activation {
+    /// Rectified linear unit.
+    Relu,
+    /// Hyperbolic tangent.
+    Tanh,
+    /// Logistic sigmoid.
+    Sigmoid,
+    /// Scaled exponential linear unit.
+    Selu,
+}
+
+impl Activation {
+    /// Parse `relu`, `tanh`, `sigmoid`, `selu`.
+    ///
+    /// # Errors
+    /// [`EngineError::Spec`] for any other name.
+    pub fn parse(s: &str) -> Result<Self, EngineError> {
+        match s {
+            "relu" => Ok(Self::Relu),
+            "tanh" => Ok(Self::Tanh),
+            "sigmoid" => Ok(Self::Sigmoid),
+            "selu" => Ok(Self::Selu),
+            _ => Err(EngineError::Spec(format!(
+                "unknown activation `{s}` (expected relu, tanh, sigmoid or selu)"
+            ))),
+        }
+    }
+
+    /// The lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Relu => "relu",
+            Self::Tanh => "tanh",
+            Self::Sigmoid => "sigmoid",
+            Self::Selu => "selu",
+        }
+    }
+
+    fn f(self, x: f32) -> f32 {
+        match self {
+            Self::Relu => {
+                if x > 0.0 {
+                    x
+                } else {
+                    0.0
+                }
+            }
+            Self::Tanh => x.tanh(),
+            Self::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            Self::Selu => {
+                if x > 0.0 {
+                    SELU_LAMBDA * x
+                } else {
+                    SELU_LAMBDA * SELU_ALPHA * x.exp_m1()
+                }
+            }
+        }
+    }
+
+    /// Derivative from input `x` and output `y`.
+    fn df(self, x: f32, y: f32) -> f32 {
+        match self {
+            Self::Relu => f32::from(u8::from(x > 0.0)),
+            Self::Tanh => 1.0 - y * y,
+            Self::Sigmoid => y * (1.0 - y),
+            Self::Selu => {
+                if x > 0.0 {
+                    SELU_LAMBDA
+                } else {
+                    y + SELU_LAMBDA * SELU_ALPHA
+                }
+            }
+        }
+    }
+}
+
+/// An element-wise activation layer.
+pub struct ActivationLayer {
+    kind: Activation,
+    y: Tensor,
+    dx: Tensor,
+}
+
+impl ActivationLayer {
+    /// A layer applying `kind`.
+    pub fn new(kind: Activation) -> Self {
+        Self {
+            kind,
+            y: Tensor::default(),
+            dx: Tensor::default(),
+        }
+    }
+}
+
+const GRAIN: usize = 1 << 14;
+
+impl Layer for ActivationLayer {
+    fn describe(&self) -> String {
+        self.kind.name().to_string()
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, EngineError> {
+        Ok(input.to_vec())
+    }
+
+    fn forward(&mut self, x: &Tensor, _ctx: &Ctx) {
+        self.y.resize(&x.shape);
+        let k = self.kind;
+        self.y
+            .data
+            .par_chunks_mut(GRAIN)
+            .zip(x.data.par_chunks(GRAIN))
+            .for_each(|(y, x)| y.iter_mut().zip(x).for_each(|(y, &x)| *y = k.f(x)));
+    }
+
+    fn output(&self) -> &Tensor {
+        &self.y
+    }
+
+    fn backward(&mut self, x: &Tensor, dy: &mut Tensor, _ctx: &Ctx, need_dx: bool) {
+        if !need_dx {
+            return;
+        }
+        self.dx.resize(&x.shape);
+        let k = self.kind;
+        self.dx
+            .data
+            .par_chunks_mut(GRAIN)
+            .zip(x.data.par_chunks(GRAIN))
+            .zip(self.y.data.par_chunks(GRAIN).zip(dy.data.par_chunks(GRAIN)))
+            .for_each(|((dx, x), (y, dy))| {
+                for i in 0..dx.len() {
+                    dx[i] = dy[i] * k.df(x[i], y[i]);
+                }
+            });
+    }
+
+    fn input_grad(&mut self) -> &mut Tensor {
+        &mut self.dx
+    }
+}

@@ -1,0 +1,17 @@
+//! The layers: one concept per file.
+
+pub mod activation;
+pub mod batchnorm;
+pub mod conv2d;
+pub mod dense;
+pub mod dropout_layer;
+pub mod layernorm;
+pub mod pool;
+
+pub use activation::{Activation, ActivationLayer};
+pub use batchnorm::BatchNorm;
+pub use conv2d::Conv2d;
+pub use dense::Dense;
+pub use dropout_layer::DropoutLayer;
+pub use layernorm::LayerNorm;
+pub use pool::{Flatten, MaxPool2d};

@@ -1,0 +1,174 @@
+//! A sequential model: layers in order, each fed the previous one's output.
+//!
+//! ```text
+//! forward:  a_0 = input,  a_i = layer_i(a_{i−1}),  logits = a_L
+//! backward: g_L = ∂L/∂logits,  g_{i−1} = layer_i.backward(a_{i−1}, g_i)
+//! ```
+//! The model owns the input buffer (the trainer copies a batch into it) and
+//! the logits' gradient; every other buffer belongs to a layer and is reused
+//! from step to step, so a training step allocates nothing once the buffers
+//! have seen the largest batch.
+
+use dropout::Mode;
+
+use crate::error::EngineError;
+use crate::layer::{Buffer, Ctx, Layer, Param};
+use crate::loss::{softmax_cross_entropy, LossOut};
+use crate::tensor::Tensor;
+
+/// Layers in sequence.
+pub struct Sequential {
+    layers: Vec<Box<dyn Layer>>,
+    sample_shape: Vec<usize>,
+    classes: usize,
+    /// The batch input, `(N, sample_shape…)`.
+    pub input: Tensor,
+    dlogits: Tensor,
+}
+
+impl Sequential {
+    /// Chain `layers` for inputs of per-sample shape `sample_shape`; the last
+    /// layer's output size is the number of classes.
+    ///
+    /// # Errors
+    /// [`EngineError::Shape`] if a layer cannot take its predecessor's output.
+    pub fn new(layers: Vec<Box<dyn Layer>>, sample_shape: &[usize]) -> Result<Self, EngineError> {
+        let mut shape = sample_shape.to_vec();
+        for l in &layers {
+            shape = l.output_shape(&shape)?;
+        }
+        let classes = shape.iter().product();
+        Ok(Self {
+            layers,
+            sample_shape: sample_shape.to_vec(),
+            classes,
+            input: Tensor::default(),
+            dlogits: Tensor::default(),
+        })
+    }
+
+    /// Per-sample input shape.
+    pub fn sample_shape(&self) -> &[usize] {
+        &self.sample_shape
+    }
+
+    /// Output size.
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// The layers.
+    pub fn layers(&self) -> &[Box<dyn Layer>] {
+        &self.layers
+    }
+
+    /// Mutable access to the layers.
+    pub fn layers_mut(&mut self) -> &mut [Box<dyn Layer>] {
+        &mut self.layers
+    }
+
+    /// Size the input buffer for a batch of `n` and return its data to fill.
+    pub fn input_mut(&mut self, n: usize) -> &mut [f32] {
+        let same =
+            self.input.shape.first() == Some(&n) && self.input.shape[1..] == self.sample_shape[..];
+        if !same {
+            let mut shape = vec![n];
+            shape.extend_from_slice(&self.sample_shape);
+            self.input.resize(&shape);
+        }
+        &mut self.input.data
+    }
+
+    /// Forward the current input; returns the logits.
+    pub fn forward(&mut self, ctx: &Ctx) -> &Tensor {
+        for i in 0..self.layers.len() {
+            let (before, rest) = self.layers.split_at_mut(i);
+            let x = if i == 0 {
+                &self.input
+            } else {
+                before[i - 1].output()
+            };
+            rest[0].forward(x, ctx);
+        }
+        self.logits()
+    }
+
+    /// The logits of the last forward.
+    pub fn logits(&self) -> &Tensor {
+        self.layers.last().map_or(&self.input, |l| l.output())
+    }
+
+    /// Backward from the gradient left in the logits' gradient buffer.
+    fn backward(&mut self, ctx: &Ctx) {
+        let n = self.layers.len();
+        for i in (0..n).rev() {
+            let (before, rest) = self.layers.split_at_mut(i);
+            let (cur, after) = rest.split_first_mut().expect("i < n");
+            let x = if i == 0 {
+                &self.input
+            } else {
+                before[i - 1].output()
+            };
+            let dy = if i + 1 == n {
+                &mut self.dlogits
+            } else {
+                after[0].input_grad()
+            };
+            cur.backward(x, dy, ctx, i > 0);
+        }
+    }
+
+    /// Forward, softmax cross-entropy against `labels`, backward: every
+    /// parameter gradient now holds this batch's mean-loss gradient.
+    ///
+    /// # Errors
+    /// [`EngineError::Label`] / [`EngineError::Shape`] for bad labels.
+    pub fn forward_backward(&mut self, labels: &[u32], ctx: &Ctx) -> Result<LossOut, EngineError> {
+        self.forward(ctx);
+        let logits = self.layers.last().map_or(&self.input, |l| l.output());
+        let out = softmax_cross_entropy(logits, labels, Some(&mut self.dlogits))?;
+        self.backward(ctx);
+        Ok(out)
+    }
+
+    /// Evaluate (eval mode, no gradients): loss and correct count.
+    ///
+    /// # Errors
+    /// As [`forward_backward`](Self::forward_backward).
+    pub fn evaluate(&mut self, labels: &[u32], ctx: &Ctx) -> Result<LossOut, EngineError> {
+        debug_assert_eq!(ctx.mode, Mode::Eval);
+        self.forward(ctx);
+        softmax_cross_entropy(self.logits(), labels, None)
+    }
+
+    /// Visit every parameter with its layer index, in a fixed order.
+    pub fn visit_params(&mut self, f: &mut dyn FnMut(usize, Param<'_>)) {
+        for (i, l) in self.layers.iter_mut().enumerate() {
+            l.visit_params(&mut |p| f(i, p));
+        }
+    }
+
+    /// Visit every non-trainable buffer with its layer index.
+    pub fn visit_buffers(&mut self, f: &mut dyn FnMut(usize, Buffer<'_>)) {
+        for (i, l) in self.layers.iter_mut().enumerate() {
+            l.visit_buffers(&mut |b| f(i, b));
+        }
+    }
+
+    /// Number of trainable scalars.
+    pub fn num_params(&mut self) -> usize {
+        let mut n = 0;
+        self.visit_params(&mut |_, p| n += p.value.len());
+        n
+    }
+
+    /// A multi-line summary of the layers.
+    pub fn describe(&self) -> String {
+        self.layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| format!("{i:>3}  {}", l.describe()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}

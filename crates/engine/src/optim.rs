@@ -1,0 +1,199 @@
+//! Optimizers, weight decay and the max-norm constraint.
+//!
+//! For a parameter θ with gradient g, learning rate η, weight decay λ
+//! (weights only, not biases or normalisation parameters):
+//! ```text
+//! SGD:       g' = g + λθ;  v ← μ v + g';  θ ← θ − η v           (Nesterov: θ ← θ − η (g' + μ v))
+//! Adam:      g' = g + λθ;  m ← β1 m + (1−β1) g';  v ← β2 v + (1−β2) g'²
+//!            θ ← θ − η m̂ / (√v̂ + ε),  m̂ = m/(1−β1^t), v̂ = v/(1−β2^t)
+//! AdamW:     Adam on g (no λ in it), then θ ← θ − η λ θ          (Loshchilov & Hutter 2019)
+//! max-norm:  after the step, each output unit's incoming weight vector w
+//!            is rescaled to ‖w‖₂ ≤ c                               (Srivastava et al. 2014)
+//! ```
+//! State vectors are allocated on the first step only.
+
+use crate::layer::ParamKind;
+use crate::model::Sequential;
+
+/// The update rule.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OptimKind {
+    /// Stochastic gradient descent with momentum μ (0 = plain).
+    Sgd {
+        /// Momentum μ.
+        momentum: f32,
+        /// Nesterov momentum.
+        nesterov: bool,
+    },
+    /// Adam with L2 decay folded into the gradient.
+    Adam {
+        /// β1.
+        beta1: f32,
+        /// β2.
+        beta2: f32,
+        /// ε.
+        eps: f32,
+    },
+    /// Adam with decoupled weight decay.
+    AdamW {
+        /// β1.
+        beta1: f32,
+        /// β2.
+        beta2: f32,
+        /// ε.
+        eps: f32,
+    },
+}
+
+/// An optimizer with its per-parameter state.
+pub struct Optimizer {
+    /// The update rule.
+    pub kind: OptimKind,
+    /// Weight decay λ (applied to weights only).
+    pub weight_decay: f32,
+    /// Max-norm bound c on incoming weight vectors, if any.
+    pub max_norm: Option<f32>,
+    m: Vec<Vec<f32>>,
+    v: Vec<Vec<f32>>,
+    t: u32,
+}
+
+impl Optimizer {
+    /// A fresh optimizer.
+    pub fn new(kind: OptimKind, weight_decay: f32, max_norm: Option<f32>) -> Self {
+        Self {
+            kind,
+            weight_decay,
+            max_norm,
+            m: Vec::new(),
+            v: Vec::new(),
+            t: 0,
+        }
+    }
+
+    /// One update of every parameter with learning rate `lr`.
+    pub fn step(&mut self, model: &mut Sequential, lr: f32) {
+        self.t += 1;
+        let t = self.t;
+        let (kind, wd, max_norm) = (self.kind, self.weight_decay, self.max_norm);
+        let (ms, vs) = (&mut self.m, &mut self.v);
+        let mut idx = 0;
+        model.visit_params(&mut |_, p| {
+            if ms.len() <= idx {
+                ms.push(vec![0.0; p.value.len()]);
+                vs.push(if matches!(kind, OptimKind::Sgd { .. }) {
+                    Vec::new()
+                } else {
+                    vec![0.0; p.value.len()]
+                });
+            }
+            let (m, v) = (&mut ms[idx], &mut vs[idx]);
+            idx += 1;
+            let lam = if p.kind == ParamKind::Weight { wd } else { 0.0 };
+            match kind {
+                OptimKind::Sgd { momentum, nesterov } => {
+                    for i in 0..p.value.len() {
+                        let g = p.grad[i] + lam * p.value[i];
+                        m[i] = momentum * m[i] + g;
+                        let step = if nesterov { g + momentum * m[i] } else { m[i] };
+                        p.value[i] -= lr * step;
+                    }
+                }
+                OptimKind::Adam { beta1, beta2, eps } | OptimKind::AdamW { beta1, beta2, eps } => {
+                    let decoupled = matches!(kind, OptimKind::AdamW { .. });
+                    let c1 = 1.0 - beta1.powi(t as i32);
+                    let c2 = 1.0 - beta2.powi(t as i32);
+                    for i in 0..p.value.len() {
+                        let g = if decoupled {
+                            p.grad[i]
+                        } else {
+                            p.grad[i] + lam * p.value[i]
+                        };
+                        m[i] = beta1 * m[i] + (1.0 - beta1) * g;
+                        v[i] = beta2 * v[i] + (1.0 - beta2) * g * g;
+                        let upd = (m[i] / c1) / ((v[i] / c2).sqrt() + eps);
+                        if decoupled {
+                            p.value[i] -= lr * lam * p.value[i];
+                        }
+                        p.value[i] -= lr * upd;
+                    }
+                }
+            }
+            if let (Some(c), ParamKind::Weight) = (max_norm, p.kind) {
+                for row in p.value.chunks_mut(p.row) {
+                    let norm = row
+                        .iter()
+                        .map(|&w| f64::from(w) * f64::from(w))
+                        .sum::<f64>()
+                        .sqrt() as f32;
+                    if norm > c {
+                        let s = c / norm;
+                        row.iter_mut().for_each(|w| *w *= s);
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// A learning-rate schedule over epochs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Schedule {
+    /// η.
+    Constant,
+    /// η · γ^⌊epoch / every⌋.
+    Step {
+        /// Epochs between decays.
+        every: usize,
+        /// Decay factor γ.
+        gamma: f32,
+    },
+    /// η · γ^epoch.
+    Exponential {
+        /// Decay factor γ.
+        gamma: f32,
+    },
+    /// η · (1 + cos(π · epoch / total)) / 2.
+    Cosine {
+        /// Total epochs.
+        total: usize,
+    },
+}
+
+impl Schedule {
+    /// The learning rate at `epoch` (0-based) for base rate `lr`.
+    pub fn lr(self, lr: f32, epoch: usize) -> f32 {
+        match self {
+            Self::Constant => lr,
+            Self::Step { every, gamma } => lr * gamma.powi((epoch / every.max(1)) as i32),
+            Self::Exponential { gamma } => lr * gamma.powi(epoch as i32),
+            Self::Cosine { total } => {
+                let f = (epoch.min(total) as f32) / total.max(1) as f32;
+                lr * 0.5 * (1.0 + (std::f32::consts::PI * f).cos())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules() {
+        assert_eq!(Schedule::Constant.lr(0.1, 9), 0.1);
+        assert!(
+            (Schedule::Step {
+                every: 2,
+                gamma: 0.5
+            }
+            .lr(1.0, 5)
+                - 0.25)
+                .abs()
+                < 1e-7
+        );
+        assert!((Schedule::Exponential { gamma: 0.9 }.lr(1.0, 2) - 0.81).abs() < 1e-6);
+        assert!((Schedule::Cosine { total: 10 }.lr(1.0, 5) - 0.5).abs() < 1e-6);
+        assert!(Schedule::Cosine { total: 10 }.lr(1.0, 10).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,286 @@
+//! Finite-difference gradient checks for every layer and for whole small
+//! models (dropout active, with a fixed key so the mask is the same in every
+//! evaluation).
+//!
+//! For a layer: L = Σ c ⊙ y with fixed random c, so ∂L/∂y = c. For a model:
+//! L = mean softmax cross-entropy. Central differences
+//! `(L(θ + h) − L(θ − h)) / 2h` in f32, compared on up to 12 coordinates of
+//! the input and of each parameter. Tolerance:
+//! `|analytic − numeric| ≤ 2e-3 + 3e-2 · max(|analytic|, |numeric|)`, at
+//! h = 1e-3 or, failing that, at h = 2.5e-4: a ReLU kink or a max-pool tie
+//! within ±h spoils one step size but rarely both, while a wrong gradient
+//! fails at both.
+
+use dropout::Mode;
+use engine::layer::{Ctx, Layer};
+use engine::layers::{
+    Activation, ActivationLayer, BatchNorm, Conv2d, Dense, DropoutLayer, Flatten, LayerNorm,
+    MaxPool2d,
+};
+use engine::loss::softmax_cross_entropy;
+use engine::rng::Rng;
+use engine::spec::{build, DropPlace, ModelSpec, Norm};
+use engine::Tensor;
+
+const STEPS: [f32; 2] = [1e-3, 2.5e-4];
+const CTX: Ctx = Ctx {
+    mode: Mode::Train,
+    seed: 77,
+    step: 3,
+};
+
+fn close(a: f64, n: f64) -> bool {
+    (a - n).abs() <= 2e-3 + 3e-2 * a.abs().max(n.abs())
+}
+
+fn randn(rng: &mut Rng, n: usize) -> Vec<f32> {
+    (0..n).map(|_| rng.normal() as f32).collect()
+}
+
+/// Coordinates to test: all if few, else 12 spread over the range.
+fn coords(n: usize) -> Vec<usize> {
+    if n <= 12 {
+        (0..n).collect()
+    } else {
+        (0..12).map(|i| i * (n - 1) / 11).collect()
+    }
+}
+
+fn layer_loss(layer: &mut dyn Layer, x: &Tensor, c: &[f32]) -> f64 {
+    layer.forward(x, &CTX);
+    layer
+        .output()
+        .data
+        .iter()
+        .zip(c)
+        .map(|(&y, &c)| f64::from(y) * f64::from(c))
+        .sum()
+}
+
+fn perturb(layer: &mut dyn Layer, which: usize, j: usize, delta: f32) {
+    let mut k = 0;
+    layer.visit_params(&mut |p| {
+        if k == which {
+            p.value[j] += delta;
+        }
+        k += 1;
+    });
+}
+
+fn check_layer(name: &str, layer: &mut dyn Layer, shape: &[usize], seed: u64) {
+    let mut rng = Rng::new(seed);
+    let x = Tensor::from_vec(randn(&mut rng, shape.iter().product()), shape);
+    layer.forward(&x, &CTX);
+    let c = randn(&mut rng, layer.output().len());
+    let mut dy = Tensor::from_vec(c.clone(), &layer.output().shape.clone());
+    layer.backward(&x, &mut dy, &CTX, true);
+    let dx = layer.input_grad().data.clone();
+    let mut grads: Vec<Vec<f32>> = Vec::new();
+    layer.visit_params(&mut |p| grads.push(p.grad.to_vec()));
+    for j in coords(x.len()) {
+        let mut xs = x.clone();
+        let (ok, nums) = agrees(dx[j], |d| {
+            xs.data[j] = x.data[j] + d;
+            layer_loss(layer, &xs, &c)
+        });
+        assert!(ok, "{name}: dx[{j}] analytic {} vs numeric {nums:?}", dx[j]);
+    }
+    for (pi, g) in grads.iter().enumerate() {
+        for j in coords(g.len()) {
+            let mut at = 0.0;
+            let (ok, nums) = agrees(g[j], |d| {
+                perturb(layer, pi, j, d - at);
+                at = d;
+                layer_loss(layer, &x, &c)
+            });
+            perturb(layer, pi, j, -at);
+            assert!(
+                ok,
+                "{name}: param {pi}[{j}] analytic {} vs numeric {nums:?}",
+                g[j]
+            );
+        }
+    }
+}
+
+/// Central differences of `loss_at(δ)` (the loss with the coordinate moved
+/// by δ) at each step size; whether any agrees with `analytic`.
+fn agrees(analytic: f32, mut loss_at: impl FnMut(f32) -> f64) -> (bool, Vec<f64>) {
+    let nums: Vec<f64> = STEPS
+        .iter()
+        .map(|&h| (loss_at(h) - loss_at(-h)) / (2.0 * f64::from(h)))
+        .collect();
+    loss_at(0.0);
+    (nums.iter().any(|&n| close(f64::from(analytic), n)), nums)
+}
+
+fn dense(inp: usize, out: usize, act: dropout::Act, p: f32) -> Dense {
+    let mut d = Dense::new(inp, out, act, p, 5).unwrap();
+    let mut rng = Rng::new(9);
+    d.w.iter_mut().for_each(|w| *w = rng.normal() as f32 * 0.5);
+    d.b.iter_mut().for_each(|b| *b = rng.normal() as f32 * 0.1);
+    d
+}
+
+#[test]
+fn dense_layers() {
+    check_layer(
+        "dense identity",
+        &mut dense(7, 5, dropout::Act::Identity, 0.0),
+        &[4, 7],
+        1,
+    );
+    check_layer(
+        "dense relu",
+        &mut dense(7, 5, dropout::Act::Relu, 0.0),
+        &[4, 7],
+        2,
+    );
+    check_layer(
+        "dense relu dropout",
+        &mut dense(7, 5, dropout::Act::Relu, 0.5),
+        &[4, 7],
+        3,
+    );
+    check_layer(
+        "dense identity dropout",
+        &mut dense(6, 9, dropout::Act::Identity, 0.3),
+        &[3, 6],
+        4,
+    );
+}
+
+#[test]
+fn activations() {
+    for a in [
+        Activation::Relu,
+        Activation::Tanh,
+        Activation::Sigmoid,
+        Activation::Selu,
+    ] {
+        check_layer(a.name(), &mut ActivationLayer::new(a), &[3, 10], 5);
+    }
+}
+
+#[test]
+fn dropout_layers() {
+    check_layer(
+        "dropout",
+        &mut DropoutLayer::new(0.4, 1, false).unwrap(),
+        &[5, 8],
+        6,
+    );
+    check_layer(
+        "spatial dropout",
+        &mut DropoutLayer::new(0.5, 2, true).unwrap(),
+        &[4, 3, 2, 2],
+        7,
+    );
+}
+
+#[test]
+fn normalisation() {
+    let mut bn = BatchNorm::new(6);
+    bn.gamma
+        .iter_mut()
+        .enumerate()
+        .for_each(|(i, g)| *g = 0.5 + i as f32 * 0.2);
+    check_layer("batchnorm1d", &mut bn, &[8, 6], 8);
+    check_layer("batchnorm2d", &mut BatchNorm::new(3), &[4, 3, 3, 3], 9);
+    let mut ln = LayerNorm::new(7);
+    ln.beta.iter_mut().for_each(|b| *b = 0.3);
+    check_layer("layernorm", &mut ln, &[5, 7], 10);
+}
+
+#[test]
+fn conv_pool_flatten() {
+    let mut conv = Conv2d::new(2, 3, 3, 1, 1).unwrap();
+    let mut rng = Rng::new(11);
+    conv.w
+        .iter_mut()
+        .for_each(|w| *w = rng.normal() as f32 * 0.3);
+    check_layer("conv2d pad 1", &mut conv, &[2, 2, 5, 5], 12);
+    let mut strided = Conv2d::new(1, 2, 3, 2, 0).unwrap();
+    strided
+        .w
+        .iter_mut()
+        .for_each(|w| *w = rng.normal() as f32 * 0.3);
+    check_layer("conv2d stride 2", &mut strided, &[2, 1, 7, 7], 13);
+    check_layer(
+        "maxpool",
+        &mut MaxPool2d::new(2).unwrap(),
+        &[2, 2, 4, 4],
+        14,
+    );
+    check_layer("flatten", &mut Flatten::default(), &[3, 2, 2, 2], 15);
+}
+
+fn model_loss(model: &mut engine::Sequential, labels: &[u32]) -> f64 {
+    model.forward(&CTX);
+    softmax_cross_entropy(model.logits(), labels, None)
+        .unwrap()
+        .loss_sum
+        / labels.len() as f64
+}
+
+fn check_model(name: &str, spec: &ModelSpec, sample: &[usize], n: usize) {
+    let mut model = build(spec, sample, 21).unwrap();
+    let mut rng = Rng::new(22);
+    let x = randn(&mut rng, n * sample.iter().product::<usize>());
+    let labels: Vec<u32> = (0..n).map(|i| (i % model.classes()) as u32).collect();
+    model.input_mut(n).copy_from_slice(&x);
+    model.forward_backward(&labels, &CTX).unwrap();
+    let mut grads = Vec::new();
+    model.visit_params(&mut |_, p| grads.push(p.grad.to_vec()));
+    for (pi, g) in grads.iter().enumerate() {
+        for j in coords(g.len()) {
+            let bump = |m: &mut engine::Sequential, d: f32| {
+                let mut k = 0;
+                m.visit_params(&mut |_, p| {
+                    if k == pi {
+                        p.value[j] += d;
+                    }
+                    k += 1;
+                });
+            };
+            let mut at = 0.0;
+            let (ok, nums) = agrees(g[j], |d| {
+                bump(&mut model, d - at);
+                at = d;
+                model_loss(&mut model, &labels)
+            });
+            assert!(
+                ok,
+                "{name}: param {pi}[{j}] analytic {} vs numeric {nums:?}",
+                g[j]
+            );
+        }
+    }
+}
+
+#[test]
+fn whole_mlps() {
+    let mut s = ModelSpec::new("6-8-7-3");
+    s.dropout = 0.5;
+    s.input_dropout = 0.2;
+    check_model("mlp relu dropout", &s, &[6], 5);
+    s.norm = Norm::Batch;
+    check_model("mlp bn dropout", &s, &[6], 6);
+    s.place = DropPlace::BeforeNorm;
+    check_model("mlp dropout before bn", &s, &[6], 6);
+    let mut t = ModelSpec::new("6-8-3");
+    t.act = Activation::Tanh;
+    t.norm = Norm::Layer;
+    t.dropout = 0.3;
+    check_model("mlp tanh ln dropout", &t, &[6], 4);
+}
+
+#[test]
+fn whole_cnn() {
+    let mut s = ModelSpec::new("c3-p-c4-6-3");
+    s.conv_dropout = 0.3;
+    s.spatial = true;
+    s.dropout = 0.5;
+    s.norm = Norm::Batch;
+    check_model("cnn bn spatial dropout", &s, &[1, 6, 6], 3);
+}

@@ -1,0 +1,115 @@
+//! Model specs that cannot work are typed errors; BatchNorm keeps PyTorch's
+//! running statistics; eval mode is deterministic and drop-free.
+
+use dropout::Mode;
+use engine::layer::{Ctx, Layer};
+use engine::layers::BatchNorm;
+use engine::spec::{build, ModelSpec, Norm};
+use engine::{EngineError, Tensor};
+
+#[test]
+fn bad_specs_are_errors() {
+    let cases: [(&str, &[usize]); 6] = [
+        ("784-x-10", &[784]),
+        ("784", &[784]),
+        ("100-10", &[784]),
+        ("c8-p-10", &[784]),
+        ("784-0-10", &[784]),
+        ("c8-10-p-10", &[1, 28, 28]),
+    ];
+    for (arch, sample) in cases {
+        assert!(
+            matches!(
+                build(&ModelSpec::new(arch), sample, 0),
+                Err(EngineError::Spec(_))
+            ),
+            "{arch}"
+        );
+    }
+    let mut s = ModelSpec::new("4-3");
+    s.dropout = 1.5;
+    s.input_dropout = 1.5;
+    assert!(matches!(build(&s, &[4], 0), Err(EngineError::Dropout(_))));
+    let mut s = ModelSpec::new("c4-p-10");
+    s.norm = Norm::Layer;
+    assert!(build(&s, &[1, 8, 8], 0).is_err());
+    // Out-of-range labels.
+    let mut m = build(&ModelSpec::new("4-3"), &[4], 0).unwrap();
+    m.input_mut(2).fill(0.0);
+    let ctx = Ctx {
+        mode: Mode::Train,
+        seed: 0,
+        step: 0,
+    };
+    assert!(matches!(
+        m.forward_backward(&[0, 3], &ctx),
+        Err(EngineError::Label {
+            label: 3,
+            row: 1,
+            classes: 3
+        })
+    ));
+    assert!(matches!(
+        m.forward_backward(&[0], &ctx),
+        Err(EngineError::Shape { .. })
+    ));
+}
+
+#[test]
+fn batchnorm_running_stats_follow_pytorch() {
+    // Channel 0 sees 1, 2, 3, 4: mean 2.5, biased var 1.25, unbiased 5/3.
+    let mut bn = BatchNorm::new(1);
+    let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[4, 1]);
+    bn.forward(
+        &x,
+        &Ctx {
+            mode: Mode::Train,
+            seed: 0,
+            step: 0,
+        },
+    );
+    assert!((bn.running_mean[0] - 0.25).abs() < 1e-6);
+    assert!((bn.running_var[0] - (0.9 + 0.1 * 5.0 / 3.0)).abs() < 1e-6);
+    assert!((bn.batch_var[0] - 1.25).abs() < 1e-6);
+    let y = &bn.output().data;
+    let mean: f32 = y.iter().sum::<f32>() / 4.0;
+    assert!(mean.abs() < 1e-6);
+    // Eval uses the running statistics.
+    bn.forward(
+        &x,
+        &Ctx {
+            mode: Mode::Eval,
+            seed: 0,
+            step: 0,
+        },
+    );
+    let want = (1.0 - 0.25) / (0.9f32 + 0.1 * 5.0 / 3.0 + 1e-5).sqrt();
+    assert!((bn.output().data[0] - want).abs() < 1e-5);
+}
+
+#[test]
+fn eval_is_deterministic_and_does_not_drop() {
+    let mut s = ModelSpec::new("5-16-3");
+    s.dropout = 0.9;
+    s.input_dropout = 0.5;
+    let mut m = build(&s, &[5], 3).unwrap();
+    let mut no_drop = build(&ModelSpec::new("5-16-3"), &[5], 3).unwrap();
+    let x: Vec<f32> = (0..10).map(|i| i as f32 * 0.1).collect();
+    let run = |m: &mut engine::Sequential, step| {
+        m.input_mut(2).copy_from_slice(&x);
+        m.forward(&Ctx {
+            mode: Mode::Eval,
+            seed: 1,
+            step,
+        })
+        .data
+        .clone()
+    };
+    let a = run(&mut m, 0);
+    assert_eq!(a, run(&mut m, 7), "eval depends on the step");
+    assert_eq!(
+        a,
+        run(&mut no_drop, 0),
+        "eval output differs from the same net without dropout"
+    );
+}
