@@ -23,9 +23,51 @@ pub struct Ctx {
     pub seed: u64,
     /// Training step (or MC sample index in eval with MC dropout).
     pub step: u32,
+    /// MC dropout: dropout layers draw masks although `mode` is eval (every
+    /// other layer, e.g. BatchNorm, stays in eval mode; Gal & Ghahramani 2016).
+    pub mc: bool,
 }
 
 impl Ctx {
+    /// A training call at `step`.
+    pub const fn train(seed: u64, step: u32) -> Self {
+        Self {
+            mode: Mode::Train,
+            seed,
+            step,
+            mc: false,
+        }
+    }
+
+    /// A deterministic evaluation call.
+    pub fn eval() -> Self {
+        Self {
+            mode: Mode::Eval,
+            seed: 0,
+            step: 0,
+            mc: false,
+        }
+    }
+
+    /// MC-dropout sample `t`: eval everywhere except the dropout masks.
+    pub fn mc_sample(seed: u64, t: u32) -> Self {
+        Self {
+            mode: Mode::Eval,
+            seed,
+            step: t,
+            mc: true,
+        }
+    }
+
+    /// The mode dropout layers use.
+    pub fn dropout_mode(&self) -> Mode {
+        if self.mc {
+            Mode::Train
+        } else {
+            self.mode
+        }
+    }
+
     /// The mask key of dropout site `stream` in this call.
     pub fn key(&self, stream: u32) -> MaskKey {
         MaskKey::new(self.seed, stream, self.step)

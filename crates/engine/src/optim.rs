@@ -12,8 +12,13 @@
 //! ```
 //! State vectors are allocated on the first step only.
 
+use rayon::prelude::*;
+
 use crate::layer::ParamKind;
 use crate::model::Sequential;
+
+/// Elements per parallel task of the update.
+const CHUNK: usize = 1 << 15;
 
 /// The update rule.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -90,33 +95,39 @@ impl Optimizer {
             let (m, v) = (&mut ms[idx], &mut vs[idx]);
             idx += 1;
             let lam = if p.kind == ParamKind::Weight { wd } else { 0.0 };
+            // Element-wise updates in parallel chunks: no cross-element sums,
+            // so the result does not depend on the thread count.
+            let vals = p
+                .value
+                .par_chunks_mut(CHUNK)
+                .zip(p.grad.par_chunks(CHUNK))
+                .zip(m.par_chunks_mut(CHUNK));
             match kind {
-                OptimKind::Sgd { momentum, nesterov } => {
-                    for i in 0..p.value.len() {
-                        let g = p.grad[i] + lam * p.value[i];
+                OptimKind::Sgd { momentum, nesterov } => vals.for_each(|((w, g), m)| {
+                    for i in 0..w.len() {
+                        let g = g[i] + lam * w[i];
                         m[i] = momentum * m[i] + g;
                         let step = if nesterov { g + momentum * m[i] } else { m[i] };
-                        p.value[i] -= lr * step;
+                        w[i] -= lr * step;
                     }
-                }
+                }),
                 OptimKind::Adam { beta1, beta2, eps } | OptimKind::AdamW { beta1, beta2, eps } => {
                     let decoupled = matches!(kind, OptimKind::AdamW { .. });
                     let c1 = 1.0 - beta1.powi(t as i32);
                     let c2 = 1.0 - beta2.powi(t as i32);
-                    for i in 0..p.value.len() {
-                        let g = if decoupled {
-                            p.grad[i]
-                        } else {
-                            p.grad[i] + lam * p.value[i]
-                        };
-                        m[i] = beta1 * m[i] + (1.0 - beta1) * g;
-                        v[i] = beta2 * v[i] + (1.0 - beta2) * g * g;
-                        let upd = (m[i] / c1) / ((v[i] / c2).sqrt() + eps);
-                        if decoupled {
-                            p.value[i] -= lr * lam * p.value[i];
-                        }
-                        p.value[i] -= lr * upd;
-                    }
+                    vals.zip(v.par_chunks_mut(CHUNK))
+                        .for_each(|(((w, g), m), v)| {
+                            for i in 0..w.len() {
+                                let g = if decoupled { g[i] } else { g[i] + lam * w[i] };
+                                m[i] = beta1 * m[i] + (1.0 - beta1) * g;
+                                v[i] = beta2 * v[i] + (1.0 - beta2) * g * g;
+                                let upd = (m[i] / c1) / ((v[i] / c2).sqrt() + eps);
+                                if decoupled {
+                                    w[i] -= lr * lam * w[i];
+                                }
+                                w[i] -= lr * upd;
+                            }
+                        });
                 }
             }
             if let (Some(c), ParamKind::Weight) = (max_norm, p.kind) {

@@ -2,7 +2,6 @@
 //! and on 2 threads: dropout masks are keyed by (seed, stream, step), GEMM
 //! splits only output blocks, and every reduction has a fixed order.
 
-use dropout::Mode;
 use engine::layer::Ctx;
 use engine::optim::{OptimKind, Optimizer};
 use engine::rng::Rng;
@@ -31,16 +30,7 @@ fn train(spec: &ModelSpec, sample: &[usize], threads: usize) -> Vec<u32> {
             let x: Vec<f32> = (0..n * dim).map(|_| rng.normal() as f32).collect();
             let y: Vec<u32> = (0..n).map(|_| rng.below(10) as u32).collect();
             model.input_mut(n).copy_from_slice(&x);
-            model
-                .forward_backward(
-                    &y,
-                    &Ctx {
-                        mode: Mode::Train,
-                        seed: 99,
-                        step,
-                    },
-                )
-                .unwrap();
+            model.forward_backward(&y, &Ctx::train(99, step)).unwrap();
             opt.step(&mut model, 1e-3);
         }
         let mut bits = Vec::new();

@@ -11,7 +11,6 @@
 //! within ±h spoils one step size but rarely both, while a wrong gradient
 //! fails at both.
 
-use dropout::Mode;
 use engine::layer::{Ctx, Layer};
 use engine::layers::{
     Activation, ActivationLayer, BatchNorm, Conv2d, Dense, DropoutLayer, Flatten, LayerNorm,
@@ -23,11 +22,7 @@ use engine::spec::{build, DropPlace, ModelSpec, Norm};
 use engine::Tensor;
 
 const STEPS: [f32; 2] = [1e-3, 2.5e-4];
-const CTX: Ctx = Ctx {
-    mode: Mode::Train,
-    seed: 77,
-    step: 3,
-};
+const CTX: Ctx = Ctx::train(77, 3);
 
 fn close(a: f64, n: f64) -> bool {
     (a - n).abs() <= 2e-3 + 3e-2 * a.abs().max(n.abs())

@@ -8,7 +8,6 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use dropout::Mode;
 use engine::layer::Ctx;
 use engine::layer::Layer;
 use engine::layers::{
@@ -56,11 +55,7 @@ fn layers_loss_and_optimizer_do_not_allocate_in_steady_state() {
         .build()
         .unwrap();
     pool.install(|| {
-        let ctx = Ctx {
-            mode: Mode::Train,
-            seed: 1,
-            step: 0,
-        };
+        let ctx = Ctx::train(1, 0);
         let img = Tensor::from_vec(
             (0..64 * 4 * 8 * 8).map(|i| (i % 7) as f32 - 3.0).collect(),
             &[64, 4, 8, 8],
@@ -133,15 +128,7 @@ fn training_step_allocates_only_inside_gemm() {
         let y: Vec<u32> = (0..128).map(|i| (i % 10) as u32).collect();
         let fb = |m: &mut engine::Sequential, s: u32| {
             m.input_mut(128).copy_from_slice(&x);
-            m.forward_backward(
-                &y,
-                &Ctx {
-                    mode: Mode::Train,
-                    seed: 1,
-                    step: s,
-                },
-            )
-            .unwrap();
+            m.forward_backward(&y, &Ctx::train(1, s)).unwrap();
         };
         fb(&mut model, 0);
         opt.step(&mut model, 0.01);

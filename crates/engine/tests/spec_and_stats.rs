@@ -36,11 +36,7 @@ fn bad_specs_are_errors() {
     // Out-of-range labels.
     let mut m = build(&ModelSpec::new("4-3"), &[4], 0).unwrap();
     m.input_mut(2).fill(0.0);
-    let ctx = Ctx {
-        mode: Mode::Train,
-        seed: 0,
-        step: 0,
-    };
+    let ctx = Ctx::train(0, 0);
     assert!(matches!(
         m.forward_backward(&[0, 3], &ctx),
         Err(EngineError::Label {
@@ -60,14 +56,7 @@ fn batchnorm_running_stats_follow_pytorch() {
     // Channel 0 sees 1, 2, 3, 4: mean 2.5, biased var 1.25, unbiased 5/3.
     let mut bn = BatchNorm::new(1);
     let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[4, 1]);
-    bn.forward(
-        &x,
-        &Ctx {
-            mode: Mode::Train,
-            seed: 0,
-            step: 0,
-        },
-    );
+    bn.forward(&x, &Ctx::train(0, 0));
     assert!((bn.running_mean[0] - 0.25).abs() < 1e-6);
     assert!((bn.running_var[0] - (0.9 + 0.1 * 5.0 / 3.0)).abs() < 1e-6);
     assert!((bn.batch_var[0] - 1.25).abs() < 1e-6);
@@ -81,6 +70,7 @@ fn batchnorm_running_stats_follow_pytorch() {
             mode: Mode::Eval,
             seed: 0,
             step: 0,
+            mc: false,
         },
     );
     let want = (1.0 - 0.25) / (0.9f32 + 0.1 * 5.0 / 3.0 + 1e-5).sqrt();
@@ -101,6 +91,7 @@ fn eval_is_deterministic_and_does_not_drop() {
             mode: Mode::Eval,
             seed: 1,
             step,
+            mc: false,
         })
         .data
         .clone()

@@ -5,3 +5,8 @@
 //! engine and the `dropout` library.
 
 pub mod bench;
+pub mod checkpoint;
+pub mod config;
+pub mod data;
+pub mod mc;
+pub mod train;

@@ -1,10 +1,18 @@
 //! `dropout-lab`: the command line of the dropout lab.
 
+use std::path::PathBuf;
+
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use dropout::{Backend, Dropout};
 use indicatif::{ProgressBar, ProgressStyle};
+use lab::bench;
 use lab::bench::kernel::{KernelBench, KernelResult};
+use lab::checkpoint;
+use lab::config::{DataConfig, ModelConfig, OptimConfig, RunConfig};
+use lab::data::load;
+use lab::mc::mc_evaluate;
+use lab::train::{build_model, evaluate, train as train_loop, EpochMetrics, LoopOptions};
 
 /// Dropout regularization done right: exact, reproducible kernels and a lab
 /// that measures what dropout does on real data.
@@ -12,7 +20,13 @@ use lab::bench::kernel::{KernelBench, KernelResult};
 #[command(
     name = "dropout-lab",
     version,
-    after_help = "Examples:\n  dropout-lab bench kernel                 # 1M/16M/64M f32, p = 0.5, 2 threads\n  dropout-lab bench kernel --json          # one JSON object per size\n  dropout-lab bench kernel --sizes 16M --threads 1 --p 0.1"
+    after_help = "Examples:
+  dropout-lab train                                   # MNIST (embedded), 784-1024-1024-10, dropout 0.2/0.5
+  dropout-lab train --epochs 30 --out runs/mnist      # the Srivastava et al. setting, saved to runs/mnist
+  dropout-lab train --data data/sklearn-wine/wine_data.csv --arch {in}-64-{classes} --epochs 50
+  dropout-lab eval --run runs/mnist --mc 50           # MC dropout: accuracy, entropy, MI, ECE
+  dropout-lab bench kernel                            # dropout kernels vs memcpy
+  dropout-lab bench train                             # training throughput, p = 0.5 and p = 0"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -21,6 +35,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train a model and save a run directory (config.json, metrics.jsonl, model.safetensors).
+    Train(Box<TrainArgs>),
+    /// Re-evaluate a saved run on its test set, optionally with MC dropout.
+    #[command(
+        after_help = "Examples:\n  dropout-lab eval --run runs/mnist\n  dropout-lab eval --run runs/mnist --mc 100 --json"
+    )]
+    Eval(EvalArgs),
     /// Measure speed.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -33,6 +54,158 @@ enum BenchCommand {
         after_help = "Examples:\n  dropout-lab bench kernel\n  dropout-lab bench kernel --json --sizes 1M,16M\n  dropout-lab bench kernel --backend portable --sizes 1M"
     )]
     Kernel(KernelArgs),
+    /// Training throughput of an MLP on random data, with and without dropout.
+    #[command(
+        after_help = "Examples:\n  dropout-lab bench train\n  dropout-lab bench train --p 0.5,0 --threads 2 --json\n  python bench/torch_mlp.py   # the same setting in PyTorch"
+    )]
+    Train(TrainBenchArgs),
+}
+
+#[derive(Args)]
+struct DataArgs {
+    /// A CSV file, or a directory with the four MNIST-named IDX files (.gz or raw). Default: the embedded MNIST.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// CSV label column: `last`, a 0-based index, or a header name.
+    #[arg(long, default_value = "last")]
+    label_column: String,
+    /// CSV only: fraction held out (stratified, seeded) as the test set.
+    #[arg(long, default_value_t = 0.2)]
+    test_fraction: f64,
+    /// Keep a stratified subset of this many training samples.
+    #[arg(long)]
+    train_size: Option<usize>,
+    /// Validation samples taken (stratified) from the training file.
+    #[arg(long, default_value_t = 0)]
+    val_size: usize,
+    /// Symmetric label noise on the training labels (fraction in [0, 1)).
+    #[arg(long, default_value_t = 0.0)]
+    label_noise: f64,
+    /// Standardise features with training-set mean and sd: auto (CSV yes, images no), on, off.
+    #[arg(long, default_value = "auto")]
+    standardize: String,
+}
+
+#[derive(Args)]
+#[command(after_help = "Examples:
+  dropout-lab train
+  dropout-lab train --dropout 0 --input-dropout 0 --epochs 30 --out runs/nodrop
+  dropout-lab train --arch c32-p-c64-p-128-10 --conv-dropout 0.1 --spatial --epochs 5
+  dropout-lab train --train-size 1000 --label-noise 0.2 --norm bn --optimizer adam --lr 1e-3
+  dropout-lab train --data data/sklearn-breast-cancer/breast_cancer.csv --arch {in}-32-{classes}")]
+struct TrainArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Architecture: MLP `784-1024-1024-10` (`{in}`/`{classes}` are filled from the data) or CNN `c32-p-c64-p-128-10`.
+    #[arg(long, default_value = "{in}-1024-1024-{classes}")]
+    arch: String,
+    /// Hidden activation: relu, tanh, sigmoid, selu.
+    #[arg(long, default_value = "relu")]
+    act: String,
+    /// Dropout rate after each hidden dense layer.
+    #[arg(long, default_value_t = 0.5)]
+    dropout: f32,
+    /// Dropout rate on the input.
+    #[arg(long, default_value_t = 0.2)]
+    input_dropout: f32,
+    /// Dropout rate after each conv block.
+    #[arg(long, default_value_t = 0.0)]
+    conv_dropout: f32,
+    /// Conv dropout drops whole channels (spatial dropout).
+    #[arg(long)]
+    spatial: bool,
+    /// Normalisation in hidden blocks: none, bn, ln.
+    #[arg(long, default_value = "none")]
+    norm: String,
+    /// Where hidden dropout sits: after-act (Dense→norm→act→dropout) or before-norm.
+    #[arg(long, default_value = "after-act")]
+    dropout_where: String,
+    /// Hidden dropout only in the last hidden block.
+    #[arg(long)]
+    dropout_last_only: bool,
+    /// Weight init: auto (he for relu, lecun for selu, xavier otherwise), he, xavier, lecun.
+    #[arg(long, default_value = "auto")]
+    init: String,
+    /// Optimizer: sgd, adam, adamw.
+    #[arg(long, default_value = "sgd")]
+    optimizer: String,
+    /// Learning rate.
+    #[arg(long, default_value_t = 0.05)]
+    lr: f32,
+    /// SGD momentum.
+    #[arg(long, default_value_t = 0.9)]
+    momentum: f32,
+    /// Nesterov momentum.
+    #[arg(long)]
+    nesterov: bool,
+    /// L2 weight decay (weights only).
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f32,
+    /// Max-norm bound on each unit's incoming weights (0 = off; Srivastava et al. use 3-4).
+    #[arg(long, default_value_t = 0.0)]
+    max_norm: f32,
+    /// LR schedule: constant, cosine, exp:GAMMA, step:EVERY:GAMMA.
+    #[arg(long, default_value = "constant")]
+    schedule: String,
+    /// Epochs.
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    /// Batch size.
+    #[arg(long, default_value_t = 128)]
+    batch: usize,
+    /// Seed (data split, init, shuffling, dropout masks).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Threads.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// Run directory (default: runs/<time>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print the final summary as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// Run directory written by `dropout-lab train`.
+    #[arg(long)]
+    run: PathBuf,
+    /// MC-dropout samples (0 = deterministic only).
+    #[arg(long, default_value_t = 0)]
+    mc: usize,
+    /// Threads.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct TrainBenchArgs {
+    /// MLP architecture.
+    #[arg(long, default_value = "784-1024-1024-10")]
+    arch: String,
+    /// Hidden dropout rates to measure.
+    #[arg(long, value_delimiter = ',', default_value = "0.5,0")]
+    p: Vec<f32>,
+    /// Batch size.
+    #[arg(long, default_value_t = 128)]
+    batch: usize,
+    /// Steps per timed block.
+    #[arg(long, default_value_t = 20)]
+    steps: usize,
+    /// Timed blocks (median reported).
+    #[arg(long, default_value_t = 7)]
+    reps: usize,
+    /// Threads.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// One JSON object per setting.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -78,8 +251,263 @@ fn parse_size(s: &str) -> Result<usize, String> {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Train(a) => train(*a),
+        Command::Eval(a) => eval(a),
         Command::Bench(BenchCommand::Kernel(a)) => bench_kernel(a),
+        Command::Bench(BenchCommand::Train(a)) => bench_train(a),
     }
+}
+
+fn pool(threads: usize) -> Result<rayon::ThreadPool> {
+    if threads == 0 {
+        bail!("--threads must be at least 1");
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("building the thread pool")
+}
+
+fn train(a: TrainArgs) -> Result<()> {
+    let cfg = RunConfig {
+        data: DataConfig {
+            path: a.data.data.clone(),
+            label_column: a.data.label_column.clone(),
+            test_fraction: a.data.test_fraction,
+            train_size: a.data.train_size,
+            val_size: a.data.val_size,
+            label_noise: a.data.label_noise,
+            standardize: a.data.standardize.clone(),
+        },
+        model: ModelConfig {
+            arch: a.arch.clone(),
+            act: a.act.clone(),
+            dropout: a.dropout,
+            input_dropout: a.input_dropout,
+            conv_dropout: a.conv_dropout,
+            spatial: a.spatial,
+            norm: a.norm.clone(),
+            dropout_where: a.dropout_where.clone(),
+            dropout_last_only: a.dropout_last_only,
+            init: a.init.clone(),
+        },
+        optim: OptimConfig {
+            optimizer: a.optimizer.clone(),
+            lr: a.lr,
+            momentum: a.momentum,
+            nesterov: a.nesterov,
+            weight_decay: a.weight_decay,
+            max_norm: a.max_norm,
+            schedule: a.schedule.clone(),
+        },
+        epochs: a.epochs,
+        batch: a.batch,
+        seed: a.seed,
+        threads: a.threads,
+    };
+    if cfg.epochs == 0 || cfg.batch == 0 {
+        bail!("--epochs and --batch must be at least 1");
+    }
+    // Check the cheap things before loading data.
+    cfg.optimizer().map_err(anyhow::Error::msg)?;
+    cfg.model_spec(1, 2).map_err(anyhow::Error::msg)?;
+    let opts = cfg.data_options().map_err(anyhow::Error::msg)?;
+    let pool = pool(cfg.threads)?;
+    let splits = load(&opts).context("loading data")?;
+    let (mut model, mut opt, schedule) = build_model(&cfg, &splits)?;
+    let out = a.out.clone().unwrap_or_else(|| {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        PathBuf::from(format!("runs/run-{t}"))
+    });
+    if !a.json {
+        eprintln!(
+            "data: {} — {} train, {} val, {} test, {} classes, sample shape {:?}",
+            splits.source,
+            splits.train.len(),
+            splits.val.len(),
+            splits.test.len(),
+            splits.classes,
+            splits.train.sample_shape
+        );
+        eprintln!(
+            "model ({} parameters):\n{}",
+            model.num_params(),
+            model.describe()
+        );
+    }
+    let json = a.json;
+    let mut print_epoch = |m: &EpochMetrics| {
+        if !json {
+            let val = m
+                .val
+                .map_or(String::new(), |v| format!("  val {:.2}%", 100.0 * v.acc));
+            eprintln!(
+                "epoch {:>3}  lr {:.4}  loss {:.4}  train {:.2}%{val}  test {:.2}%  gap {:+.2}  ({:.1}s)",
+                m.epoch,
+                m.lr,
+                m.train_batch_loss,
+                100.0 * m.train.acc,
+                100.0 * m.test.acc,
+                100.0 * m.gap,
+                m.train_s
+            );
+        }
+    };
+    let summary = pool.install(|| {
+        train_loop(
+            &cfg,
+            &splits,
+            &mut model,
+            &mut opt,
+            schedule,
+            LoopOptions {
+                run_dir: Some(&out),
+                progress: !json,
+                on_epoch: &mut print_epoch,
+            },
+        )
+    })?;
+    if json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        let l = &summary.last;
+        println!("run           {}", out.display());
+        println!("epochs        {}", l.epoch);
+        println!(
+            "train acc     {:.2}%  (loss {:.4})",
+            100.0 * l.train.acc,
+            l.train.loss
+        );
+        if let Some(v) = l.val {
+            println!("val acc       {:.2}%  (loss {:.4})", 100.0 * v.acc, v.loss);
+        }
+        println!(
+            "test acc      {:.2}%  (loss {:.4}, error {:.2}%)",
+            100.0 * l.test.acc,
+            l.test.loss,
+            100.0 * (1.0 - l.test.acc)
+        );
+        println!(
+            "gap           {:+.2} points (train − test accuracy)",
+            100.0 * l.gap
+        );
+        println!("throughput    {:.0} samples/s", summary.samples_per_s);
+        println!("wall time     {:.1} s", summary.wall_s);
+    }
+    Ok(())
+}
+
+fn eval(a: EvalArgs) -> Result<()> {
+    let cfg_path = a.run.join("config.json");
+    let text = std::fs::read_to_string(&cfg_path).with_context(|| format!("{}: not a run directory (no readable config.json); give the --out of a `dropout-lab train`", a.run.display()))?;
+    let cfg: RunConfig = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a valid run config", cfg_path.display()))?;
+    let pool = pool(a.threads)?;
+    let splits =
+        load(&cfg.data_options().map_err(anyhow::Error::msg)?).context("loading the run's data")?;
+    let (mut model, _, _) = build_model(&cfg, &splits)?;
+    checkpoint::load(&mut model, &a.run.join("model.safetensors"))?;
+    pool.install(|| -> Result<()> {
+        let score = evaluate(&mut model, &splits.test, 1000)?;
+        let mc = if a.mc > 0 {
+            Some(mc_evaluate(
+                &mut model,
+                &splits.test,
+                a.mc,
+                cfg.seed ^ 0x3c,
+            )?)
+        } else {
+            None
+        };
+        if a.json {
+            println!(
+                "{}",
+                serde_json::json!({"run": a.run, "test": score, "mc": mc})
+            );
+            return Ok(());
+        }
+        println!("run        {}", a.run.display());
+        println!(
+            "test       acc {:.2}%  loss {:.4}  ({} samples)",
+            100.0 * score.acc,
+            score.loss,
+            splits.test.len()
+        );
+        if let Some(r) = mc {
+            println!(
+                "{:<22} {:>8} {:>8} {:>8} {:>9}",
+                "", "acc %", "NLL", "ECE", "entropy"
+            );
+            for (name, c) in [
+                ("deterministic", r.deterministic),
+                (format!("MC dropout (T={})", r.samples).as_str(), r.mc),
+            ] {
+                println!(
+                    "{:<22} {:>8.2} {:>8.4} {:>8.4} {:>9.4}",
+                    name,
+                    100.0 * c.acc,
+                    c.nll,
+                    c.ece,
+                    c.entropy
+                );
+            }
+            println!(
+                "mutual information     {:.4} nats (mean over test samples)",
+                r.mutual_information
+            );
+            println!("KL(MC ‖ deterministic) {:.4} nats", r.kl_mc_to_det);
+        }
+        Ok(())
+    })
+}
+
+fn bench_train(a: TrainBenchArgs) -> Result<()> {
+    let pool = pool(a.threads)?;
+    if a.batch == 0 || a.steps == 0 || a.reps == 0 {
+        bail!("--batch, --steps and --reps must be at least 1");
+    }
+    for &p in &a.p {
+        Dropout::new(p).with_context(|| format!("--p {p}"))?;
+    }
+    let bar = ProgressBar::new((a.p.len() * a.reps) as u64).with_style(
+        ProgressStyle::with_template("{msg:>8} [{bar:30}] {pos}/{len} ({eta} left)")
+            .expect("static")
+            .progress_chars("=> "),
+    );
+    bar.set_message("steps");
+    let results = pool.install(|| {
+        bench::train::run(&a.arch, &a.p, a.batch, a.steps, a.reps, a.threads, || {
+            bar.inc(1)
+        })
+    })?;
+    if a.json {
+        bar.suspend(|| {
+            for r in &results {
+                println!("{}", serde_json::to_string(r).expect("plain struct"));
+            }
+        });
+    }
+    bar.finish_and_clear();
+    if !a.json {
+        println!("training throughput, {} batch {}, SGD momentum 0.9, {} thread(s); medians of {} × {} steps", a.arch, a.batch, a.threads, a.reps, a.steps);
+        println!("{:>6} {:>12} {:>10}", "p", "samples/s", "step ms");
+        for r in &results {
+            println!("{:>6} {:>12.0} {:>10.2}", r.p, r.samples_per_s, r.step_ms);
+        }
+        if let (Some(d), Some(z)) = (
+            results.iter().find(|r| r.p > 0.0),
+            results.iter().find(|r| r.p == 0.0),
+        ) {
+            println!(
+                "dropout overhead (p = {} vs 0): {:+.1} % step time",
+                d.p,
+                100.0 * (d.step_ms / z.step_ms - 1.0)
+            );
+        }
+    }
+    Ok(())
 }
 
 fn bench_kernel(a: KernelArgs) -> Result<()> {

@@ -68,7 +68,7 @@ impl Dense {
         BiasActDropout {
             dropout: self.dropout,
             key: ctx.key(self.stream),
-            mode: ctx.mode,
+            mode: ctx.dropout_mode(),
             act: self.act,
             rows,
             cols: self.out,

@@ -82,7 +82,7 @@ impl Layer for DropoutLayer {
             self.noise_shape(&x.shape);
             self.dropout.forward_broadcast(
                 key,
-                ctx.mode,
+                ctx.dropout_mode(),
                 &x.shape,
                 &self.noise,
                 &x.data,
@@ -90,7 +90,7 @@ impl Layer for DropoutLayer {
             )
         } else {
             self.dropout
-                .forward(key, ctx.mode, &x.data, &mut self.y.data)
+                .forward(key, ctx.dropout_mode(), &x.data, &mut self.y.data)
         }
         .expect("shapes checked at build time");
     }
@@ -109,7 +109,7 @@ impl Layer for DropoutLayer {
             self.noise_shape(&x.shape);
             self.dropout.backward_broadcast(
                 key,
-                ctx.mode,
+                ctx.dropout_mode(),
                 &x.shape,
                 &self.noise,
                 &dy.data,
@@ -117,7 +117,7 @@ impl Layer for DropoutLayer {
             )
         } else {
             self.dropout
-                .backward(key, ctx.mode, &dy.data, &mut self.dx.data)
+                .backward(key, ctx.dropout_mode(), &dy.data, &mut self.dx.data)
         }
         .expect("shapes checked at build time");
     }

@@ -1,0 +1,180 @@
+//! IDX files (LeCun's MNIST format), gzip-compressed or raw.
+//!
+//! ```text
+//! magic: 0x00 0x00 <type> <ndims>      type 0x08 = unsigned byte (the only one MNIST uses)
+//! ndims × u32 big-endian dimension sizes
+//! ∏ dims bytes of data, row-major
+//! ```
+//! Images are `(n, rows, cols)`, labels `(n)`. The header is checked against
+//! the bytes actually present *before* anything is allocated from it, so a
+//! header claiming 2^31 images on a 1 kB file is an error, not an 8 GB
+//! allocation; decompression is capped at [`MAX_BYTES`].
+
+use std::io::Read;
+use std::path::Path;
+
+use super::DataError;
+
+/// Largest decompressed IDX file accepted (1 GiB).
+pub const MAX_BYTES: u64 = 1 << 30;
+
+/// A parsed IDX array of bytes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Idx {
+    /// Dimension sizes.
+    pub dims: Vec<usize>,
+    /// The data, row-major.
+    pub data: Vec<u8>,
+}
+
+/// Read a file, gunzipping it when it starts with the gzip magic.
+pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
+    let io = |e: std::io::Error| DataError::Io {
+        path: path.to_path_buf(),
+        msg: e.to_string(),
+    };
+    let raw = std::fs::read(path).map_err(io)?;
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .take(MAX_BYTES + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| DataError::Format {
+                path: path.to_path_buf(),
+                msg: format!("corrupt gzip stream: {e}"),
+            })?;
+        if out.len() as u64 > MAX_BYTES {
+            return Err(DataError::Format {
+                path: path.to_path_buf(),
+                msg: format!("decompresses to more than {MAX_BYTES} bytes"),
+            });
+        }
+        Ok(out)
+    } else {
+        Ok(raw)
+    }
+}
+
+/// Parse IDX bytes, expecting `ndims` dimensions.
+pub fn parse(bytes: &[u8], ndims: usize, path: &Path) -> Result<Idx, DataError> {
+    let bad = |msg: String| DataError::Format {
+        path: path.to_path_buf(),
+        msg,
+    };
+    if bytes.is_empty() {
+        return Err(bad("the file is empty".into()));
+    }
+    if bytes.len() < 4 {
+        return Err(bad(format!(
+            "only {} bytes: too short for an IDX header",
+            bytes.len()
+        )));
+    }
+    if bytes[0] != 0 || bytes[1] != 0 {
+        return Err(bad(format!(
+            "bad magic {:02x} {:02x} {:02x} {:02x}: not an IDX file",
+            bytes[0], bytes[1], bytes[2], bytes[3]
+        )));
+    }
+    if bytes[2] != 0x08 {
+        return Err(bad(format!(
+            "data type 0x{:02x} is not supported (only 0x08, unsigned byte)",
+            bytes[2]
+        )));
+    }
+    if bytes[3] as usize != ndims {
+        return Err(bad(format!("{} dimensions, expected {ndims}", bytes[3])));
+    }
+    let header = 4 + 4 * ndims;
+    if bytes.len() < header {
+        return Err(bad(format!(
+            "truncated header: {} bytes, need {header}",
+            bytes.len()
+        )));
+    }
+    let dims: Vec<usize> = (0..ndims)
+        .map(|i| {
+            u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().expect("4 bytes")) as usize
+        })
+        .collect();
+    let want = dims
+        .iter()
+        .try_fold(1u64, |a, &d| a.checked_mul(d as u64))
+        .unwrap_or(u64::MAX);
+    let have = (bytes.len() - header) as u64;
+    if want != have {
+        return Err(bad(format!(
+            "header says {dims:?} = {want} bytes of data, but the file holds {have} ({})",
+            if want > have {
+                "truncated or lying header"
+            } else {
+                "trailing bytes"
+            }
+        )));
+    }
+    Ok(Idx {
+        dims,
+        data: bytes[header..].to_vec(),
+    })
+}
+
+/// Read an IDX file with `ndims` dimensions.
+pub fn read(path: &Path, ndims: usize) -> Result<Idx, DataError> {
+    parse(&read_maybe_gz(path)?, ndims, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(ty: u8, dims: &[u32]) -> Vec<u8> {
+        let mut v = vec![0, 0, ty, dims.len() as u8];
+        for d in dims {
+            v.extend_from_slice(&d.to_be_bytes());
+        }
+        v
+    }
+
+    #[test]
+    fn parses_a_valid_file() {
+        let mut b = header(8, &[2, 2, 3]);
+        b.extend(0..12u8);
+        let idx = parse(&b, 3, Path::new("x")).unwrap();
+        assert_eq!(idx.dims, vec![2, 2, 3]);
+        assert_eq!(idx.data, (0..12u8).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn rejects_bad_headers_without_allocating() {
+        let p = Path::new("x");
+        let mut lying = header(8, &[1 << 31, 28, 28]);
+        lying.extend(vec![0u8; 1000]);
+        let e = parse(&lying, 3, p).unwrap_err().to_string();
+        assert!(e.contains("truncated or lying"), "{e}");
+        assert!(parse(&[], 1, p).unwrap_err().to_string().contains("empty"));
+        assert!(parse(&[0, 0, 8], 1, p).is_err());
+        assert!(parse(&[1, 2, 8, 1, 0, 0, 0, 0], 1, p)
+            .unwrap_err()
+            .to_string()
+            .contains("magic"));
+        assert!(parse(&header(0x0d, &[1]), 1, p)
+            .unwrap_err()
+            .to_string()
+            .contains("type"));
+        assert!(parse(&header(8, &[3]), 3, p)
+            .unwrap_err()
+            .to_string()
+            .contains("dimensions"));
+        let mut trailing = header(8, &[2]);
+        trailing.extend([1, 2, 3]);
+        assert!(parse(&trailing, 1, p)
+            .unwrap_err()
+            .to_string()
+            .contains("trailing"));
+        let mut short = header(8, &[5]);
+        short.extend([1, 2]);
+        assert!(parse(&short, 1, p).is_err());
+        let huge = header(8, &[u32::MAX, u32::MAX, u32::MAX]);
+        assert!(parse(&huge, 3, p).is_err());
+    }
+}
