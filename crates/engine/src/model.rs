@@ -24,6 +24,7 @@ pub struct Sequential {
     /// The batch input, `(N, sample_shape…)`.
     pub input: Tensor,
     dlogits: Tensor,
+    first_trainable: usize,
 }
 
 impl Sequential {
@@ -32,18 +33,30 @@ impl Sequential {
     ///
     /// # Errors
     /// [`EngineError::Shape`] if a layer cannot take its predecessor's output.
-    pub fn new(layers: Vec<Box<dyn Layer>>, sample_shape: &[usize]) -> Result<Self, EngineError> {
+    pub fn new(
+        mut layers: Vec<Box<dyn Layer>>,
+        sample_shape: &[usize],
+    ) -> Result<Self, EngineError> {
         let mut shape = sample_shape.to_vec();
         for l in &layers {
             shape = l.output_shape(&shape)?;
         }
         let classes = shape.iter().product();
+        let first_trainable = layers
+            .iter_mut()
+            .position(|l| {
+                let mut any = false;
+                l.visit_params(&mut |_| any = true);
+                any
+            })
+            .unwrap_or(usize::MAX);
         Ok(Self {
             layers,
             sample_shape: sample_shape.to_vec(),
             classes,
             input: Tensor::default(),
             dlogits: Tensor::default(),
+            first_trainable,
         })
     }
 
@@ -98,10 +111,13 @@ impl Sequential {
         self.layers.last().map_or(&self.input, |l| l.output())
     }
 
-    /// Backward from the gradient left in the logits' gradient buffer.
+    /// Backward from the gradient left in the logits' gradient buffer. A
+    /// layer computes its input gradient only if some layer before it has
+    /// parameters (nothing upstream of the first weights needs a gradient).
     fn backward(&mut self, ctx: &Ctx) {
         let n = self.layers.len();
-        for i in (0..n).rev() {
+        let first_trainable = self.first_trainable;
+        for i in ((first_trainable.min(n))..n).rev() {
             let (before, rest) = self.layers.split_at_mut(i);
             let (cur, after) = rest.split_first_mut().expect("i < n");
             let x = if i == 0 {
@@ -114,7 +130,7 @@ impl Sequential {
             } else {
                 after[0].input_grad()
             };
-            cur.backward(x, dy, ctx, i > 0);
+            cur.backward(x, dy, ctx, i > first_trainable);
         }
     }
 

@@ -102,28 +102,29 @@ pub fn parse(bytes: &[u8], label: &LabelColumn, path: &Path) -> Result<Table, Da
             "need at least one feature and a label column".into(),
         ));
     }
-    let lc =
-        match label {
-            LabelColumn::Last => width - 1,
-            LabelColumn::Index(i) if *i < width => *i,
-            LabelColumn::Index(i) => {
+    let lc = match label {
+        LabelColumn::Last => width - 1,
+        LabelColumn::Index(i) if *i < width => *i,
+        LabelColumn::Index(i) => {
+            return Err(DataError::Arg(format!(
+                "--label-column {i}: the file has {width} columns (0..{})",
+                width - 1
+            )))
+        }
+        LabelColumn::Name(n) => match &header {
+            Some(h) => h.iter().position(|c| c == n).ok_or_else(|| {
+                DataError::Arg(format!(
+                    "--label-column {n}: no such column; the header has {}",
+                    h.join(", ")
+                ))
+            })?,
+            None => {
                 return Err(DataError::Arg(format!(
-                    "--label-column {i}: the file has {width} columns (0..{})",
-                    width - 1
+                    "--label-column {n}: the file has no header with column names; give an index"
                 )))
             }
-            LabelColumn::Name(n) => match &header {
-                Some(h) => h.iter().position(|c| c == n).ok_or_else(|| {
-                    DataError::Arg(format!(
-                        "--label-column {n}: no such column; the header has {}",
-                        h.join(", ")
-                    ))
-                })?,
-                None => return Err(DataError::Arg(format!(
-                    "--label-column {n}: the file has no header with column names; give an index"
-                ))),
-            },
-        };
+        },
+    };
     let names = (0..width)
         .filter(|&c| c != lc)
         .map(|c| {

@@ -1,0 +1,255 @@
+//! The data layer on the real files: the embedded MNIST, the sklearn CSVs,
+//! and the preparation steps (stratified subsets, label noise, splits,
+//! standardisation), plus corrupt inputs.
+
+use std::path::PathBuf;
+
+use lab::data::csv::LabelColumn;
+use lab::data::{load, DataOptions, Standardize};
+
+fn repo(p: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(p)
+}
+
+#[test]
+fn embedded_mnist_matches_its_readme() {
+    let s = load(&DataOptions::default()).unwrap();
+    assert_eq!(
+        (s.train.len(), s.test.len(), s.classes),
+        (60_000, 10_000, 10)
+    );
+    assert_eq!(s.train.sample_shape, vec![1, 28, 28]);
+    // Class counts from data/mnist/README.md.
+    assert_eq!(
+        s.train.class_counts(10),
+        vec![5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    );
+    assert_eq!(
+        s.test.class_counts(10),
+        vec![980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    );
+    assert!(s.train.x.iter().all(|&v| (0.0..=1.0).contains(&v)));
+    // The same files read from the directory give the same data.
+    let d = load(&DataOptions {
+        path: Some(repo("data/mnist")),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(d.test.y, s.test.y);
+    assert_eq!(d.test.x, s.test.x);
+}
+
+#[test]
+fn subsets_noise_and_validation() {
+    let o = DataOptions {
+        train_size: Some(1000),
+        val_size: 500,
+        label_noise: 0.4,
+        seed: 3,
+        ..Default::default()
+    };
+    let clean = load(&DataOptions {
+        label_noise: 0.0,
+        ..o.clone()
+    })
+    .unwrap();
+    let noisy = load(&o).unwrap();
+    assert_eq!((noisy.train.len(), noisy.val.len()), (1000, 500));
+    // Stratified: each class within 1 of its share of 60k.
+    let full = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949];
+    for (c, &n) in clean.train.class_counts(10).iter().enumerate() {
+        let want = 1000.0 * full[c] as f64 / 59_500.0;
+        assert!(
+            (n as f64 - want).abs() <= 2.0,
+            "class {c}: {n} vs {want:.1}"
+        );
+    }
+    // Same samples, labels flipped at rate ≈ 0.4 (binomial 99.9 %: ±3.29·sqrt(1000·0.24) ≈ 51).
+    assert_eq!(clean.train.x, noisy.train.x);
+    let flipped = clean
+        .train
+        .y
+        .iter()
+        .zip(&noisy.train.y)
+        .filter(|(a, b)| a != b)
+        .count();
+    assert!(
+        (flipped as i64 - 400).abs() <= 51,
+        "{flipped} labels flipped"
+    );
+    // Validation and test stay clean; validation is not in the training set.
+    assert_eq!(clean.val.y, noisy.val.y);
+    assert_eq!(clean.test.y, noisy.test.y);
+    let d = 784;
+    for v in noisy.val.x.chunks(d).take(20) {
+        assert!(
+            !noisy.train.x.chunks(d).any(|t| t == v),
+            "a validation image is also in the training set"
+        );
+    }
+}
+
+#[test]
+fn sklearn_csvs_load_and_standardize() {
+    for (file, n, features, classes) in [
+        ("data/sklearn-wine/wine_data.csv", 178, 13, 3),
+        ("data/sklearn-breast-cancer/breast_cancer.csv", 569, 30, 2),
+        ("data/sklearn-digits/digits.csv.gz", 1797, 64, 10),
+    ] {
+        let s = load(&DataOptions {
+            path: Some(repo(file)),
+            test_fraction: 0.25,
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s.train.len() + s.test.len(), n, "{file}");
+        assert_eq!((s.train.dim(), s.classes), (features, classes), "{file}");
+        // Standardised with training statistics: mean 0, sd 1 (or constant 0) per feature.
+        for j in 0..features {
+            let col: Vec<f64> = s
+                .train
+                .x
+                .chunks(features)
+                .map(|r| f64::from(r[j]))
+                .collect();
+            let mean = col.iter().sum::<f64>() / col.len() as f64;
+            let var = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / col.len() as f64;
+            assert!(
+                mean.abs() < 1e-4 && (var < 1e-9 || (var - 1.0).abs() < 1e-3),
+                "{file} feature {j}: mean {mean} var {var}"
+            );
+        }
+    }
+    let raw = load(&DataOptions {
+        path: Some(repo("data/sklearn-wine/wine_data.csv")),
+        standardize: Standardize::Off,
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(
+        raw.train.x.iter().any(|&v| v > 100.0),
+        "off keeps raw values"
+    );
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("dropout-lab-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn corrupt_idx_directories_are_errors() {
+    let mnist = repo("data/mnist");
+    let files = [
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ];
+    let write_dir = |name: &str, labels: &[u8]| {
+        let d = scratch(name);
+        for f in &files[..3] {
+            std::fs::copy(mnist.join(format!("{f}.gz")), d.join(format!("{f}.gz"))).unwrap();
+        }
+        std::fs::write(d.join(files[3]), labels).unwrap();
+        d
+    };
+    let mut lying = vec![0, 0, 8, 1];
+    lying.extend_from_slice(&(1u32 << 31).to_be_bytes());
+    lying.extend(vec![0u8; 1000]);
+    let mut short = vec![0, 0, 8, 1];
+    short.extend_from_slice(&10_000u32.to_be_bytes());
+    short.extend(vec![1u8; 9_000]);
+    let mut count = vec![0, 0, 8, 1];
+    count.extend_from_slice(&5u32.to_be_bytes());
+    count.extend([1u8; 5]);
+    for (name, bytes, needle) in [
+        ("lying", lying, "lying"),
+        ("short", short, "truncated"),
+        ("empty", vec![], "empty"),
+        ("count", count, "10000 images but 5 labels"),
+        ("magic", vec![7u8; 100], "magic"),
+    ] {
+        let d = write_dir(name, &bytes);
+        let e = load(&DataOptions {
+            path: Some(d.clone()),
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains(needle), "{name}: {e}");
+        std::fs::remove_dir_all(d).ok();
+    }
+    let e = load(&DataOptions {
+        path: Some(scratch("missing")),
+        ..Default::default()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("four MNIST-named IDX files"), "{e}");
+    let e = load(&DataOptions {
+        path: Some(PathBuf::from("/no/such/path")),
+        ..Default::default()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("no such file"), "{e}");
+}
+
+#[test]
+fn bad_options_are_errors() {
+    let wine = Some(repo("data/sklearn-wine/wine_data.csv"));
+    for (o, needle) in [
+        (
+            DataOptions {
+                label_noise: 1.0,
+                ..Default::default()
+            },
+            "--label-noise",
+        ),
+        (
+            DataOptions {
+                train_size: Some(70_000),
+                ..Default::default()
+            },
+            "--train-size",
+        ),
+        (
+            DataOptions {
+                val_size: 60_000,
+                ..Default::default()
+            },
+            "--val-size",
+        ),
+        (
+            DataOptions {
+                path: wine.clone(),
+                test_fraction: 1.5,
+                ..Default::default()
+            },
+            "--test-fraction",
+        ),
+        (
+            DataOptions {
+                path: wine.clone(),
+                label_column: LabelColumn::Index(99),
+                ..Default::default()
+            },
+            "--label-column",
+        ),
+        (
+            DataOptions {
+                path: wine,
+                label_column: LabelColumn::Name("colour".into()),
+                ..Default::default()
+            },
+            "no header",
+        ),
+    ] {
+        let e = load(&o).unwrap_err().to_string();
+        assert!(e.contains(needle), "{needle}: {e}");
+    }
+}
