@@ -3,7 +3,7 @@
 //! A small trainer built for the dropout lab: each layer has a hand-written
 //! forward and backward pass ([`layer::Layer`]); dense layers use the fused
 //! `dropout(relu(x·Wᵀ + b))` kernel of the [`dropout`] crate in both
-//! directions; matrix products go through the `gemm` crate ([`matmul`]).
+//! directions; matrix products go through the `faer` crate ([`matmul`]).
 //! Buffers are owned by layers and reused, so a training step allocates
 //! nothing in steady state; masks come from `(seed, stream, step)`, so the
 //! same seed gives the same weights on 1 or 2 threads.

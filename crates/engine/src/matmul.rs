@@ -1,10 +1,11 @@
-//! Matrix products through the `gemm` crate (chosen by benchmark: see README).
+//! Matrix products through `faer` (chosen by benchmark over `gemm` and
+//! `matrixmultiply` on our shapes: see README).
 //!
 //! `C (m × n) = op(A) · op(B)` (or `C += …`), all row-major, where
 //! `op(A)` is `A` (stored m × k) or `Aᵀ` (stored k × m), likewise `B`. The
-//! transposes are free: they are strides handed to `gemm`. `gemm` splits the
-//! work over rayon threads by output blocks, never over `k`, so each output
-//! is summed in the same order on 1 or N threads (the determinism test of the
+//! transposes are free: they are strides handed to faer. faer splits the
+//! work over rayon threads by output blocks, not over `k`, so each output is
+//! summed in the same order on 1 or N threads (the determinism test of the
 //! engine checks this end to end).
 
 /// Which operand is stored transposed.
@@ -58,35 +59,24 @@ pub fn matmul(
     };
     let threads = rayon::current_num_threads();
     let par = if threads > 1 && m * n * k >= 1 << 18 {
-        gemm::Parallelism::Rayon(threads)
+        faer::Par::rayon(threads)
     } else {
-        gemm::Parallelism::None
+        faer::Par::Seq
     };
-    // SAFETY: the pointers cover m×k, k×n and m×n elements with the given
-    // strides (checked above); C does not alias A or B (distinct borrows).
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.as_ptr(),
-            a_cs,
-            a_rs,
-            b.as_ptr(),
-            b_cs,
-            b_rs,
-            if accumulate { 1.0 } else { 0.0 },
-            1.0,
-            false,
-            false,
-            false,
-            par,
-        );
-    }
+    // SAFETY: the pointers cover the matrices with these strides (checked above).
+    let (a, b, c) = unsafe {
+        (
+            faer::MatRef::from_raw_parts(a.as_ptr(), m, k, a_rs, a_cs),
+            faer::MatRef::from_raw_parts(b.as_ptr(), k, n, b_rs, b_cs),
+            faer::MatMut::from_raw_parts_mut(c.as_mut_ptr(), m, n, n as isize, 1),
+        )
+    };
+    let accum = if accumulate {
+        faer::Accum::Add
+    } else {
+        faer::Accum::Replace
+    };
+    faer::linalg::matmul::matmul(c, accum, a, b, 1.0f32, par);
 }
 
 #[cfg(test)]
