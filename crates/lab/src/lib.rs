@@ -9,4 +9,5 @@ pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod mc;
+pub mod study;
 pub mod train;

@@ -12,6 +12,7 @@ use lab::checkpoint;
 use lab::config::{DataConfig, ModelConfig, OptimConfig, RunConfig};
 use lab::data::load;
 use lab::mc::mc_evaluate;
+use lab::study::{run_study, Budget, StudyOptions};
 use lab::train::{build_model, evaluate, train as train_loop, EpochMetrics, LoopOptions};
 
 /// Dropout regularization done right: exact, reproducible kernels and a lab
@@ -21,6 +22,7 @@ use lab::train::{build_model, evaluate, train as train_loop, EpochMetrics, LoopO
     name = "dropout-lab",
     version,
     after_help = "Examples:
+  dropout-lab study                                   # the main job: every claim about dropout -> report/index.html
   dropout-lab train                                   # MNIST (embedded), 784-1024-1024-10, dropout 0.2/0.5
   dropout-lab train --epochs 30 --out runs/mnist      # the Srivastava et al. setting, saved to runs/mnist
   dropout-lab train --data data/sklearn-wine/wine_data.csv --arch {in}-64-{classes} --epochs 50
@@ -42,9 +44,48 @@ enum Command {
         after_help = "Examples:\n  dropout-lab eval --run runs/mnist\n  dropout-lab eval --run runs/mnist --mc 100 --json"
     )]
     Eval(EvalArgs),
+    /// Measure every claim about dropout on MNIST and write an HTML report (the main job).
+    #[command(
+        after_help = "Examples:\n  dropout-lab study                      # all claims, 3 seeds, ~20 min on 2 cores -> report/index.html\n  dropout-lab study --quick              # ~3 min, smaller nets\n  dropout-lab study --claims C3,C9 --seeds 5\n  dropout-lab study --paper --paper-epochs 50   # Srivastava et al. 2014 Table 2 (an hour or more)\n\nInterrupted? Run the same command again: finished training runs are cached in <out>/report-cache."
+    )]
+    Study(StudyArgs),
     /// Measure speed.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Args)]
+struct StudyArgs {
+    /// Small budget: smaller nets, fewer samples, 2 seeds (≤ 3 minutes).
+    #[arg(long, conflicts_with = "full")]
+    quick: bool,
+    /// Smoke-test budget (seconds; numbers meaningless): checks the pipeline.
+    #[arg(long, hide = true, conflicts_with_all = ["quick", "full"])]
+    tiny: bool,
+    /// Large budget: bigger grids (up to all 60k images), 5 seeds.
+    #[arg(long)]
+    full: bool,
+    /// Only these claims (comma-separated ids, e.g. C3,C9).
+    #[arg(long, value_delimiter = ',')]
+    claims: Vec<String>,
+    /// Seeds per setting (default: 2 quick, 3 default, 5 full).
+    #[arg(long)]
+    seeds: Option<usize>,
+    /// Output directory for index.html, results.json and the cache.
+    #[arg(long, default_value = "report")]
+    out: PathBuf,
+    /// Threads.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// Reproduce Srivastava et al. 2014 Table 2 on full MNIST instead of the claims.
+    #[arg(long)]
+    paper: bool,
+    /// Epochs per setting for --paper.
+    #[arg(long, default_value_t = 50)]
+    paper_epochs: usize,
+    /// No progress bars.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Subcommand)]
@@ -253,6 +294,7 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Train(a) => train(*a),
         Command::Eval(a) => eval(a),
+        Command::Study(a) => study(a),
         Command::Bench(BenchCommand::Kernel(a)) => bench_kernel(a),
         Command::Bench(BenchCommand::Train(a)) => bench_train(a),
     }
@@ -344,7 +386,7 @@ fn train(a: TrainArgs) -> Result<()> {
                 .val
                 .map_or(String::new(), |v| format!("  val {:.2}%", 100.0 * v.acc));
             eprintln!(
-                "epoch {:>3}  lr {:.4}  loss {:.4}  train {:.2}%{val}  test {:.2}%  gap {:+.2}  ({:.1}s)",
+                "epoch {:>3}  lr {:.4}  loss {:.4}  train {:.2}%{val}  test {:.2}%  gap {:+.2}  ({:.1}s training so far)",
                 m.epoch,
                 m.lr,
                 m.train_batch_loss,
@@ -365,6 +407,7 @@ fn train(a: TrainArgs) -> Result<()> {
             LoopOptions {
                 run_dir: Some(&out),
                 progress: !json,
+                eval_every: 1,
                 on_epoch: &mut print_epoch,
             },
         )
@@ -396,6 +439,56 @@ fn train(a: TrainArgs) -> Result<()> {
         println!("throughput    {:.0} samples/s", summary.samples_per_s);
         println!("wall time     {:.1} s", summary.wall_s);
     }
+    Ok(())
+}
+
+fn study(a: StudyArgs) -> Result<()> {
+    let budget = if a.tiny {
+        Budget::Tiny
+    } else if a.quick {
+        Budget::Quick
+    } else if a.full {
+        Budget::Full
+    } else {
+        Budget::Default
+    };
+    let seeds = a.seeds.unwrap_or(match budget {
+        Budget::Tiny | Budget::Quick => 2,
+        Budget::Default => 3,
+        Budget::Full => 5,
+    });
+    if !(1..=30).contains(&seeds) {
+        bail!("--seeds {seeds}: use 1 to 30 (confidence intervals need at least 2)");
+    }
+    let known: Vec<&str> = lab::study::all_claims().iter().map(|c| c.0).collect();
+    if let Some(bad) = a
+        .claims
+        .iter()
+        .find(|c| !known.iter().any(|k| k.eq_ignore_ascii_case(c)))
+    {
+        bail!(
+            "--claims: unknown claim `{bad}` (known: {})",
+            known.join(", ")
+        );
+    }
+    let pool = pool(a.threads)?;
+    let opts = StudyOptions {
+        budget,
+        claims: a.claims.clone(),
+        seeds,
+        out: a.out.clone(),
+        progress: !a.quiet,
+        paper_epochs: a.paper.then_some(a.paper_epochs),
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+    };
+    let (results, info) = pool.install(|| run_study(&opts))?;
+    println!("{}", lab::study::report::summary(&results));
+    println!(
+        "report: {}  ({:.0} s, {} runs trained now)",
+        a.out.join("index.html").display(),
+        info.elapsed_s,
+        info.runs_trained
+    );
     Ok(())
 }
 

@@ -49,7 +49,7 @@ pub struct EpochMetrics {
     pub test: Score,
     /// Generalisation gap: train accuracy − test accuracy.
     pub gap: f64,
-    /// Seconds spent in this epoch's training steps.
+    /// Seconds spent in training steps so far (all epochs up to this one).
     pub train_s: f64,
     /// Seconds since the run started.
     pub elapsed_s: f64,
@@ -125,6 +125,8 @@ pub struct LoopOptions<'a> {
     pub run_dir: Option<&'a Path>,
     /// Show progress bars.
     pub progress: bool,
+    /// Evaluate every this many epochs (the last epoch always; 0 = last only).
+    pub eval_every: usize,
     /// Called after each epoch.
     pub on_epoch: &'a mut dyn FnMut(&EpochMetrics),
 }
@@ -217,7 +219,7 @@ pub fn train(
             val,
             test,
             gap: train.acc - test.acc,
-            train_s: epoch_train,
+            train_s: train_time,
             elapsed_s: started.elapsed().as_secs_f64(),
         };
         bar.set_message(format!("test acc {:.2}%", 100.0 * test.acc));

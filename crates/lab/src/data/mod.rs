@@ -286,19 +286,34 @@ fn stratified_take(y: &[u32], idx: &[usize], k: usize, classes: usize) -> (Vec<u
     idx.iter().partition(|&&i| take[i])
 }
 
+/// The data as read from disk, before any preparation.
+#[derive(Clone, Debug)]
+pub struct Raw {
+    /// The training file (all of it).
+    pub train: Dataset,
+    /// The test set.
+    pub test: Dataset,
+    /// Where it came from.
+    pub source: String,
+    /// Whether it was a CSV (standardised by default).
+    pub is_csv: bool,
+}
+
 /// Load and prepare the data.
 ///
 /// # Errors
 /// [`DataError`] naming the file or option at fault.
 pub fn load(o: &DataOptions) -> Result<Splits, DataError> {
-    if !(0.0..1.0).contains(&o.label_noise) {
-        return Err(DataError::Arg(format!(
-            "--label-noise {}: must be in [0, 1)",
-            o.label_noise
-        )));
-    }
+    prepare(&load_raw(o)?, o)
+}
+
+/// Read the files `o` points at (a CSV is split into train and test here).
+///
+/// # Errors
+/// [`DataError`] naming the file or option at fault.
+pub fn load_raw(o: &DataOptions) -> Result<Raw, DataError> {
     let is_csv = o.path.as_ref().is_some_and(|p| p.is_file());
-    let (train_file, test, source) = match &o.path {
+    let (train, test, source) = match &o.path {
         Some(p) if p.is_file() => {
             if !(0.0 < o.test_fraction && o.test_fraction < 1.0) {
                 return Err(DataError::Arg(format!("--test-fraction {}: must be in (0, 1)", o.test_fraction)));
@@ -316,6 +331,28 @@ pub fn load(o: &DataOptions) -> Result<Splits, DataError> {
         Some(p) => return Err(DataError::Io { path: p.clone(), msg: "no such file or directory (give a CSV file or a directory of MNIST-named IDX files)".into() }),
         None => load_idx(None)?,
     };
+    Ok(Raw {
+        train,
+        test,
+        source,
+        is_csv,
+    })
+}
+
+/// Prepare loaded data per `o`: validation split, stratified subset, label
+/// noise, standardisation (see the module docs).
+///
+/// # Errors
+/// [`DataError::Arg`] for options the data cannot satisfy.
+pub fn prepare(raw: &Raw, o: &DataOptions) -> Result<Splits, DataError> {
+    if !(0.0..1.0).contains(&o.label_noise) {
+        return Err(DataError::Arg(format!(
+            "--label-noise {}: must be in [0, 1)",
+            o.label_noise
+        )));
+    }
+    let (train_file, source, is_csv) = (&raw.train, raw.source.clone(), raw.is_csv);
+    let test = raw.test.clone();
     let classes = train_file
         .y
         .iter()

@@ -1,0 +1,189 @@
+//! Figures for the report, drawn with plotters into SVG strings.
+//!
+//! `lines`: one or more series of (x, mean, CI half-width) drawn as a line
+//! with error bars; `boundary`: a 2-D decision surface as coloured cells with
+//! the training points on top.
+
+use plotters::prelude::*;
+
+/// A series of points `(x, mean, ci)`.
+pub struct Series {
+    /// Legend label.
+    pub name: String,
+    /// Points.
+    pub points: Vec<(f64, f64, f64)>,
+}
+
+const COLORS: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(255, 127, 14),
+    RGBColor(23, 190, 207),
+];
+
+/// Axis options.
+pub struct Axes<'a> {
+    /// Title.
+    pub title: &'a str,
+    /// X label.
+    pub x: &'a str,
+    /// Y label.
+    pub y: &'a str,
+    /// Log-scale x.
+    pub log_x: bool,
+    /// Log-scale y.
+    pub log_y: bool,
+}
+
+fn range(vals: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in vals.filter(|v| v.is_finite() && (!log || *v > 0.0)) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    if log {
+        return (lo / 1.2, hi * 1.2);
+    }
+    let pad = ((hi - lo) * 0.08).max(1e-9);
+    (lo - pad, hi + pad)
+}
+
+/// Line chart with error bars.
+pub fn lines(ax: &Axes, series: &[Series]) -> String {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (560, 340)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let (x0, x1) = range(
+            series.iter().flat_map(|s| s.points.iter().map(|p| p.0)),
+            ax.log_x,
+        );
+        let (y0, y1) = range(
+            series
+                .iter()
+                .flat_map(|s| s.points.iter().flat_map(|p| [p.1 - p.2, p.1 + p.2])),
+            ax.log_y,
+        );
+        let mut b = ChartBuilder::on(&root);
+        b.caption(ax.title, ("sans-serif", 16))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(56);
+        macro_rules! draw {
+            ($chart:expr) => {{
+                let mut c = $chart;
+                let _ = c
+                    .configure_mesh()
+                    .x_desc(ax.x)
+                    .y_desc(ax.y)
+                    .light_line_style(RGBColor(235, 235, 235))
+                    .draw();
+                for (i, s) in series.iter().enumerate() {
+                    let col = COLORS[i % COLORS.len()];
+                    let pts: Vec<(f64, f64)> = s.points.iter().map(|p| (p.0, p.1)).collect();
+                    if let Ok(a) = c.draw_series(LineSeries::new(pts.clone(), col.stroke_width(2)))
+                    {
+                        a.label(s.name.clone()).legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 16, y)], col.stroke_width(2))
+                        });
+                    }
+                    let _ = c.draw_series(pts.iter().map(|&p| Circle::new(p, 3, col.filled())));
+                    let _ = c.draw_series(s.points.iter().filter(|p| p.2 > 0.0).map(|p| {
+                        PathElement::new(
+                            vec![(p.0, p.1 - p.2), (p.0, p.1 + p.2)],
+                            col.stroke_width(1),
+                        )
+                    }));
+                }
+                if series.len() > 1 {
+                    let _ = c
+                        .configure_series_labels()
+                        .background_style(WHITE.mix(0.85))
+                        .border_style(BLACK.mix(0.3))
+                        .position(SeriesLabelPosition::UpperRight)
+                        .draw();
+                }
+            }};
+        }
+        match (ax.log_x, ax.log_y) {
+            (false, false) => {
+                if let Ok(c) = b.build_cartesian_2d(x0..x1, y0..y1) {
+                    draw!(c)
+                }
+            }
+            (true, false) => {
+                if let Ok(c) = b.build_cartesian_2d((x0..x1).log_scale(), y0..y1) {
+                    draw!(c)
+                }
+            }
+            (false, true) => {
+                if let Ok(c) = b.build_cartesian_2d(x0..x1, (y0..y1).log_scale()) {
+                    draw!(c)
+                }
+            }
+            (true, true) => {
+                if let Ok(c) = b.build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale()) {
+                    draw!(c)
+                }
+            }
+        }
+        let _ = root.present();
+    }
+    svg
+}
+
+/// A decision surface: `cells` is a `g × g` grid of P(class 1) over
+/// `[lo, hi]²`; `points` are (x, y, class).
+pub fn boundary(
+    title: &str,
+    lo: f64,
+    hi: f64,
+    cells: &[f64],
+    g: usize,
+    points: &[(f64, f64, u32)],
+) -> String {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (300, 320)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        if let Ok(mut c) = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 14))
+            .margin(8)
+            .x_label_area_size(20)
+            .y_label_area_size(28)
+            .build_cartesian_2d(lo..hi, lo..hi)
+        {
+            let _ = c.configure_mesh().disable_mesh().draw();
+            let step = (hi - lo) / g as f64;
+            let _ = c.draw_series((0..g * g).map(|k| {
+                let (i, j) = (k % g, k / g);
+                let p = cells[k].clamp(0.0, 1.0);
+                let col = RGBColor(
+                    (255.0 - 80.0 * p) as u8,
+                    (235.0 - 60.0 * (p - 0.5).abs() * 2.0) as u8,
+                    (175.0 + 80.0 * p) as u8,
+                );
+                let (x, y) = (lo + i as f64 * step, lo + j as f64 * step);
+                Rectangle::new([(x, y), (x + step, y + step)], col.filled())
+            }));
+            let _ = c.draw_series(points.iter().map(|&(x, y, l)| {
+                Circle::new(
+                    (x, y),
+                    2,
+                    if l == 1 {
+                        RGBColor(31, 80, 180).filled()
+                    } else {
+                        RGBColor(200, 40, 40).filled()
+                    },
+                )
+            }));
+        }
+        let _ = root.present();
+    }
+    svg
+}

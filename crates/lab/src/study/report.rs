@@ -1,0 +1,187 @@
+//! The study's outputs: `index.html` — one self-contained page (inline SVG,
+//! no network), a summary table first, then one section per claim (claim,
+//! method, tables of mean ± 95 % CI, figures, verdict and its rule), and a
+//! footer (command, seeds, git commit, machine, elapsed) — plus
+//! `results.json` with every number, and the terminal's summary table.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::{ClaimResult, Verdict};
+
+/// Facts about the run printed in the footer and saved in results.json.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunInfo {
+    /// The command line.
+    pub command: String,
+    /// Budget name.
+    pub budget: String,
+    /// Seeds used.
+    pub seeds: Vec<u64>,
+    /// `git rev-parse --short HEAD`, if available.
+    pub git_commit: String,
+    /// CPU model and cores.
+    pub machine: String,
+    /// Wall time of the whole study.
+    pub elapsed_s: f64,
+    /// Training runs done now (the rest came from the cache).
+    pub runs_trained: usize,
+    /// Version of dropout-lab.
+    pub version: String,
+}
+
+impl RunInfo {
+    /// Collect machine and repository facts.
+    pub fn collect(command: String, budget: &str, seeds: Vec<u64>) -> Self {
+        let git_commit = std::process::Command::new("git")
+            .args(["rev-parse", "--short", "HEAD"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+            })
+            .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self {
+            command,
+            budget: budget.into(),
+            seeds,
+            git_commit,
+            machine: format!("{cpu}, {cores} cores, {}", std::env::consts::OS),
+            elapsed_s: 0.0,
+            runs_trained: 0,
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn badge(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Holds => "holds",
+        Verdict::HoldsPartly => "partly",
+        Verdict::DoesNotHold => "nothold",
+        Verdict::Inconclusive => "inconclusive",
+    }
+}
+
+/// The HTML page.
+pub fn html(results: &[ClaimResult], info: &RunInfo) -> String {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>dropout-lab study</title><style>
+body{{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}}
+table{{border-collapse:collapse;margin:.8em 0;font-size:.92em}}th,td{{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}}th{{background:#f3f3f3}}
+.v{{font-weight:600;padding:.1em .5em;border-radius:.3em;white-space:nowrap}}.holds{{background:#d7f2d7}}.partly{{background:#fff1c2}}.nothold{{background:#f7d4d4}}.inconclusive{{background:#e4e4e4}}
+section{{border-top:2px solid #ddd;margin-top:2em;padding-top:.5em}}figure{{display:inline-block;margin:.5em;vertical-align:top}}figcaption{{font-size:.85em;color:#555;max-width:560px}}
+.rule{{background:#f7f7fb;border-left:4px solid #99c;padding:.4em .8em;font-size:.92em}}footer{{margin-top:3em;font-size:.85em;color:#555;border-top:1px solid #ddd;padding-top:.5em}}
+</style></head><body><h1>dropout-lab study</h1>
+<p>Every claim of the dropout lesson, measured on real MNIST (and 2-D toy data for C6) over {} seeds. Each verdict is derived from the numbers by the rule shown with it; "does not hold" is a possible outcome.</p>
+<h2 id="summary">Summary</h2><table><tr><th>claim</th><th></th><th>verdict</th><th>key number</th></tr>"#,
+        info.seeds.len()
+    );
+    for r in results {
+        let _ = write!(
+            h,
+            r##"<tr><td><a href="#{id}">{id}</a></td><td>{claim}</td><td><span class="v {cls}">{v}</span></td><td>{key}</td></tr>"##,
+            id = r.id,
+            claim = esc(&r.claim),
+            cls = badge(r.verdict),
+            v = r.verdict.text(),
+            key = esc(&r.key_number)
+        );
+    }
+    h.push_str("</table>");
+    for r in results {
+        let _ = write!(
+            h,
+            r#"<section id="{id}"><h2>{id} — {claim}</h2><p><b>Method.</b> {method}</p>"#,
+            id = r.id,
+            claim = esc(&r.claim),
+            method = esc(&r.method)
+        );
+        for t in &r.tables {
+            let _ = write!(h, "<p><b>{}</b></p><table><tr>", esc(&t.title));
+            for c in &t.header {
+                let _ = write!(h, "<th>{}</th>", esc(c));
+            }
+            h.push_str("</tr>");
+            for row in &t.rows {
+                h.push_str("<tr>");
+                for c in row {
+                    let _ = write!(h, "<td>{}</td>", esc(c));
+                }
+                h.push_str("</tr>");
+            }
+            h.push_str("</table>");
+        }
+        for f in &r.figures {
+            let _ = write!(
+                h,
+                "<figure>{}<figcaption>{}</figcaption></figure>",
+                f.svg,
+                esc(&f.caption)
+            );
+        }
+        let _ = write!(
+            h,
+            r#"<p><b>Verdict:</b> <span class="v {cls}">{v}</span> — {key}</p><p class="rule"><b>Rule.</b> {rule}</p></section>"#,
+            cls = badge(r.verdict),
+            v = r.verdict.text(),
+            key = esc(&r.key_number),
+            rule = esc(&r.rule)
+        );
+    }
+    let _ = write!(
+        h,
+        "<footer>Command: <code>{}</code> · budget {} · seeds {:?} · git commit {} · dropout-lab {} · machine: {} · elapsed {:.0} s ({} training runs now, the rest from the cache)</footer></body></html>",
+        esc(&info.command),
+        info.budget,
+        info.seeds,
+        esc(&info.git_commit),
+        info.version,
+        esc(&info.machine),
+        info.elapsed_s,
+        info.runs_trained
+    );
+    h
+}
+
+/// Write `index.html` and `results.json` into `dir`.
+pub fn write(dir: &Path, results: &[ClaimResult], info: &RunInfo) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    crate::checkpoint::write_atomic(&dir.join("index.html"), html(results, info).as_bytes())?;
+    let json = serde_json::json!({"claims": results, "elapsed_s": info.elapsed_s, "run": info});
+    crate::checkpoint::write_atomic(
+        &dir.join("results.json"),
+        serde_json::to_string_pretty(&json)?.as_bytes(),
+    )?;
+    Ok(())
+}
+
+/// The summary table for the terminal.
+pub fn summary(results: &[ClaimResult]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{:<4} {:<14} key number", "", "verdict");
+    for r in results {
+        let _ = writeln!(s, "{:<4} {:<14} {}", r.id, r.verdict.text(), r.key_number);
+    }
+    s
+}
