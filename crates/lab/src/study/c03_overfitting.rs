@@ -96,7 +96,7 @@ pub fn run(lab: &Lab) -> Result<ClaimResult> {
         id: "C3".into(),
         claim: "Dropout reduces overfitting, especially on small or noisy data.".into(),
         method: format!(
-            "MLP {} trained with SGD (momentum 0.9, lr 0.05, batch 128) on stratified MNIST subsets of {:?} images with {{0, 20, 40}}% symmetric label noise, hidden dropout p = 0 vs 0.5, {} seeds (paired: same subset, init and batch order). Gap = train accuracy − test accuracy (clean test set).",
+            "MLP {} trained with SGD (momentum 0.9, lr 0.05, batch 128) on stratified MNIST subsets of {:?} images with {{0, 20, 40}}% symmetric label noise, hidden dropout p = 0 vs 0.5, {} seeds (paired: same subset, init and batch order). Gap = train accuracy (against the training labels as given, noisy ones included) − test accuracy (clean test set); with noise a net that does not memorise the flipped labels has a negative gap.",
             lab.mlp(), sizes, lab.seeds.len()
         ),
         verdict,

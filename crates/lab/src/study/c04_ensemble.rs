@@ -119,7 +119,7 @@ pub fn run(lab: &Lab) -> Result<ClaimResult> {
                 Series { name: "MC average".into(), points: ts.iter().enumerate().map(|(i, &t)| { let e = Est::of(&mc_acc[i]); (t as f64, 100.0 * e.mean, 100.0 * e.ci) }).collect() },
                 Series { name: "weight scaling".into(), points: vec![(1.0, 100.0 * det.mean, 0.0), (100.0, 100.0 * det.mean, 0.0)] },
             ]) },
-            Figure { caption: "Mean KL divergence of the MC average from the deterministic prediction".into(), svg: lines(&Axes { title: "KL(MC_T ‖ deterministic)", x: "T (masks)", y: "KL (nats)", log_x: true, log_y: true }, &[Series { name: "KL".into(), points: ts.iter().enumerate().map(|(i, &t)| { let e = Est::of(&kl[i]); (t as f64, e.mean, e.ci) }).collect() }]) },
+            Figure { caption: "Mean KL divergence of the MC average from the deterministic prediction".into(), svg: lines(&Axes { title: "KL(MC_T ‖ deterministic)", x: "T (masks)", y: "KL (nats)", log_x: true, log_y: false }, &[Series { name: "KL".into(), points: ts.iter().enumerate().map(|(i, &t)| { let e = Est::of(&kl[i]); (t as f64, e.mean, e.ci) }).collect() }]) },
         ],
         numbers: serde_json::json!({"T": ts, "deterministic_acc": det_acc, "mc_acc": mc_acc, "kl": kl}),
         elapsed_s: 0.0,

@@ -53,6 +53,23 @@ fn range(vals: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+/// A compact tick label: integers without decimals, others with up to 3 significant digits.
+fn num(v: f64) -> String {
+    if v == v.round() && v.abs() < 1e7 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1.0 {
+        format!("{v:.2}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    } else {
+        format!("{v:.3}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    }
+}
+
 /// Line chart with error bars.
 pub fn lines(ax: &Axes, series: &[Series]) -> String {
     let mut svg = String::new();
@@ -81,6 +98,10 @@ pub fn lines(ax: &Axes, series: &[Series]) -> String {
                     .configure_mesh()
                     .x_desc(ax.x)
                     .y_desc(ax.y)
+                    .x_labels(7)
+                    .y_labels(7)
+                    .x_label_formatter(&|v: &f64| num(*v))
+                    .y_label_formatter(&|v: &f64| num(*v))
                     .light_line_style(RGBColor(235, 235, 235))
                     .draw();
                 for (i, s) in series.iter().enumerate() {
