@@ -90,7 +90,9 @@ mod tests {
         assert_eq!(e.mean, 2.0);
         // s = 1, t(2) = 4.303 → 4.303 / √3.
         assert!((e.ci - 4.303 / 3f64.sqrt()).abs() < 1e-12);
-        assert!(e.above_zero());
+        assert!(!e.above_zero(), "2 − 2.48 < 0");
+        assert!(Est::of(&[3.0, 4.0, 5.0]).above_zero());
+        assert!(Est::of(&[-3.0, -4.0, -5.0]).below_zero());
         assert!(!paired(&[1.0, 2.0], &[1.5, 1.5]).above_zero());
         assert_eq!(Est::of(&[5.0]).ci, 0.0);
     }
