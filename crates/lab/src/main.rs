@@ -611,9 +611,6 @@ fn bench_kernel(a: KernelArgs) -> Result<()> {
         "portable" => Backend::Portable,
         other => bail!("--backend {other}: expected best, avx512, avx2 or portable"),
     };
-    if a.threads == 0 {
-        bail!("--threads must be at least 1");
-    }
     if a.reps == 0 {
         bail!("--reps must be at least 1");
     }
@@ -621,15 +618,10 @@ fn bench_kernel(a: KernelArgs) -> Result<()> {
         .with_context(|| format!("--p {}", a.p))?
         .with_backend(backend)
         .context("--backend")?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(a.threads)
-        .build()
-        .context("building the thread pool")?;
+    let pool = pool(a.threads)?;
     let bench = KernelBench {
-        sizes: a.sizes.clone(),
         threads: a.threads,
         p: a.p,
-        backend,
         reps: a.reps,
     };
     let total = (a.sizes.len() * (a.reps + 1)) as u64;

@@ -15,7 +15,7 @@
 
 use std::hint::black_box;
 
-use dropout::{Backend, Dropout, MaskKey, Mode};
+use dropout::{Dropout, MaskKey, Mode};
 use serde::Serialize;
 
 use super::{median, time_ms};
@@ -56,14 +56,10 @@ pub struct KernelResult {
 /// Settings of a kernel benchmark.
 #[derive(Clone, Debug)]
 pub struct KernelBench {
-    /// Buffer sizes in elements.
-    pub sizes: Vec<usize>,
     /// Kernel threads.
     pub threads: usize,
     /// Drop probability.
     pub p: f32,
-    /// Backend to use.
-    pub backend: Backend,
     /// Repetitions per size (the largest sizes get at least 3).
     pub reps: usize,
 }

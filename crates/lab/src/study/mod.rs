@@ -139,11 +139,6 @@ pub fn all_claims() -> Vec<(&'static str, ClaimFn)> {
     ]
 }
 
-/// Format a fraction as a percentage with 2 decimals.
-pub fn pct(x: f64) -> String {
-    format!("{:.2}", 100.0 * x)
-}
-
 /// Train `make(seed)` for every seed of the study (cached), ticking the bar.
 pub fn per_seed(
     lab: &Lab,

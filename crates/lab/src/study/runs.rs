@@ -329,7 +329,7 @@ impl Lab {
         )?;
         let out = RunOut {
             curve,
-            train_s: summary.samples_per_s.recip() * (splits.train.len() * spec.epochs) as f64,
+            train_s: summary.last.train_s,
         };
         crate::checkpoint::write_atomic(&json_path, serde_json::to_string(&out)?.as_bytes())?;
         if want_model {
