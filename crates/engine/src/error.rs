@@ -1,5 +1,7 @@
 //! Typed errors of the engine: bad specs and shapes are reported when a model
-//! is built or a batch is fed, never as a panic inside a step.
+//! is built or a batch is fed, never as a panic inside a step. Messages say
+//! what was expected in words (e.g. "images (channels × height × width)"),
+//! not as placeholder shapes.
 
 use thiserror::Error;
 
@@ -7,18 +9,39 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Error)]
 #[non_exhaustive]
 pub enum EngineError {
-    /// A model or optimizer specification could not be understood.
-    #[error("invalid spec: {0}")]
-    Spec(String),
-    /// A tensor had the wrong shape.
-    #[error("shape mismatch in {what}: got {got:?}, expected {expected:?}")]
+    /// An architecture string that cannot be read, or that does not fit the data.
+    #[error("architecture `{arch}`: {problem}")]
+    Arch {
+        /// The architecture string as given.
+        arch: String,
+        /// What is wrong with it.
+        problem: ArchProblem,
+    },
+    /// A name (activation, norm, init, …) that the engine does not know.
+    #[error("unknown {kind} `{name}` (expected {expected})")]
+    UnknownName {
+        /// What kind of thing was named.
+        kind: &'static str,
+        /// The name given.
+        name: String,
+        /// The names accepted.
+        expected: &'static str,
+    },
+    /// A layer built with a zero size, window or stride.
+    #[error("{layer}: sizes must be positive")]
+    ZeroSize {
+        /// The layer, e.g. `Conv2d(1→0, k3)`.
+        layer: String,
+    },
+    /// A layer was given input of the wrong shape.
+    #[error("{layer} expects {expected}, got shape {got:?}")]
     Shape {
-        /// Where.
-        what: String,
-        /// The shape received.
+        /// The layer (or `labels`).
+        layer: String,
+        /// The per-sample (or batch) shape received.
         got: Vec<usize>,
-        /// The shape required.
-        expected: Vec<usize>,
+        /// The layout required, in words.
+        expected: String,
     },
     /// A label outside `0 .. classes`.
     #[error("label {label} at row {row} is out of range for {classes} classes")]
@@ -41,4 +64,36 @@ pub enum EngineError {
     /// A dropout configuration error.
     #[error(transparent)]
     Dropout(#[from] dropout::DropoutError),
+}
+
+/// Why an architecture string was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ArchProblem {
+    /// A token that is neither a positive number, `cK` nor `p`.
+    #[error("cannot read `{0}` (expected numbers like 784-1024-10, or cK / p for conv and pool)")]
+    Token(String),
+    /// An MLP without both an input and an output size.
+    #[error("needs at least an input size and an output size")]
+    TooShort,
+    /// No dense output layer after the conv blocks.
+    #[error("must end with the number of classes")]
+    NoClasses,
+    /// The MLP's first number is not the data's feature count.
+    #[error("starts with {arch} inputs but the data has {data} features per sample")]
+    Inputs {
+        /// Inputs the architecture names.
+        arch: usize,
+        /// Features per sample in the data.
+        data: usize,
+    },
+    /// Conv layers on data that are not images.
+    #[error("has conv layers, which need images (channels × height × width), but each sample has shape {0:?}")]
+    NotImages(Vec<usize>),
+    /// A conv or pool token after a dense one.
+    #[error("conv and pool layers must come before the dense ones")]
+    Order,
+    /// LayerNorm asked for in conv blocks.
+    #[error("LayerNorm is for dense blocks; use BatchNorm with conv layers")]
+    LayerNormInConv,
 }

@@ -11,7 +11,9 @@ use crate::error::EngineError;
 use crate::rng::Rng;
 
 /// An initialisation scheme.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
 pub enum Init {
     /// He normal.
     He,
@@ -25,15 +27,17 @@ impl Init {
     /// Parse `he`, `xavier`, `lecun`.
     ///
     /// # Errors
-    /// [`EngineError::Spec`] otherwise.
+    /// [`EngineError::UnknownName`] otherwise.
     pub fn parse(s: &str) -> Result<Self, EngineError> {
         match s {
             "he" => Ok(Self::He),
             "xavier" => Ok(Self::Xavier),
             "lecun" => Ok(Self::Lecun),
-            _ => Err(EngineError::Spec(format!(
-                "unknown init `{s}` (expected he, xavier or lecun)"
-            ))),
+            _ => Err(EngineError::UnknownName {
+                kind: "init",
+                name: s.into(),
+                expected: "he, xavier or lecun",
+            }),
         }
     }
 

@@ -39,6 +39,6 @@ pub mod rng;
 pub mod spec;
 pub mod tensor;
 
-pub use error::EngineError;
+pub use error::{ArchProblem, EngineError};
 pub use model::Sequential;
 pub use tensor::Tensor;

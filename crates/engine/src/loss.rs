@@ -40,9 +40,9 @@ pub fn softmax_cross_entropy(
     let (n, k) = (z.rows(), z.cols());
     if labels.len() != n {
         return Err(EngineError::Shape {
-            what: "labels".into(),
+            layer: "the loss".into(),
             got: vec![labels.len()],
-            expected: vec![n],
+            expected: format!("one label per row of the batch ({n})"),
         });
     }
     if let Some((row, &l)) = labels.iter().enumerate().find(|(_, &l)| l as usize >= k) {

@@ -13,29 +13,46 @@
 //!
 //! Dropout placement: `AfterAct` (default, as Srivastava et al.) or
 //! `BeforeNorm` (`Dense → dropout → norm → act`); `last_only` keeps hidden
-//! dropout only in the last hidden block. Conv dropout is element-wise or
-//! spatial (whole channels). Each dropout site gets its own Philox stream.
+//! dropout only in the last hidden block. Conv dropout is of a
+//! [`DropoutKind`] (element-wise or whole channels). Each dropout site gets
+//! its own Philox stream, numbered in layer order from 0.
+//!
+//! Initialisation: one seeding scheme for every weight layer, conv or dense —
+//! the k-th weight layer (k = 1, 2, …, in layer order) draws from
+//! `Rng(seed ^ 0x1417 << 48).fork(k)`. Layers without weights (dropout, norm,
+//! activation, pool) do not shift the numbering, so the same architecture gets
+//! the same initial weights with or without them.
 
 use dropout::Act;
 
-use crate::error::EngineError;
+use crate::error::{ArchProblem, EngineError};
 use crate::init::Init;
 use crate::layer::Layer;
 use crate::layers::{
-    Activation, ActivationLayer, BatchNorm, Conv2d, Dense, DropoutLayer, Flatten, LayerNorm,
-    MaxPool2d,
+    Activation, ActivationLayer, BatchNorm, Conv2d, Dense, DropoutKind, DropoutLayer, Flatten,
+    LayerNorm, MaxPool2d,
 };
 use crate::model::Sequential;
 use crate::rng::Rng;
 
 /// Normalisation in hidden blocks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Norm {
     /// None.
+    #[default]
+    #[serde(rename = "none")]
+    #[cfg_attr(feature = "clap", value(name = "none"))]
     None,
     /// BatchNorm (1-d for dense, 2-d for conv).
+    #[serde(rename = "bn")]
+    #[cfg_attr(feature = "clap", value(name = "bn"))]
     Batch,
     /// LayerNorm (dense blocks only).
+    #[serde(rename = "ln")]
+    #[cfg_attr(feature = "clap", value(name = "ln"))]
     Layer,
 }
 
@@ -43,23 +60,30 @@ impl Norm {
     /// Parse `none`, `bn`, `ln`.
     ///
     /// # Errors
-    /// [`EngineError::Spec`] otherwise.
+    /// [`EngineError::UnknownName`] otherwise.
     pub fn parse(s: &str) -> Result<Self, EngineError> {
         match s {
             "none" => Ok(Self::None),
             "bn" => Ok(Self::Batch),
             "ln" => Ok(Self::Layer),
-            _ => Err(EngineError::Spec(format!(
-                "unknown norm `{s}` (expected none, bn or ln)"
-            ))),
+            _ => Err(EngineError::UnknownName {
+                kind: "norm",
+                name: s.into(),
+                expected: "none, bn or ln",
+            }),
         }
     }
 }
 
 /// Where hidden dropout sits in a block.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
 pub enum DropPlace {
     /// `Dense → norm → act → dropout`.
+    #[default]
     AfterAct,
     /// `Dense → dropout → norm → act`.
     BeforeNorm,
@@ -78,8 +102,8 @@ pub struct ModelSpec {
     pub input_dropout: f32,
     /// Dropout rate after conv blocks.
     pub conv_dropout: f32,
-    /// Conv dropout drops whole channels.
-    pub spatial: bool,
+    /// What one mask bit of conv dropout covers.
+    pub conv_dropout_kind: DropoutKind,
     /// Normalisation.
     pub norm: Norm,
     /// Placement of hidden dropout.
@@ -99,7 +123,7 @@ impl ModelSpec {
             dropout: 0.0,
             input_dropout: 0.0,
             conv_dropout: 0.0,
-            spatial: false,
+            conv_dropout_kind: DropoutKind::Element,
             norm: Norm::None,
             place: DropPlace::AfterAct,
             last_only: false,
@@ -129,10 +153,15 @@ enum Tok {
     Dense(usize),
 }
 
+fn arch_error(arch: &str, problem: ArchProblem) -> EngineError {
+    EngineError::Arch {
+        arch: arch.to_string(),
+        problem,
+    }
+}
+
 fn parse_arch(arch: &str) -> Result<Vec<Tok>, EngineError> {
-    let bad = |t: &str| {
-        EngineError::Spec(format!("--arch `{arch}`: cannot read `{t}` (expected numbers like 784-1024-10, or cK / p for conv and pool)"))
-    };
+    let bad = |t: &str| arch_error(arch, ArchProblem::Token(t.to_string()));
     arch.split('-')
         .map(|t| {
             let t = t.trim();
@@ -158,15 +187,14 @@ fn parse_arch(arch: &str) -> Result<Vec<Tok>, EngineError> {
 /// Build and initialise a model for inputs of per-sample shape `sample`.
 ///
 /// # Errors
-/// [`EngineError::Spec`] for an unreadable arch or one that does not fit the
+/// [`EngineError::Arch`] for an unreadable arch or one that does not fit the
 /// data; [`EngineError::Dropout`] for a bad rate.
 pub fn build(spec: &ModelSpec, sample: &[usize], seed: u64) -> Result<Sequential, EngineError> {
     let toks = parse_arch(&spec.arch)?;
     let rng = Rng::new(seed ^ 0x1417_0000_0000_0000);
     let init = spec.init();
     let mut layers: Vec<Box<dyn Layer>> = Vec::new();
-    // Weights are drawn per weight layer, so the same arch gets the same
-    // initial weights with or without dropout/norm layers in between.
+    // One stream per weight layer, counted over conv and dense alike (see the module docs).
     let mut weight_layer = 0u64;
     let mut init_rng = || {
         weight_layer += 1;
@@ -192,39 +220,37 @@ pub fn build(spec: &ModelSpec, sample: &[usize], seed: u64) -> Result<Sequential
     // For an MLP the first number is the input size.
     let (hidden_and_out, mut shape): (Vec<usize>, Vec<usize>) = if cnn {
         if sample.len() != 3 {
-            return Err(EngineError::Spec(format!(
-                "--arch `{}` has conv layers but the data is not images (sample shape {sample:?})",
-                spec.arch
-            )));
+            return Err(arch_error(
+                &spec.arch,
+                ArchProblem::NotImages(sample.to_vec()),
+            ));
         }
         (dense_sizes.clone(), sample.to_vec())
     } else {
         match dense_sizes.split_first() {
             Some((&first, rest)) if !rest.is_empty() => {
                 if first != flat {
-                    return Err(EngineError::Spec(format!("--arch `{}` starts with {first} inputs but the data has {flat} features per sample", spec.arch)));
+                    return Err(arch_error(
+                        &spec.arch,
+                        ArchProblem::Inputs {
+                            arch: first,
+                            data: flat,
+                        },
+                    ));
                 }
                 (rest.to_vec(), vec![flat])
             }
-            _ => {
-                return Err(EngineError::Spec(format!(
-                    "--arch `{}` needs at least an input and an output size",
-                    spec.arch
-                )))
-            }
+            _ => return Err(arch_error(&spec.arch, ArchProblem::TooShort)),
         }
     };
     if hidden_and_out.is_empty() {
-        return Err(EngineError::Spec(format!(
-            "--arch `{}` must end with the number of classes",
-            spec.arch
-        )));
+        return Err(arch_error(&spec.arch, ArchProblem::NoClasses));
     }
     if spec.input_dropout > 0.0 {
         layers.push(Box::new(DropoutLayer::new(
             spec.input_dropout,
             next_stream(),
-            false,
+            DropoutKind::Element,
         )?));
     }
     let relu_fused = spec.act == Activation::Relu && spec.norm == Norm::None;
@@ -233,27 +259,20 @@ pub fn build(spec: &ModelSpec, sample: &[usize], seed: u64) -> Result<Sequential
         match t {
             Tok::Conv(co) => {
                 let mut conv = Conv2d::new(shape[0], *co, 3, 1, 1)?;
-                init.fill(
-                    &mut conv.w,
-                    shape[0] * 9,
-                    co * 9,
-                    &mut rng.fork(layers.len() as u64),
-                );
+                init.fill(&mut conv.w, shape[0] * 9, co * 9, &mut init_rng());
                 shape = conv.output_shape(&shape)?;
                 layers.push(Box::new(conv));
                 if spec.norm == Norm::Batch {
                     layers.push(Box::new(BatchNorm::new(*co)));
                 } else if spec.norm == Norm::Layer {
-                    return Err(EngineError::Spec(
-                        "--norm ln is for dense blocks; use bn with conv layers".into(),
-                    ));
+                    return Err(arch_error(&spec.arch, ArchProblem::LayerNormInConv));
                 }
                 layers.push(Box::new(ActivationLayer::new(spec.act)));
                 if spec.conv_dropout > 0.0 {
                     layers.push(Box::new(DropoutLayer::new(
                         spec.conv_dropout,
                         next_stream(),
-                        spec.spatial,
+                        spec.conv_dropout_kind,
                     )?));
                 }
             }
@@ -271,10 +290,7 @@ pub fn build(spec: &ModelSpec, sample: &[usize], seed: u64) -> Result<Sequential
             .skip_while(|t| !matches!(t, Tok::Dense(_)))
             .any(|t| !matches!(t, Tok::Dense(_)))
         {
-            return Err(EngineError::Spec(format!(
-                "--arch `{}`: conv and pool layers must come before the dense ones",
-                spec.arch
-            )));
+            return Err(arch_error(&spec.arch, ArchProblem::Order));
         }
         layers.push(Box::new(Flatten::default()));
         shape = vec![shape.iter().product()];
@@ -305,7 +321,11 @@ pub fn build(spec: &ModelSpec, sample: &[usize], seed: u64) -> Result<Sequential
             continue;
         }
         if p > 0.0 && spec.place == DropPlace::BeforeNorm {
-            layers.push(Box::new(DropoutLayer::new(p, stream, false)?));
+            layers.push(Box::new(DropoutLayer::new(
+                p,
+                stream,
+                DropoutKind::Element,
+            )?));
         }
         match spec.norm {
             Norm::Batch => layers.push(Box::new(BatchNorm::new(out))),
@@ -314,7 +334,11 @@ pub fn build(spec: &ModelSpec, sample: &[usize], seed: u64) -> Result<Sequential
         }
         layers.push(Box::new(ActivationLayer::new(spec.act)));
         if p > 0.0 && spec.place == DropPlace::AfterAct {
-            layers.push(Box::new(DropoutLayer::new(p, stream, false)?));
+            layers.push(Box::new(DropoutLayer::new(
+                p,
+                stream,
+                DropoutKind::Element,
+            )?));
         }
     }
     Sequential::new(layers, sample)

@@ -13,8 +13,8 @@
 
 use engine::layer::{Ctx, Layer};
 use engine::layers::{
-    Activation, ActivationLayer, BatchNorm, Conv2d, Dense, DropoutLayer, Flatten, LayerNorm,
-    MaxPool2d,
+    Activation, ActivationLayer, BatchNorm, Conv2d, Dense, DropoutKind, DropoutLayer, Flatten,
+    LayerNorm, MaxPool2d,
 };
 use engine::loss::softmax_cross_entropy;
 use engine::rng::Rng;
@@ -161,13 +161,13 @@ fn activations() {
 fn dropout_layers() {
     check_layer(
         "dropout",
-        &mut DropoutLayer::new(0.4, 1, false).unwrap(),
+        &mut DropoutLayer::new(0.4, 1, DropoutKind::Element).unwrap(),
         &[5, 8],
         6,
     );
     check_layer(
         "spatial dropout",
-        &mut DropoutLayer::new(0.5, 2, true).unwrap(),
+        &mut DropoutLayer::new(0.5, 2, DropoutKind::Spatial).unwrap(),
         &[4, 3, 2, 2],
         7,
     );
@@ -274,7 +274,7 @@ fn whole_mlps() {
 fn whole_cnn() {
     let mut s = ModelSpec::new("c3-p-c4-6-3");
     s.conv_dropout = 0.3;
-    s.spatial = true;
+    s.conv_dropout_kind = DropoutKind::Spatial;
     s.dropout = 0.5;
     s.norm = Norm::Batch;
     check_model("cnn bn spatial dropout", &s, &[1, 6, 6], 3);

@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use engine::layer::Ctx;
 use engine::layer::Layer;
 use engine::layers::{
-    Activation, ActivationLayer, BatchNorm, DropoutLayer, Flatten, LayerNorm, MaxPool2d,
+    Activation, ActivationLayer, BatchNorm, DropoutKind, DropoutLayer, Flatten, LayerNorm,
+    MaxPool2d,
 };
 use engine::loss::softmax_cross_entropy;
 use engine::matmul::{matmul, Trans};
@@ -82,8 +83,14 @@ fn layers_loss_and_optimizer_do_not_allocate_in_steady_state() {
             &[64, 300],
         );
         let mut layers: Vec<(Box<dyn Layer>, &Tensor)> = vec![
-            (Box::new(DropoutLayer::new(0.5, 0, false).unwrap()), &flat),
-            (Box::new(DropoutLayer::new(0.5, 1, true).unwrap()), &img),
+            (
+                Box::new(DropoutLayer::new(0.5, 0, DropoutKind::Element).unwrap()),
+                &flat,
+            ),
+            (
+                Box::new(DropoutLayer::new(0.5, 1, DropoutKind::Spatial).unwrap()),
+                &img,
+            ),
             (Box::new(ActivationLayer::new(Activation::Selu)), &flat),
             (Box::new(BatchNorm::new(300)), &flat),
             (Box::new(BatchNorm::new(4)), &img),

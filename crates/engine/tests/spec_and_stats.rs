@@ -5,34 +5,57 @@ use dropout::Mode;
 use engine::layer::{Ctx, Layer};
 use engine::layers::BatchNorm;
 use engine::spec::{build, ModelSpec, Norm};
-use engine::{EngineError, Tensor};
+use engine::{ArchProblem, EngineError, Tensor};
 
 #[test]
 fn bad_specs_are_errors() {
-    let cases: [(&str, &[usize]); 6] = [
-        ("784-x-10", &[784]),
-        ("784", &[784]),
-        ("100-10", &[784]),
-        ("c8-p-10", &[784]),
-        ("784-0-10", &[784]),
-        ("c8-10-p-10", &[1, 28, 28]),
+    let cases: [(&str, &[usize], ArchProblem); 6] = [
+        ("784-x-10", &[784], ArchProblem::Token("x".into())),
+        ("784", &[784], ArchProblem::TooShort),
+        (
+            "100-10",
+            &[784],
+            ArchProblem::Inputs {
+                arch: 100,
+                data: 784,
+            },
+        ),
+        ("c8-p-10", &[784], ArchProblem::NotImages(vec![784])),
+        ("784-0-10", &[784], ArchProblem::Token("0".into())),
+        ("c8-10-p-10", &[1, 28, 28], ArchProblem::Order),
     ];
-    for (arch, sample) in cases {
-        assert!(
-            matches!(
-                build(&ModelSpec::new(arch), sample, 0),
-                Err(EngineError::Spec(_))
-            ),
+    for (arch, sample, want) in cases {
+        let got = build(&ModelSpec::new(arch), sample, 0).err();
+        assert_eq!(
+            got,
+            Some(EngineError::Arch {
+                arch: arch.into(),
+                problem: want
+            }),
             "{arch}"
         );
     }
+    let msg = build(&ModelSpec::new("c8-p-10"), &[784], 0)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        msg.contains("channels × height × width") && !msg.contains("[0, 0, 0]"),
+        "{msg}"
+    );
     let mut s = ModelSpec::new("4-3");
     s.dropout = 1.5;
     s.input_dropout = 1.5;
     assert!(matches!(build(&s, &[4], 0), Err(EngineError::Dropout(_))));
     let mut s = ModelSpec::new("c4-p-10");
     s.norm = Norm::Layer;
-    assert!(build(&s, &[1, 8, 8], 0).is_err());
+    assert!(matches!(
+        build(&s, &[1, 8, 8], 0),
+        Err(EngineError::Arch {
+            problem: ArchProblem::LayerNormInConv,
+            ..
+        })
+    ));
     // Out-of-range labels.
     let mut m = build(&ModelSpec::new("4-3"), &[4], 0).unwrap();
     m.input_mut(2).fill(0.0);
@@ -103,4 +126,37 @@ fn eval_is_deterministic_and_does_not_drop() {
         run(&mut no_drop, 0),
         "eval output differs from the same net without dropout"
     );
+}
+
+/// The weights of every weight layer, in order.
+fn weights(m: &mut engine::Sequential) -> Vec<Vec<f32>> {
+    let mut w = Vec::new();
+    m.visit_params(&mut |_, p| {
+        if p.kind == engine::layer::ParamKind::Weight {
+            w.push(p.value.to_vec());
+        }
+    });
+    w
+}
+
+#[test]
+fn one_seeding_scheme_for_conv_and_dense_layers() {
+    // Initial weights depend only on (seed, weight-layer number): the same
+    // with or without input dropout, conv dropout or BatchNorm in between.
+    let plain = weights(&mut build(&ModelSpec::new("c2-p-8-3"), &[1, 4, 4], 5).unwrap());
+    let mut s = ModelSpec::new("c2-p-8-3");
+    s.input_dropout = 0.2;
+    s.conv_dropout = 0.1;
+    s.norm = Norm::Batch;
+    assert_eq!(weights(&mut build(&s, &[1, 4, 4], 5).unwrap()), plain);
+    // And no two weight layers draw the same stream: the first conv (fan-in
+    // 9) and the first dense layer (fan-in 8), both He-normal, rescaled to
+    // unit variance, must not be the same numbers.
+    let (a, b) = ((2.0f32 / 9.0).sqrt(), (2.0f32 / 8.0).sqrt());
+    let same = plain[0]
+        .iter()
+        .zip(&plain[1])
+        .filter(|(x, y)| (*x / a - *y / b).abs() < 1e-5)
+        .count();
+    assert_eq!(same, 0, "conv and dense layers share an init stream");
 }

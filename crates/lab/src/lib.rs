@@ -1,13 +1,18 @@
-//! # lab — the `dropout-lab` command line
+//! # lab — the library behind the `dropout-lab` command line
 //!
-//! Loads data, trains and evaluates models, and measures the dropout
-//! kernels. Data flows one way: the binary calls this crate, which calls the
-//! engine and the `dropout` library.
+//! Loads data, trains and evaluates models, measures the dropout kernels and
+//! runs the study. Data flows one way: the binary (`src/main.rs`, `src/cli/`)
+//! parses flags and prints; it calls this crate, which calls the engine and
+//! the `dropout` library. This crate returns typed errors ([`LabError`]) and
+//! prints nothing: progress goes to observer traits the binary implements.
 
 pub mod bench;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod error;
 pub mod mc;
 pub mod study;
 pub mod train;
+
+pub use error::{LabError, Result};

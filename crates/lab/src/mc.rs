@@ -10,7 +10,7 @@
 //! ECE = Σ_bins (n_b / n) · |acc_b − conf_b|,  conf = max_k p_k, 15 equal-width bins
 //! ```
 
-use anyhow::Result;
+use crate::error::Result;
 use engine::layer::Ctx;
 use engine::loss::softmax;
 use engine::Sequential;

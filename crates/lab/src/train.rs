@@ -1,27 +1,29 @@
 //! The training loop: epochs of shuffled mini-batches, an evaluation of the
-//! train / validation / test sets after each, one `metrics.jsonl` line per
-//! epoch, and the checkpoint at the end.
+//! train / validation / test sets every `eval_every` epochs and always after
+//! the last, one `metrics.jsonl` line per epoch, and the checkpoint at the end.
 //!
 //! ```text
 //! for epoch e:  η_e = schedule(η, e);  shuffle (seed, e)
 //!   for batch b:  forward_backward (dropout key = (seed, site, step));  optimizer step;  step += 1
-//!   evaluate (eval mode, no dropout): train acc/loss, val, test;  gap = train acc − test acc
+//!   if e evaluated: eval mode, no dropout: train acc/loss, val, test;  gap = train acc − test acc
 //! ```
+//! Evaluation does not change the model, so `eval_every` changes what is
+//! recorded, never the trained weights. Progress goes to a [`TrainObserver`];
+//! the loop itself prints nothing.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
 use engine::layer::Ctx;
 use engine::optim::{Optimizer, Schedule};
 use engine::rng::Rng;
 use engine::Sequential;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::config::RunConfig;
 use crate::data::{Dataset, Splits};
+use crate::error::{LabError, Result};
 
 /// Loss and accuracy on a data set.
 #[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
@@ -30,6 +32,19 @@ pub struct Score {
     pub loss: f64,
     /// Accuracy in [0, 1].
     pub acc: f64,
+}
+
+/// The scores of one evaluation (eval mode, no dropout).
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
+pub struct Evaluation {
+    /// Training set.
+    pub train: Score,
+    /// Validation set (absent without a validation split).
+    pub val: Option<Score>,
+    /// Test set.
+    pub test: Score,
+    /// Generalisation gap: train accuracy − test accuracy.
+    pub gap: f64,
 }
 
 /// One epoch's metrics (a line of `metrics.jsonl`).
@@ -41,48 +56,65 @@ pub struct EpochMetrics {
     pub lr: f32,
     /// Mean training loss over the epoch's batches (train mode, with dropout).
     pub train_batch_loss: f64,
-    /// Training set in eval mode.
-    pub train: Score,
-    /// Validation set (absent without `--val-size`).
-    pub val: Option<Score>,
-    /// Test set.
-    pub test: Score,
-    /// Generalisation gap: train accuracy − test accuracy.
-    pub gap: f64,
+    /// The evaluation, on evaluated epochs (always the last).
+    #[serde(flatten)]
+    pub eval: Option<Evaluation>,
     /// Seconds spent in training steps so far (all epochs up to this one).
     pub train_s: f64,
     /// Seconds since the run started.
     pub elapsed_s: f64,
 }
 
+/// What the loop reports while it runs (a progress bar, a log, nothing).
+pub trait TrainObserver {
+    /// An epoch of `steps` steps begins (1-based `epoch` of `epochs`).
+    fn epoch_start(&mut self, _epoch: usize, _epochs: usize, _steps: usize) {}
+    /// A training step finished.
+    fn step(&mut self) {}
+    /// An epoch finished (and was evaluated if `m.eval` is set).
+    fn epoch_end(&mut self, _m: &EpochMetrics) {}
+}
+
+/// Reports nothing.
+impl TrainObserver for () {}
+
+/// Whether epoch `e` (1-based) of `epochs` is evaluated: every `every`-th, and the last.
+pub fn evaluated(e: usize, epochs: usize, every: usize) -> bool {
+    e == epochs || (every > 0 && e.is_multiple_of(every))
+}
+
 /// Build the model and optimizer a config describes, for data with this shape.
+///
+/// # Errors
+/// [`LabError::Engine`] for an architecture that does not fit the data,
+/// [`LabError::Classes`] when its outputs are not the data's classes.
 pub fn build_model(cfg: &RunConfig, splits: &Splits) -> Result<(Sequential, Optimizer, Schedule)> {
-    let spec = cfg
-        .model_spec(splits.train.dim(), splits.classes)
-        .map_err(anyhow::Error::msg)?;
+    let spec = cfg.model.spec(splits.train.dim(), splits.classes);
     let sample = if spec.is_cnn() {
         splits.train.sample_shape.clone()
     } else {
         vec![splits.train.dim()]
     };
-    let model = engine::spec::build(&spec, &sample, cfg.seed).context("building the model")?;
+    let model = engine::spec::build(&spec, &sample, cfg.seed)?;
     if model.classes() != splits.classes {
-        bail!(
-            "--arch {} ends with {} outputs, but the data has {} classes (labels 0..{}); end the arch with {}",
-            spec.arch,
-            model.classes(),
-            splits.classes,
-            splits.classes - 1,
-            splits.classes
-        );
+        return Err(LabError::Classes {
+            arch: spec.arch,
+            outputs: model.classes(),
+            classes: splits.classes,
+        });
     }
-    let (kind, schedule) = cfg.optimizer().map_err(anyhow::Error::msg)?;
-    let max_norm = (cfg.optim.max_norm > 0.0).then_some(cfg.optim.max_norm);
-    let opt = Optimizer::new(kind, cfg.optim.weight_decay, max_norm);
-    Ok((model, opt, schedule))
+    let opt = Optimizer::new(
+        cfg.optim.kind(),
+        cfg.optim.weight_decay,
+        cfg.optim.max_norm(),
+    );
+    Ok((model, opt, cfg.optim.schedule.engine(cfg.epochs)))
 }
 
 /// Evaluate `model` on `data` in batches (eval mode).
+///
+/// # Errors
+/// [`LabError::Engine`] for labels the model cannot take.
 pub fn evaluate(model: &mut Sequential, data: &Dataset, batch: usize) -> Result<Score> {
     if data.is_empty() {
         return Ok(Score::default());
@@ -119,19 +151,29 @@ pub struct Summary {
     pub wall_s: f64,
 }
 
-/// Options of the loop that are not part of the run config.
+impl Summary {
+    /// The final evaluation (the last epoch is always evaluated).
+    pub fn eval(&self) -> Evaluation {
+        self.last.eval.unwrap_or_default()
+    }
+}
+
+/// Options of the loop that are not part of the run config: they change
+/// what is recorded and shown, never the trained weights.
 pub struct LoopOptions<'a> {
     /// Where to write config, metrics and checkpoint (`None`: nowhere).
     pub run_dir: Option<&'a Path>,
-    /// Show progress bars.
-    pub progress: bool,
     /// Evaluate every this many epochs (the last epoch always; 0 = last only).
     pub eval_every: usize,
-    /// Called after each epoch.
-    pub on_epoch: &'a mut dyn FnMut(&EpochMetrics),
+    /// Told about steps and epochs.
+    pub observer: &'a mut dyn TrainObserver,
 }
 
 /// Train per `cfg` on `splits`.
+///
+/// # Errors
+/// [`LabError::Diverged`] when the loss stops being finite; I/O errors of the
+/// run directory; engine errors for batches the model cannot take.
 pub fn train(
     cfg: &RunConfig,
     splits: &Splits,
@@ -140,21 +182,19 @@ pub fn train(
     schedule: Schedule,
     lo: LoopOptions<'_>,
 ) -> Result<Summary> {
+    cfg.validate()?;
     let started = Instant::now();
     let (n, d, bs) = (splits.train.len(), splits.train.dim(), cfg.batch);
-    if bs == 0 {
-        bail!("--batch must be at least 1");
-    }
-    let config_json = serde_json::to_string_pretty(cfg)?;
+    let config_json = cfg.to_json();
     let mut metrics_file = match lo.run_dir {
         Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("creating run directory {}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(LabError::io(dir))?;
             crate::checkpoint::write_atomic(&dir.join("config.json"), config_json.as_bytes())?;
-            Some(
-                std::fs::File::create(dir.join("metrics.jsonl"))
-                    .with_context(|| format!("creating {}", dir.join("metrics.jsonl").display()))?,
-            )
+            let path = dir.join("metrics.jsonl");
+            Some((
+                std::fs::File::create(&path).map_err(LabError::io(&path))?,
+                path,
+            ))
         }
         None => None,
     };
@@ -163,22 +203,11 @@ pub fn train(
     let mut step: u32 = 0;
     let mut train_time = 0.0;
     let mut last = None;
-    let bar = if lo.progress {
-        ProgressBar::new((cfg.epochs * n.div_ceil(bs)) as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{prefix:>10} [{bar:30}] {pos}/{len} steps {msg} ({eta} left)",
-        )
-        .expect("static")
-        .progress_chars("=> "),
-    );
     let eval_batch = 1000;
     for epoch in 0..cfg.epochs {
         let lr = schedule.lr(cfg.optim.lr, epoch);
-        bar.set_prefix(format!("epoch {}/{}", epoch + 1, cfg.epochs));
+        lo.observer
+            .epoch_start(epoch + 1, cfg.epochs, n.div_ceil(bs));
         Rng::new(cfg.seed ^ 0x58u64.wrapping_mul(epoch as u64 + 1)).shuffle(&mut order);
         let t0 = Instant::now();
         let mut loss_sum = 0.0;
@@ -191,50 +220,60 @@ pub fn train(
             }
             let out = model.forward_backward(&labels, &Ctx::train(cfg.seed, step))?;
             if !out.loss_sum.is_finite() {
-                bail!(
-                    "the training loss became {} at step {step} (epoch {}): lower --lr",
-                    out.loss_sum,
-                    epoch + 1
-                );
+                return Err(LabError::Diverged {
+                    loss: out.loss_sum,
+                    step,
+                    epoch: epoch + 1,
+                });
             }
             opt.step(model, lr);
             loss_sum += out.loss_sum;
             step += 1;
-            bar.inc(1);
+            lo.observer.step();
         }
-        let epoch_train = t0.elapsed().as_secs_f64();
-        train_time += epoch_train;
-        let train = evaluate(model, &splits.train, eval_batch)?;
-        let val = if splits.val.is_empty() {
-            None
+        train_time += t0.elapsed().as_secs_f64();
+        let eval = if evaluated(epoch + 1, cfg.epochs, lo.eval_every) {
+            let train = evaluate(model, &splits.train, eval_batch)?;
+            let val = if splits.val.is_empty() {
+                None
+            } else {
+                Some(evaluate(model, &splits.val, eval_batch)?)
+            };
+            let test = evaluate(model, &splits.test, eval_batch)?;
+            Some(Evaluation {
+                train,
+                val,
+                test,
+                gap: train.acc - test.acc,
+            })
         } else {
-            Some(evaluate(model, &splits.val, eval_batch)?)
+            None
         };
-        let test = evaluate(model, &splits.test, eval_batch)?;
         let m = EpochMetrics {
             epoch: epoch + 1,
             lr,
             train_batch_loss: loss_sum / n as f64,
-            train,
-            val,
-            test,
-            gap: train.acc - test.acc,
+            eval,
             train_s: train_time,
             elapsed_s: started.elapsed().as_secs_f64(),
         };
-        bar.set_message(format!("test acc {:.2}%", 100.0 * test.acc));
-        if let Some(f) = metrics_file.as_mut() {
-            writeln!(f, "{}", serde_json::to_string(&m)?).context("writing metrics.jsonl")?;
-            f.flush()?;
+        if let Some((f, path)) = metrics_file.as_mut() {
+            let line = serde_json::to_string(&m).map_err(LabError::json(&*path))?;
+            writeln!(f, "{line}")
+                .and_then(|()| f.flush())
+                .map_err(LabError::io(&*path))?;
         }
-        (lo.on_epoch)(&m);
+        lo.observer.epoch_end(&m);
         last = Some(m);
     }
-    bar.finish_and_clear();
     if let Some(dir) = lo.run_dir {
         crate::checkpoint::save(model, &config_json, &dir.join("model.safetensors"))?;
     }
-    let last = last.context("--epochs must be at least 1")?;
+    let last = last.ok_or(crate::config::ConfigError::Invalid {
+        field: "epochs",
+        value: "0".into(),
+        reason: "must be at least 1",
+    })?;
     Ok(Summary {
         run_dir: lo.run_dir.map(Path::to_path_buf),
         last,

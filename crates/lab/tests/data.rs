@@ -4,8 +4,9 @@
 
 use std::path::PathBuf;
 
+use lab::config::{DataConfig, Standardize};
 use lab::data::csv::LabelColumn;
-use lab::data::{load, DataOptions, Standardize};
+use lab::data::load;
 
 fn repo(p: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -15,7 +16,7 @@ fn repo(p: &str) -> PathBuf {
 
 #[test]
 fn embedded_mnist_matches_its_readme() {
-    let s = load(&DataOptions::default()).unwrap();
+    let s = load(&DataConfig::default(), 0).unwrap();
     assert_eq!(
         (s.train.len(), s.test.len(), s.classes),
         (60_000, 10_000, 10)
@@ -32,10 +33,13 @@ fn embedded_mnist_matches_its_readme() {
     );
     assert!(s.train.x.iter().all(|&v| (0.0..=1.0).contains(&v)));
     // The same files read from the directory give the same data.
-    let d = load(&DataOptions {
-        path: Some(repo("data/mnist")),
-        ..Default::default()
-    })
+    let d = load(
+        &DataConfig {
+            path: Some(repo("data/mnist")),
+            ..Default::default()
+        },
+        0,
+    )
     .unwrap();
     assert_eq!(d.test.y, s.test.y);
     assert_eq!(d.test.x, s.test.x);
@@ -43,19 +47,21 @@ fn embedded_mnist_matches_its_readme() {
 
 #[test]
 fn subsets_noise_and_validation() {
-    let o = DataOptions {
+    let o = DataConfig {
         train_size: Some(1000),
         val_size: 500,
         label_noise: 0.4,
-        seed: 3,
         ..Default::default()
     };
-    let clean = load(&DataOptions {
-        label_noise: 0.0,
-        ..o.clone()
-    })
+    let clean = load(
+        &DataConfig {
+            label_noise: 0.0,
+            ..o.clone()
+        },
+        3,
+    )
     .unwrap();
-    let noisy = load(&o).unwrap();
+    let noisy = load(&o, 3).unwrap();
     assert_eq!((noisy.train.len(), noisy.val.len()), (1000, 500));
     // Stratified: each class within 1 of its share of 60k.
     let full = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949];
@@ -98,11 +104,14 @@ fn sklearn_csvs_load_and_standardize() {
         ("data/sklearn-breast-cancer/breast_cancer.csv", 569, 30, 2),
         ("data/sklearn-digits/digits.csv.gz", 1797, 64, 10),
     ] {
-        let s = load(&DataOptions {
-            path: Some(repo(file)),
-            test_fraction: 0.25,
-            ..Default::default()
-        })
+        let s = load(
+            &DataConfig {
+                path: Some(repo(file)),
+                test_fraction: 0.25,
+                ..Default::default()
+            },
+            0,
+        )
         .unwrap();
         assert_eq!(s.train.len() + s.test.len(), n, "{file}");
         assert_eq!((s.train.dim(), s.classes), (features, classes), "{file}");
@@ -122,11 +131,14 @@ fn sklearn_csvs_load_and_standardize() {
             );
         }
     }
-    let raw = load(&DataOptions {
-        path: Some(repo("data/sklearn-wine/wine_data.csv")),
-        standardize: Standardize::Off,
-        ..Default::default()
-    })
+    let raw = load(
+        &DataConfig {
+            path: Some(repo("data/sklearn-wine/wine_data.csv")),
+            standardize: Standardize::Off,
+            ..Default::default()
+        },
+        0,
+    )
     .unwrap();
     assert!(
         raw.train.x.iter().any(|&v| v > 100.0),
@@ -174,26 +186,35 @@ fn corrupt_idx_directories_are_errors() {
         ("magic", vec![7u8; 100], "magic"),
     ] {
         let d = write_dir(name, &bytes);
-        let e = load(&DataOptions {
-            path: Some(d.clone()),
-            ..Default::default()
-        })
+        let e = load(
+            &DataConfig {
+                path: Some(d.clone()),
+                ..Default::default()
+            },
+            0,
+        )
         .unwrap_err()
         .to_string();
         assert!(e.contains(needle), "{name}: {e}");
         std::fs::remove_dir_all(d).ok();
     }
-    let e = load(&DataOptions {
-        path: Some(scratch("missing")),
-        ..Default::default()
-    })
+    let e = load(
+        &DataConfig {
+            path: Some(scratch("missing")),
+            ..Default::default()
+        },
+        0,
+    )
     .unwrap_err()
     .to_string();
     assert!(e.contains("four MNIST-named IDX files"), "{e}");
-    let e = load(&DataOptions {
-        path: Some(PathBuf::from("/no/such/path")),
-        ..Default::default()
-    })
+    let e = load(
+        &DataConfig {
+            path: Some(PathBuf::from("/no/such/path")),
+            ..Default::default()
+        },
+        0,
+    )
     .unwrap_err()
     .to_string();
     assert!(e.contains("no such file"), "{e}");
@@ -204,44 +225,44 @@ fn bad_options_are_errors() {
     let wine = Some(repo("data/sklearn-wine/wine_data.csv"));
     for (o, needle) in [
         (
-            DataOptions {
+            DataConfig {
                 label_noise: 1.0,
                 ..Default::default()
             },
-            "--label-noise",
+            "label_noise",
         ),
         (
-            DataOptions {
+            DataConfig {
                 train_size: Some(70_000),
                 ..Default::default()
             },
-            "--train-size",
+            "train_size",
         ),
         (
-            DataOptions {
+            DataConfig {
                 val_size: 60_000,
                 ..Default::default()
             },
-            "--val-size",
+            "val_size",
         ),
         (
-            DataOptions {
+            DataConfig {
                 path: wine.clone(),
                 test_fraction: 1.5,
                 ..Default::default()
             },
-            "--test-fraction",
+            "test_fraction",
         ),
         (
-            DataOptions {
+            DataConfig {
                 path: wine.clone(),
                 label_column: LabelColumn::Index(99),
                 ..Default::default()
             },
-            "--label-column",
+            "label_column",
         ),
         (
-            DataOptions {
+            DataConfig {
                 path: wine,
                 label_column: LabelColumn::Name("colour".into()),
                 ..Default::default()
@@ -249,7 +270,7 @@ fn bad_options_are_errors() {
             "no header",
         ),
     ] {
-        let e = load(&o).unwrap_err().to_string();
+        let e = load(&o, 0).unwrap_err().to_string();
         assert!(e.contains(needle), "{needle}: {e}");
     }
 }

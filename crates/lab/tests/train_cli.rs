@@ -213,7 +213,7 @@ fn bad_input_is_a_clear_error() {
             vec![
                 "train", "--arch", "c8-p-10", "--data", &wine, "--epochs", "1",
             ],
-            "not images",
+            "need images",
         ),
         (vec!["eval", "--run", "/no/such/run"], "not a run directory"),
         (vec!["bench", "train", "--p", "2"], "[0, 1]"),

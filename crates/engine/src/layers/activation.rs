@@ -21,7 +21,9 @@ pub const SELU_LAMBDA: f32 = 1.050_701;
 pub const SELU_ALPHA: f32 = 1.673_263_2;
 
 /// Which activation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
 pub enum Activation {
     /// Rectified linear unit.
     Relu,
@@ -37,16 +39,18 @@ impl Activation {
     /// Parse `relu`, `tanh`, `sigmoid`, `selu`.
     ///
     /// # Errors
-    /// [`EngineError::Spec`] for any other name.
+    /// [`EngineError::UnknownName`] for any other name.
     pub fn parse(s: &str) -> Result<Self, EngineError> {
         match s {
             "relu" => Ok(Self::Relu),
             "tanh" => Ok(Self::Tanh),
             "sigmoid" => Ok(Self::Sigmoid),
             "selu" => Ok(Self::Selu),
-            _ => Err(EngineError::Spec(format!(
-                "unknown activation `{s}` (expected relu, tanh, sigmoid or selu)"
-            ))),
+            _ => Err(EngineError::UnknownName {
+                kind: "activation",
+                name: s.into(),
+                expected: "relu, tanh, sigmoid or selu",
+            }),
         }
     }
 

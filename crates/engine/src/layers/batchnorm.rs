@@ -92,9 +92,12 @@ impl Layer for BatchNorm {
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, EngineError> {
         if input.first() != Some(&self.c) || !(input.len() == 1 || input.len() == 3) {
             return Err(EngineError::Shape {
-                what: self.describe(),
+                layer: self.describe(),
                 got: input.to_vec(),
-                expected: vec![self.c],
+                expected: format!(
+                    "{} features, or images with {} channels (C × H × W)",
+                    self.c, self.c
+                ),
             });
         }
         Ok(input.to_vec())

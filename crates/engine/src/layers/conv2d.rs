@@ -51,7 +51,7 @@ impl Conv2d {
     /// A `ci → co` convolution with a `k × k` kernel (zero weights; see [`crate::init`]).
     ///
     /// # Errors
-    /// [`EngineError::Spec`] for a zero size or stride.
+    /// [`EngineError::ZeroSize`] for a zero size or stride.
     pub fn new(
         ci: usize,
         co: usize,
@@ -60,9 +60,9 @@ impl Conv2d {
         pad: usize,
     ) -> Result<Self, EngineError> {
         if ci == 0 || co == 0 || k == 0 || stride == 0 {
-            return Err(EngineError::Spec(format!(
-                "conv {ci}→{co} k{k} s{stride}: sizes must be positive"
-            )));
+            return Err(EngineError::ZeroSize {
+                layer: format!("Conv2d({ci}→{co}, k{k}, stride {stride})"),
+            });
         }
         let n = co * ci * k * k;
         Ok(Self {
@@ -129,10 +129,15 @@ impl Layer for Conv2d {
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, EngineError> {
-        let bad = || EngineError::Shape {
-            what: self.describe(),
+        let bad = || {
+            EngineError::Shape {
+            layer: self.describe(),
             got: input.to_vec(),
-            expected: vec![self.ci, 0, 0],
+            expected: format!(
+                "images with {} channels (C × H × W) at least {} pixels high and wide after padding",
+                self.ci, self.k
+            ),
+        }
         };
         if input.len() != 3 || input[0] != self.ci {
             return Err(bad());

@@ -94,9 +94,9 @@ impl Layer for Dense {
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, EngineError> {
         if input.iter().product::<usize>() != self.inp {
             return Err(EngineError::Shape {
-                what: self.describe(),
+                layer: self.describe(),
                 got: input.to_vec(),
-                expected: vec![self.inp],
+                expected: format!("{} features per sample", self.inp),
             });
         }
         Ok(vec![self.out])

@@ -1,11 +1,14 @@
-//! A standalone dropout layer: element-wise, or spatial (one mask bit per
-//! sample and channel over `(N, C, H, W)`, noise shape `(N, C, 1, 1)`,
-//! Tompson et al. 2015). Used where dropout cannot be fused into a dense
-//! layer: on the input, after a normalisation, between conv layers.
+//! A standalone dropout layer of one [`DropoutKind`]: element-wise, or
+//! spatial (one mask bit per sample and channel over `(N, C, H, W)`, noise
+//! shape `(N, C, 1, 1)`, Tompson et al. 2015). Used where dropout cannot be
+//! fused into a dense layer: on the input, after a normalisation, between
+//! conv layers.
 //!
 //! ```text
 //! y = keep ? x · s : 0      dx = keep ? dy · s : 0   (mask recomputed from the key)
 //! ```
+//! A new member of the dropout family is one arm of [`DropoutKind`] and one
+//! arm in each `match` below.
 
 use dropout::Dropout;
 
@@ -13,27 +16,50 @@ use crate::error::EngineError;
 use crate::layer::{Ctx, Layer};
 use crate::tensor::Tensor;
 
+/// Which units one mask bit covers.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum DropoutKind {
+    /// Each element on its own (Srivastava et al. 2014).
+    #[default]
+    Element,
+    /// Whole channels of a `(C, H, W)` sample (Tompson et al. 2015).
+    Spatial,
+}
+
+impl DropoutKind {
+    /// The lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Element => "element",
+            Self::Spatial => "spatial",
+        }
+    }
+}
+
 /// Dropout as a layer.
 pub struct DropoutLayer {
     dropout: Dropout,
     stream: u32,
-    spatial: bool,
+    kind: DropoutKind,
     y: Tensor,
     dx: Tensor,
     noise: Vec<usize>,
 }
 
 impl DropoutLayer {
-    /// Dropout with rate `p` at site `stream`; `spatial` drops whole channels
-    /// of a `(C, H, W)` sample.
+    /// Dropout of `kind` with rate `p` at site `stream`.
     ///
     /// # Errors
     /// [`EngineError::Dropout`] if `p` is not in [0, 1].
-    pub fn new(p: f32, stream: u32, spatial: bool) -> Result<Self, EngineError> {
+    pub fn new(p: f32, stream: u32, kind: DropoutKind) -> Result<Self, EngineError> {
         Ok(Self {
             dropout: Dropout::new(p)?,
             stream,
-            spatial,
+            kind,
             y: Tensor::default(),
             dx: Tensor::default(),
             noise: Vec::new(),
@@ -56,41 +82,43 @@ impl DropoutLayer {
 
 impl Layer for DropoutLayer {
     fn describe(&self) -> String {
-        let kind = if self.spatial {
-            "SpatialDropout"
-        } else {
-            "Dropout"
+        let name = match self.kind {
+            DropoutKind::Element => "Dropout",
+            DropoutKind::Spatial => "SpatialDropout",
         };
-        format!("{kind}({})", self.dropout.p())
+        format!("{name}({})", self.dropout.p())
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, EngineError> {
-        if self.spatial && input.len() != 3 {
-            return Err(EngineError::Shape {
-                what: self.describe(),
+        match self.kind {
+            DropoutKind::Spatial if input.len() != 3 => Err(EngineError::Shape {
+                layer: self.describe(),
                 got: input.to_vec(),
-                expected: vec![0, 0, 0],
-            });
+                expected: "images (C × H × W): it drops whole channels".into(),
+            }),
+            _ => Ok(input.to_vec()),
         }
-        Ok(input.to_vec())
     }
 
     fn forward(&mut self, x: &Tensor, ctx: &Ctx) {
         self.y.resize(&x.shape);
         let key = ctx.key(self.stream);
-        if self.spatial {
-            self.noise_shape(&x.shape);
-            self.dropout.forward_broadcast(
-                key,
-                ctx.dropout_mode(),
-                &x.shape,
-                &self.noise,
-                &x.data,
-                &mut self.y.data,
-            )
-        } else {
-            self.dropout
-                .forward(key, ctx.dropout_mode(), &x.data, &mut self.y.data)
+        match self.kind {
+            DropoutKind::Element => {
+                self.dropout
+                    .forward(key, ctx.dropout_mode(), &x.data, &mut self.y.data)
+            }
+            DropoutKind::Spatial => {
+                self.noise_shape(&x.shape);
+                self.dropout.forward_broadcast(
+                    key,
+                    ctx.dropout_mode(),
+                    &x.shape,
+                    &self.noise,
+                    &x.data,
+                    &mut self.y.data,
+                )
+            }
         }
         .expect("shapes checked at build time");
     }
@@ -105,19 +133,22 @@ impl Layer for DropoutLayer {
         }
         self.dx.resize(&x.shape);
         let key = ctx.key(self.stream);
-        if self.spatial {
-            self.noise_shape(&x.shape);
-            self.dropout.backward_broadcast(
-                key,
-                ctx.dropout_mode(),
-                &x.shape,
-                &self.noise,
-                &dy.data,
-                &mut self.dx.data,
-            )
-        } else {
-            self.dropout
-                .backward(key, ctx.dropout_mode(), &dy.data, &mut self.dx.data)
+        match self.kind {
+            DropoutKind::Element => {
+                self.dropout
+                    .backward(key, ctx.dropout_mode(), &dy.data, &mut self.dx.data)
+            }
+            DropoutKind::Spatial => {
+                self.noise_shape(&x.shape);
+                self.dropout.backward_broadcast(
+                    key,
+                    ctx.dropout_mode(),
+                    &x.shape,
+                    &self.noise,
+                    &dy.data,
+                    &mut self.dx.data,
+                )
+            }
         }
         .expect("shapes checked at build time");
     }

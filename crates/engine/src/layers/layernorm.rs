@@ -53,9 +53,9 @@ impl Layer for LayerNorm {
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, EngineError> {
         if input.iter().product::<usize>() != self.d {
             return Err(EngineError::Shape {
-                what: self.describe(),
+                layer: self.describe(),
                 got: input.to_vec(),
-                expected: vec![self.d],
+                expected: format!("{} features per sample", self.d),
             });
         }
         Ok(input.to_vec())

@@ -24,10 +24,12 @@ impl MaxPool2d {
     /// A `k × k` max pool.
     ///
     /// # Errors
-    /// [`EngineError::Spec`] if `k` is 0.
+    /// [`EngineError::ZeroSize`] if `k` is 0.
     pub fn new(k: usize) -> Result<Self, EngineError> {
         if k == 0 {
-            return Err(EngineError::Spec("max pool window must be positive".into()));
+            return Err(EngineError::ZeroSize {
+                layer: "MaxPool2d(0)".into(),
+            });
         }
         Ok(Self {
             k,
@@ -46,9 +48,9 @@ impl Layer for MaxPool2d {
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, EngineError> {
         if input.len() != 3 || input[1] < self.k || input[2] < self.k {
             return Err(EngineError::Shape {
-                what: self.describe(),
+                layer: self.describe(),
                 got: input.to_vec(),
-                expected: vec![0, self.k, self.k],
+                expected: format!("images (C × H × W) at least {0} × {0} pixels", self.k),
             });
         }
         Ok(vec![input[0], input[1] / self.k, input[2] / self.k])

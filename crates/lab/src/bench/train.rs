@@ -17,6 +17,7 @@ use engine::spec::{build, ModelSpec};
 use serde::Serialize;
 
 use super::median;
+use crate::error::Result;
 
 /// One measured setting.
 #[derive(Clone, Debug, Serialize)]
@@ -46,13 +47,14 @@ pub fn run(
     reps: usize,
     threads: usize,
     mut tick: impl FnMut(),
-) -> anyhow::Result<Vec<TrainBenchResult>> {
+) -> Result<Vec<TrainBenchResult>> {
     let inputs: usize = arch
         .split('-')
         .next()
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| {
-            anyhow::anyhow!("--arch {arch}: bench train takes an MLP arch like 784-1024-1024-10")
+        .ok_or_else(|| engine::EngineError::Arch {
+            arch: arch.into(),
+            problem: engine::ArchProblem::Token(arch.split('-').next().unwrap_or("").into()),
         })?;
     let mut setups = Vec::new();
     for &p in ps {
@@ -73,13 +75,14 @@ pub fn run(
     let mut rng = Rng::new(2);
     let x: Vec<f32> = (0..batch * inputs).map(|_| rng.uniform() as f32).collect();
     let y: Vec<u32> = (0..batch).map(|_| rng.below(classes) as u32).collect();
-    let one = |(model, opt, step, _): &mut (engine::Sequential, Optimizer, u32, Vec<f64>)| -> anyhow::Result<()> {
-        model.input_mut(batch).copy_from_slice(&x);
-        model.forward_backward(&y, &Ctx::train(1, *step))?;
-        opt.step(model, 1e-3);
-        *step += 1;
-        Ok(())
-    };
+    let one =
+        |(model, opt, step, _): &mut (engine::Sequential, Optimizer, u32, Vec<f64>)| -> Result<()> {
+            model.input_mut(batch).copy_from_slice(&x);
+            model.forward_backward(&y, &Ctx::train(1, *step))?;
+            opt.step(model, 1e-3);
+            *step += 1;
+            Ok(())
+        };
     for s in setups.iter_mut() {
         for _ in 0..3 {
             one(s)?;

@@ -9,13 +9,21 @@
 
 use std::path::Path;
 
-use super::idx::read_maybe_gz;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::gz::read_maybe_gz;
 use super::DataError;
 
-/// Which column holds the label.
-#[derive(Clone, Debug, PartialEq)]
+/// Which column holds the label. Written `last`, a 0-based index, or a
+/// header name, on the command line and in `config.json` alike.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
 pub enum LabelColumn {
     /// The last column.
+    #[default]
     Last,
     /// A 0-based column index.
     Index(usize),
@@ -32,6 +40,35 @@ impl LabelColumn {
                 .parse()
                 .map(Self::Index)
                 .unwrap_or_else(|_| Self::Name(t.to_string())),
+        }
+    }
+}
+
+impl FromStr for LabelColumn {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::parse(s))
+    }
+}
+
+impl From<String> for LabelColumn {
+    fn from(s: String) -> Self {
+        Self::parse(&s)
+    }
+}
+
+impl From<LabelColumn> for String {
+    fn from(l: LabelColumn) -> String {
+        l.to_string()
+    }
+}
+
+impl fmt::Display for LabelColumn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Last => write!(f, "last"),
+            Self::Index(i) => write!(f, "{i}"),
+            Self::Name(n) => write!(f, "{n}"),
         }
     }
 }
@@ -106,22 +143,27 @@ pub fn parse(bytes: &[u8], label: &LabelColumn, path: &Path) -> Result<Table, Da
         LabelColumn::Last => width - 1,
         LabelColumn::Index(i) if *i < width => *i,
         LabelColumn::Index(i) => {
-            return Err(DataError::Arg(format!(
-                "--label-column {i}: the file has {width} columns (0..{})",
-                width - 1
-            )))
+            return Err(DataError::Option {
+                field: "label_column",
+                value: i.to_string(),
+                reason: format!("the file has {width} columns (0..{})", width - 1),
+            })
         }
         LabelColumn::Name(n) => match &header {
-            Some(h) => h.iter().position(|c| c == n).ok_or_else(|| {
-                DataError::Arg(format!(
-                    "--label-column {n}: no such column; the header has {}",
-                    h.join(", ")
-                ))
-            })?,
+            Some(h) => h
+                .iter()
+                .position(|c| c == n)
+                .ok_or_else(|| DataError::Option {
+                    field: "label_column",
+                    value: n.clone(),
+                    reason: format!("no such column; the header has {}", h.join(", ")),
+                })?,
             None => {
-                return Err(DataError::Arg(format!(
-                    "--label-column {n}: the file has no header with column names; give an index"
-                )))
+                return Err(DataError::Option {
+                    field: "label_column",
+                    value: n.clone(),
+                    reason: "the file has no header with column names; give an index".into(),
+                })
             }
         },
     };

@@ -8,15 +8,16 @@
 //! Images are `(n, rows, cols)`, labels `(n)`. The header is checked against
 //! the bytes actually present *before* anything is allocated from it, so a
 //! header claiming 2^31 images on a 1 kB file is an error, not an 8 GB
-//! allocation; decompression is capped at [`MAX_BYTES`].
+//! allocation; decompression is capped (see [`super::gz`]).
+//!
+//! An MNIST-layout directory holds four such files under MNIST's names
+//! (`train-images-idx3-ubyte[.gz]`, …); the copy in `data/mnist` is compiled
+//! into the binary and is the default data set. Pixels are scaled to [0, 1].
 
-use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::DataError;
-
-/// Largest decompressed IDX file accepted (1 GiB).
-pub const MAX_BYTES: u64 = 1 << 30;
+use super::gz::{gunzip, read_maybe_gz};
+use super::{DataError, Dataset};
 
 /// A parsed IDX array of bytes.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,34 +26,6 @@ pub struct Idx {
     pub dims: Vec<usize>,
     /// The data, row-major.
     pub data: Vec<u8>,
-}
-
-/// Read a file, gunzipping it when it starts with the gzip magic.
-pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
-    let io = |e: std::io::Error| DataError::Io {
-        path: path.to_path_buf(),
-        msg: e.to_string(),
-    };
-    let raw = std::fs::read(path).map_err(io)?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .take(MAX_BYTES + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| DataError::Format {
-                path: path.to_path_buf(),
-                msg: format!("corrupt gzip stream: {e}"),
-            })?;
-        if out.len() as u64 > MAX_BYTES {
-            return Err(DataError::Format {
-                path: path.to_path_buf(),
-                msg: format!("decompresses to more than {MAX_BYTES} bytes"),
-            });
-        }
-        Ok(out)
-    } else {
-        Ok(raw)
-    }
 }
 
 /// Parse IDX bytes, expecting `ndims` dimensions.
@@ -119,8 +92,89 @@ pub fn parse(bytes: &[u8], ndims: usize, path: &Path) -> Result<Idx, DataError> 
 }
 
 /// Read an IDX file with `ndims` dimensions.
+///
+/// # Errors
+/// [`DataError`] naming the file.
 pub fn read(path: &Path, ndims: usize) -> Result<Idx, DataError> {
     parse(&read_maybe_gz(path)?, ndims, path)
+}
+
+const MNIST_FILES: [&str; 4] = [
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+];
+
+/// The MNIST files shipped in `data/mnist`, compiled into the binary.
+static EMBEDDED: [&[u8]; 4] = [
+    include_bytes!("../../../../data/mnist/train-images-idx3-ubyte.gz"),
+    include_bytes!("../../../../data/mnist/train-labels-idx1-ubyte.gz"),
+    include_bytes!("../../../../data/mnist/t10k-images-idx3-ubyte.gz"),
+    include_bytes!("../../../../data/mnist/t10k-labels-idx1-ubyte.gz"),
+];
+
+/// Images and labels from two parsed IDX arrays.
+fn pair(images: &Idx, labels: &Idx, path: &Path) -> Result<Dataset, DataError> {
+    let bad = |msg: String| DataError::Format {
+        path: path.to_path_buf(),
+        msg,
+    };
+    if images.dims[0] != labels.dims[0] {
+        return Err(bad(format!(
+            "{} images but {} labels",
+            images.dims[0], labels.dims[0]
+        )));
+    }
+    if images.dims[0] == 0 {
+        return Err(bad("no samples".into()));
+    }
+    Ok(Dataset {
+        x: images.data.iter().map(|&b| f32::from(b) / 255.0).collect(),
+        y: labels.data.iter().map(|&b| u32::from(b)).collect(),
+        sample_shape: vec![1, images.dims[1], images.dims[2]],
+    })
+}
+
+/// Train and test sets of an MNIST-layout directory (`None`: the embedded copy),
+/// and a description of where they came from.
+///
+/// # Errors
+/// [`DataError`] naming the missing or invalid file.
+pub fn load_dir(dir: Option<&Path>) -> Result<(Dataset, Dataset, String), DataError> {
+    let base = dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("data/mnist (embedded)"));
+    let mut parsed = Vec::new();
+    for (i, name) in MNIST_FILES.iter().enumerate() {
+        let ndims = if name.contains("images") { 3 } else { 1 };
+        let (bytes, path) = match dir {
+            None => {
+                let path = base.join(format!("{name}.gz"));
+                (gunzip(EMBEDDED[i], &path)?, path)
+            }
+            Some(d) => {
+                let path = [d.join(format!("{name}.gz")), d.join(name)]
+                    .into_iter()
+                    .find(|p| p.exists())
+                    .ok_or_else(|| DataError::Io {
+                        path: d.to_path_buf(),
+                        msg: format!("no `{name}` or `{name}.gz` here: a data directory needs the four MNIST-named IDX files"),
+                    })?;
+                (read_maybe_gz(&path)?, path)
+            }
+        };
+        parsed.push((parse(&bytes, ndims, &path)?, path));
+    }
+    let train = pair(&parsed[0].0, &parsed[1].0, &parsed[1].1)?;
+    let test = pair(&parsed[2].0, &parsed[3].0, &parsed[3].1)?;
+    if train.sample_shape != test.sample_shape {
+        return Err(DataError::Format {
+            path: base,
+            msg: "train and test images differ in size".into(),
+        });
+    }
+    Ok((train, test, base.display().to_string()))
 }
 
 #[cfg(test)]

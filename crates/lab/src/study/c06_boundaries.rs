@@ -9,20 +9,21 @@
 //! of the logit margin g(x) = z₁(x) − z₀(x) is reported too, but it also grows
 //! with the overall logit scale, so the verdict does not use it.
 //!
-//! Rule: holds if the paired CI of (boundary length at p = 0) − (at p = 0.5)
-//! lies above 0 on both data sets; holds partly if on one; else does not hold.
+//! The verdict rule is [`Boundaries::RULE`].
 
-use anyhow::Result;
 use engine::layer::Ctx;
 use engine::loss::softmax;
 use engine::rng::Rng;
+use serde::Serialize;
 
+use super::claim::{Claim, Figure, Section, Table, Verdict};
+use super::lab::Lab;
 use super::plot::boundary;
-use super::runs::Lab;
 use super::stats::{paired, Est};
-use super::{Budget, ClaimResult, Figure, Table, Verdict};
-use crate::config::{DataConfig, ModelConfig, OptimConfig, RunConfig};
+use super::Budget;
+use crate::config::{ModelConfig, OptimConfig, OptimizerName, RunConfig};
 use crate::data::{Dataset, Splits};
+use crate::error::Result;
 use crate::train::{build_model, train, LoopOptions};
 
 const G: usize = 120;
@@ -63,42 +64,25 @@ pub fn make(kind: &str, n: usize, seed: u64) -> Dataset {
     }
 }
 
+/// The 2-D runs: MLP 2-64-64-2, ReLU, Adam lr 0.01, batch 32.
 fn config(p: f32, seed: u64, epochs: usize) -> RunConfig {
+    let d = RunConfig::default();
     RunConfig {
-        data: DataConfig {
-            path: None,
-            label_column: "last".into(),
-            test_fraction: 0.2,
-            train_size: None,
-            val_size: 0,
-            label_noise: 0.0,
-            standardize: "off".into(),
-        },
         model: ModelConfig {
             arch: "2-64-64-2".into(),
-            act: "relu".into(),
             dropout: p,
             input_dropout: 0.0,
-            conv_dropout: 0.0,
-            spatial: false,
-            norm: "none".into(),
-            dropout_where: "after-act".into(),
-            dropout_last_only: false,
-            init: "auto".into(),
+            ..d.model
         },
         optim: OptimConfig {
-            optimizer: "adam".into(),
+            optimizer: OptimizerName::Adam,
             lr: 0.01,
-            momentum: 0.9,
-            nesterov: false,
-            weight_decay: 0.0,
-            max_norm: 0.0,
-            schedule: "constant".into(),
+            ..d.optim
         },
         epochs,
         batch: 32,
         seed,
-        threads: 0,
+        ..d
     }
 }
 
@@ -127,9 +111,8 @@ fn fit(
         schedule,
         LoopOptions {
             run_dir: None,
-            progress: false,
             eval_every: 0,
-            on_epoch: &mut |_| {},
+            observer: &mut (),
         },
     )?;
     let step = (HI - LO) / (G - 1) as f64;
@@ -173,83 +156,211 @@ fn fit(
     // 4/π edges per unit length in cell units, so length ≈ changes · step · π/4.
     let length = changes as f64 * step * std::f64::consts::FRAC_PI_4;
     Ok((
-        s.last.test.acc,
+        s.eval().test.acc,
         norms.iter().sum::<f64>() / norms.len() as f64,
         length,
         p1,
     ))
 }
 
-/// Run C6.
-pub fn run(lab: &Lab) -> Result<ClaimResult> {
-    let n = 300;
-    let epochs = match lab.budget {
-        Budget::Tiny => 10,
-        Budget::Quick => 150,
-        Budget::Default => 300,
-        Budget::Full => 500,
-    };
-    lab.begin("C6", 2 * 2 * lab.seeds.len());
-    let mut rows = Vec::new();
-    let mut figures = Vec::new();
-    let mut numbers = Vec::new();
-    let mut holds = 0;
-    for kind in ["moons", "spirals"] {
-        let mut grad = [Vec::new(), Vec::new()];
-        let mut len = [Vec::new(), Vec::new()];
-        let mut acc = [Vec::new(), Vec::new()];
-        for &seed in &lab.seeds {
-            let data = make(kind, n, 100 + seed);
-            let test = make(kind, 1000, 10_000 + seed);
-            for (arm, p) in [0.0f32, 0.5].into_iter().enumerate() {
-                let (a, g, l, cells) = fit(&data, &test, p, seed, epochs)?;
-                grad[arm].push(g);
-                len[arm].push(l);
-                acc[arm].push(a);
-                if seed == lab.seeds[0] {
-                    let pts: Vec<(f64, f64, u32)> = data
-                        .y
-                        .iter()
-                        .enumerate()
-                        .map(|(i, &l)| (f64::from(data.x[2 * i]), f64::from(data.x[2 * i + 1]), l))
-                        .collect();
-                    figures.push(Figure { caption: format!("{kind}, p = {p}: P(class 1) over the plane (seed {seed}); boundary length {l:.2}, mean ‖∇g‖ = {g:.2}"), svg: boundary(&format!("{kind}, p = {p}"), LO, HI, &cells, G, &pts) });
-                }
-                lab.tick(&format!("{kind} p={p}"));
-            }
-        }
-        let d = paired(&len[0], &len[1]);
-        if d.above_zero() {
-            holds += 1;
-        }
-        rows.push(vec![
-            kind.to_string(),
-            Est::of(&len[0]).fmt(1.0, 2),
-            Est::of(&len[1]).fmt(1.0, 2),
-            d.fmt(1.0, 2),
-            Est::of(&grad[0]).fmt(1.0, 1),
-            Est::of(&grad[1]).fmt(1.0, 1),
-            Est::of(&acc[0]).fmt(100.0, 1),
-            Est::of(&acc[1]).fmt(100.0, 1),
-        ]);
-        numbers.push(serde_json::json!({"data": kind, "boundary_length_p0": len[0], "boundary_length_p05": len[1], "length_difference": d, "grad_norm_p0": grad[0], "grad_norm_p05": grad[1], "test_acc_p0": acc[0], "test_acc_p05": acc[1]}));
+/// C6.
+pub struct Boundaries;
+
+/// The first seed's training points and P(class 1) grids at p = 0 and p = 0.5.
+pub type Pictures = (Vec<(f64, f64, u32)>, [Vec<f64>; 2]);
+
+/// One data set's measurements; vectors are per seed.
+#[derive(Clone, Debug, Serialize)]
+pub struct Problem {
+    /// `moons` or `spirals`.
+    pub data: String,
+    /// Boundary length at p = 0.
+    pub boundary_length_p0: Vec<f64>,
+    /// Boundary length at p = 0.5.
+    pub boundary_length_p05: Vec<f64>,
+    /// Mean margin-gradient norm at p = 0.
+    pub grad_norm_p0: Vec<f64>,
+    /// The same at p = 0.5.
+    pub grad_norm_p05: Vec<f64>,
+    /// Test accuracy at p = 0.
+    pub test_acc_p0: Vec<f64>,
+    /// Test accuracy at p = 0.5.
+    pub test_acc_p05: Vec<f64>,
+    /// First seed's training points and P(class 1) grids (p = 0, p = 0.5), for the figures.
+    #[serde(skip)]
+    pub pictures: Option<Pictures>,
+}
+
+impl Problem {
+    fn shorter(&self) -> Est {
+        paired(&self.boundary_length_p0, &self.boundary_length_p05)
     }
-    lab.end();
-    let verdict = match holds {
-        2 => Verdict::Holds,
-        1 => Verdict::HoldsPartly,
-        _ => Verdict::DoesNotHold,
-    };
-    Ok(ClaimResult {
-        id: "C6".into(),
-        claim: "Dropout gives smoother decision boundaries.".into(),
-        method: format!("Two moons and two spirals, {n} noisy training points, 1,000 test points; MLP 2-64-64-2, ReLU, Adam lr 0.01, {epochs} epochs, batch 32, p = 0 vs 0.5, {} seeds. Smoothness: length of the decision boundary in [−2, 2]² (120×120 grid); the mean margin-gradient norm ‖∇ₓ(z₁ − z₀)‖ is shown but scales with the logits.", lab.seeds.len()),
-        verdict,
-        rule: "per data set: paired CI of boundary length (p=0) − (p=0.5) above 0. holds: both data sets; holds partly: one; else does not hold.".into(),
-        key_number: rows.iter().map(|r| format!("{}: boundary length {} → {}", r[0], r[1], r[2])).collect::<Vec<_>>().join("; "),
-        tables: vec![Table { title: "Boundary length, margin gradient and accuracy (mean ± 95% CI)".into(), header: vec!["data".into(), "length p=0".into(), "length p=0.5".into(), "difference".into(), "‖∇g‖ p=0".into(), "‖∇g‖ p=0.5".into(), "test acc % p=0".into(), "test acc % p=0.5".into()], rows }],
-        figures,
-        numbers: serde_json::json!(numbers),
-        elapsed_s: 0.0,
-    })
+}
+
+/// What C6 measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct Evidence {
+    /// Training points.
+    pub n: usize,
+    /// Epochs.
+    pub epochs: usize,
+    /// Moons and spirals.
+    pub problems: Vec<Problem>,
+}
+
+impl Claim for Boundaries {
+    const ID: &'static str = "C6";
+    const CLAIM: &'static str = "Dropout gives smoother decision boundaries.";
+    const RULE: &'static str = "per data set: paired CI of boundary length (p=0) − (p=0.5) above 0. holds: both data sets; holds partly: one; else does not hold.";
+    type Evidence = Evidence;
+
+    fn measure(&self, lab: &Lab) -> Result<Evidence> {
+        let n = 300;
+        let epochs = match lab.budget {
+            Budget::Tiny => 10,
+            Budget::Quick => 150,
+            Budget::Default => 300,
+            Budget::Full => 500,
+        };
+        lab.begin(Self::ID, 2 * 2 * lab.seeds.len());
+        let mut problems = Vec::new();
+        for kind in ["moons", "spirals"] {
+            let mut grad = [Vec::new(), Vec::new()];
+            let mut len = [Vec::new(), Vec::new()];
+            let mut acc = [Vec::new(), Vec::new()];
+            let mut grids = [Vec::new(), Vec::new()];
+            let mut points = Vec::new();
+            for &seed in &lab.seeds {
+                let data = make(kind, n, 100 + seed);
+                let test = make(kind, 1000, 10_000 + seed);
+                for (arm, p) in [0.0f32, 0.5].into_iter().enumerate() {
+                    let (a, g, l, cells) = fit(&data, &test, p, seed, epochs)?;
+                    grad[arm].push(g);
+                    len[arm].push(l);
+                    acc[arm].push(a);
+                    if seed == lab.seeds[0] {
+                        grids[arm] = cells;
+                        points = data
+                            .y
+                            .iter()
+                            .enumerate()
+                            .map(|(i, &l)| {
+                                (f64::from(data.x[2 * i]), f64::from(data.x[2 * i + 1]), l)
+                            })
+                            .collect();
+                    }
+                    lab.tick(&format!("{kind} p={p}"));
+                }
+            }
+            let [boundary_length_p0, boundary_length_p05] = len;
+            let [grad_norm_p0, grad_norm_p05] = grad;
+            let [test_acc_p0, test_acc_p05] = acc;
+            problems.push(Problem {
+                data: kind.into(),
+                boundary_length_p0,
+                boundary_length_p05,
+                grad_norm_p0,
+                grad_norm_p05,
+                test_acc_p0,
+                test_acc_p05,
+                pictures: Some((points, grids)),
+            });
+        }
+        Ok(Evidence {
+            n,
+            epochs,
+            problems,
+        })
+    }
+
+    fn verdict(e: &Evidence) -> Verdict {
+        match e
+            .problems
+            .iter()
+            .filter(|p| p.shorter().above_zero())
+            .count()
+        {
+            2 => Verdict::Holds,
+            1 => Verdict::HoldsPartly,
+            _ => Verdict::DoesNotHold,
+        }
+    }
+
+    fn render(e: &Evidence) -> Section {
+        let mut figures = Vec::new();
+        let rows: Vec<Vec<String>> = e
+            .problems
+            .iter()
+            .map(|p| {
+                if let Some((pts, grids)) = &p.pictures {
+                    for (arm, rate) in [0.0, 0.5].into_iter().enumerate() {
+                        let (l, g) = if arm == 0 {
+                            (&p.boundary_length_p0, &p.grad_norm_p0)
+                        } else {
+                            (&p.boundary_length_p05, &p.grad_norm_p05)
+                        };
+                        figures.push(Figure {
+                            caption: format!("{}, p = {rate}: P(class 1) over the plane (seed 0); boundary length {:.2}, mean ‖∇g‖ = {:.2}", p.data, l[0], g[0]),
+                            svg: boundary(&format!("{}, p = {rate}", p.data), LO, HI, &grids[arm], G, pts),
+                        });
+                    }
+                }
+                vec![
+                    p.data.clone(),
+                    Est::of(&p.boundary_length_p0).fmt(1.0, 2),
+                    Est::of(&p.boundary_length_p05).fmt(1.0, 2),
+                    p.shorter().fmt(1.0, 2),
+                    Est::of(&p.grad_norm_p0).fmt(1.0, 1),
+                    Est::of(&p.grad_norm_p05).fmt(1.0, 1),
+                    Est::of(&p.test_acc_p0).fmt(100.0, 1),
+                    Est::of(&p.test_acc_p05).fmt(100.0, 1),
+                ]
+            })
+            .collect();
+        let seeds = e.problems.first().map_or(0, |p| p.test_acc_p0.len());
+        Section {
+            method: format!("Two moons and two spirals, {} noisy training points, 1,000 test points; MLP 2-64-64-2, ReLU, Adam lr 0.01, {} epochs, batch 32, p = 0 vs 0.5, {seeds} seeds. Smoothness: length of the decision boundary in [−2, 2]² (120×120 grid); the mean margin-gradient norm ‖∇ₓ(z₁ − z₀)‖ is shown but scales with the logits.", e.n, e.epochs),
+            key_number: rows.iter().map(|r| format!("{}: boundary length {} → {}", r[0], r[1], r[2])).collect::<Vec<_>>().join("; "),
+            tables: vec![Table::new("Boundary length, margin gradient and accuracy (mean ± 95% CI)", &["data", "length p=0", "length p=0.5", "difference", "‖∇g‖ p=0", "‖∇g‖ p=0.5", "test acc % p=0", "test acc % p=0.5"], rows)],
+            figures,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(p0: [f64; 3], p05: [f64; 3]) -> Problem {
+        Problem {
+            data: "moons".into(),
+            boundary_length_p0: p0.to_vec(),
+            boundary_length_p05: p05.to_vec(),
+            grad_norm_p0: vec![1.0; 3],
+            grad_norm_p05: vec![1.0; 3],
+            test_acc_p0: vec![0.9; 3],
+            test_acc_p05: vec![0.9; 3],
+            pictures: None,
+        }
+    }
+
+    #[test]
+    fn every_verdict_of_the_rule() {
+        let smoother = problem([8.0, 9.0, 10.0], [5.0, 5.5, 6.0]);
+        let same = problem([8.0, 9.0, 10.0], [9.0, 8.0, 10.0]);
+        let e = |a: &Problem, b: &Problem| Evidence {
+            n: 1,
+            epochs: 1,
+            problems: vec![a.clone(), b.clone()],
+        };
+        assert_eq!(
+            Boundaries::verdict(&e(&smoother, &smoother)),
+            Verdict::Holds
+        );
+        assert_eq!(
+            Boundaries::verdict(&e(&smoother, &same)),
+            Verdict::HoldsPartly
+        );
+        assert_eq!(Boundaries::verdict(&e(&same, &same)), Verdict::DoesNotHold);
+    }
 }

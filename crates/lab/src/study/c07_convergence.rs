@@ -5,93 +5,195 @@
 //! first epoch at which the training loss falls below a threshold
 //! (0.1; a run that never gets there counts as epochs + 1).
 //!
-//! Rule: holds if the mean epochs-to-threshold never decreases as p grows and
-//! the paired difference p=0.5 − p=0 has a CI above 0; holds partly if only
-//! one of the two; does not hold otherwise.
+//! The verdict rule is [`Convergence::RULE`].
 
-use anyhow::Result;
+use serde::Serialize;
 
+use super::cache::{Point, RunOut};
+use super::claim::{Claim, Figure, Section, Table, Verdict};
+use super::lab::Lab;
 use super::plot::{lines, Axes, Series};
-use super::runs::{Lab, RunOut, RunSpec};
 use super::stats::{paired, Est};
-use super::{per_seed, ClaimResult, Figure, Table, Verdict};
+use crate::error::Result;
 
 const THRESHOLD: f64 = 0.1;
 
-fn epochs_to(o: &RunOut, max: usize) -> f64 {
-    o.curve
-        .iter()
-        .find(|p| p.train_loss <= THRESHOLD)
-        .map_or(max as f64 + 1.0, |p| p.epoch as f64)
+/// C7.
+pub struct Convergence;
+
+/// What C7 measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct Evidence {
+    /// The MLP.
+    pub mlp: String,
+    /// Training images.
+    pub n: usize,
+    /// Epochs.
+    pub epochs: usize,
+    /// Dropout rates.
+    pub p: Vec<f32>,
+    /// Runs, p × seed, evaluated every epoch.
+    pub runs: Vec<Vec<RunOut>>,
 }
 
-/// Run C7.
-pub fn run(lab: &Lab) -> Result<ClaimResult> {
-    let ps = [0.0f32, 0.2, 0.5, 0.8];
-    let n = lab.base_size();
-    let epochs = lab.epochs_for(n);
-    lab.begin("C7", ps.len() * lab.seeds.len());
-    let mut loss_series = Vec::new();
-    let mut acc_series = Vec::new();
-    let mut rows = Vec::new();
-    let mut to_thr: Vec<Vec<f64>> = Vec::new();
-    for &p in &ps {
-        let outs = per_seed(lab, &format!("p={p}"), |s| RunSpec {
-            eval_every: 1,
-            ..RunSpec::mlp(lab.mlp(), n, epochs, s).with_p(p)
-        })?;
-        let curve = |f: &dyn Fn(&super::runs::Point) -> f64| -> Vec<(f64, f64, f64)> {
-            (0..epochs)
-                .map(|e| {
-                    let v: Vec<f64> = outs.iter().filter_map(|o| o.curve.get(e)).map(f).collect();
-                    let est = Est::of(&v);
-                    ((e + 1) as f64, est.mean, est.ci)
+impl Evidence {
+    /// Epochs to the threshold, p × seed.
+    fn to_threshold(&self) -> Vec<Vec<f64>> {
+        self.runs
+            .iter()
+            .map(|outs| {
+                outs.iter()
+                    .map(|o| {
+                        o.curve
+                            .iter()
+                            .find(|q| q.train_loss <= THRESHOLD)
+                            .map_or(self.epochs as f64 + 1.0, |q| q.epoch as f64)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+    fn means(&self) -> Vec<f64> {
+        self.to_threshold()
+            .iter()
+            .map(|t| Est::of(t).mean)
+            .collect()
+    }
+    fn monotone(&self) -> bool {
+        self.means().windows(2).all(|w| w[1] >= w[0])
+    }
+    /// (p = 0.5) − (p = 0), paired.
+    fn slower(&self) -> Est {
+        let t = self.to_threshold();
+        let at = |p: f32| self.p.iter().position(|&x| x == p).unwrap_or(0);
+        paired(&t[at(0.5)], &t[at(0.0)])
+    }
+}
+
+impl Claim for Convergence {
+    const ID: &'static str = "C7";
+    const CLAIM: &'static str = "Dropout slows convergence.";
+    const RULE: &'static str = "holds: mean epochs-to-loss-0.1 non-decreasing in p AND paired (p=0.5 − p=0) CI above 0; holds partly: one of the two; else does not hold.";
+    type Evidence = Evidence;
+
+    fn measure(&self, lab: &Lab) -> Result<Evidence> {
+        let ps = vec![0.0f32, 0.2, 0.5, 0.8];
+        lab.begin(Self::ID, ps.len() * lab.seeds.len());
+        let runs = ps
+            .iter()
+            .map(|&p| lab.per_seed(&format!("p={p}"), 1, |s| lab.base_run(p, s)))
+            .collect::<Result<_>>()?;
+        let n = lab.base_size();
+        Ok(Evidence {
+            mlp: lab.mlp().into(),
+            n,
+            epochs: lab.epochs_for(n),
+            p: ps,
+            runs,
+        })
+    }
+
+    fn verdict(e: &Evidence) -> Verdict {
+        Verdict::of_parts(e.monotone(), e.slower().above_zero())
+    }
+
+    fn render(e: &Evidence) -> Section {
+        let curve = |outs: &[RunOut], f: &dyn Fn(&Point) -> f64| -> Vec<(f64, f64, f64)> {
+            (0..e.epochs)
+                .map(|i| {
+                    let v: Vec<f64> = outs.iter().filter_map(|o| o.curve.get(i)).map(f).collect();
+                    let m = Est::of(&v);
+                    ((i + 1) as f64, m.mean, m.ci)
                 })
                 .collect()
         };
-        loss_series.push(Series {
-            name: format!("p = {p}"),
-            points: curve(&|q| q.train_loss),
-        });
-        acc_series.push(Series {
-            name: format!("p = {p}"),
-            points: curve(&|q| 100.0 * q.test_acc),
-        });
-        let t: Vec<f64> = outs.iter().map(|o| epochs_to(o, epochs)).collect();
-        let fin: Vec<f64> = outs.iter().map(|o| o.last().test_acc).collect();
-        rows.push(vec![
-            p.to_string(),
-            Est::of(&t).fmt(1.0, 1),
-            Est::of(&fin).fmt(100.0, 2),
-        ]);
-        to_thr.push(t);
+        let series = |f: &dyn Fn(&Point) -> f64| -> Vec<Series> {
+            e.p.iter()
+                .zip(&e.runs)
+                .map(|(p, outs)| Series {
+                    name: format!("p = {p}"),
+                    points: curve(outs, f),
+                })
+                .collect()
+        };
+        let t = e.to_threshold();
+        let rows =
+            e.p.iter()
+                .zip(&e.runs)
+                .zip(&t)
+                .map(|((p, outs), t)| {
+                    let fin: Vec<f64> = outs.iter().map(|o| o.last().test_acc).collect();
+                    vec![
+                        p.to_string(),
+                        Est::of(t).fmt(1.0, 1),
+                        Est::of(&fin).fmt(100.0, 2),
+                    ]
+                })
+                .collect();
+        let seeds = e.runs.first().map_or(0, Vec::len);
+        Section {
+            method: format!(
+                "MLP {} on {} MNIST images, {} epochs, p ∈ {{0, 0.2, 0.5, 0.8}}, {seeds} seeds; training loss measured in eval mode after every epoch; epochs until it first falls below {THRESHOLD} (never = epochs + 1).",
+                e.mlp, e.n, e.epochs
+            ),
+            key_number: format!("epochs to train loss {THRESHOLD}: {} (p=0.5 − p=0 = {})", e.means().iter().zip(&e.p).map(|(m, p)| format!("p={p}: {m:.1}")).collect::<Vec<_>>().join(", "), e.slower().fmt(1.0, 1)),
+            tables: vec![Table::new("Convergence (mean ± 95% CI)", &["p", "epochs to loss 0.1", "final test acc %"], rows)],
+            figures: vec![
+                Figure { caption: "Training loss (eval mode) per epoch".into(), svg: lines(&Axes { title: "Training loss", x: "epoch", y: "cross-entropy", log_x: false, log_y: true }, &series(&|q| q.train_loss)) },
+                Figure { caption: "Test accuracy per epoch".into(), svg: lines(&Axes { title: "Test accuracy", x: "epoch", y: "accuracy %", log_x: false, log_y: false }, &series(&|q| 100.0 * q.test_acc)) },
+            ],
+        }
     }
-    lab.end();
-    let means: Vec<f64> = to_thr.iter().map(|t| Est::of(t).mean).collect();
-    let monotone = means.windows(2).all(|w| w[1] >= w[0]);
-    let d = paired(&to_thr[2], &to_thr[0]);
-    let verdict = match (monotone, d.above_zero()) {
-        (true, true) => Verdict::Holds,
-        (false, false) => Verdict::DoesNotHold,
-        _ => Verdict::HoldsPartly,
-    };
-    Ok(ClaimResult {
-        id: "C7".into(),
-        claim: "Dropout slows convergence.".into(),
-        method: format!(
-            "MLP {} on {n} MNIST images, {epochs} epochs, p ∈ {{0, 0.2, 0.5, 0.8}}, {} seeds; training loss measured in eval mode after every epoch; epochs until it first falls below {THRESHOLD} (never = epochs + 1).",
-            lab.mlp(),
-            lab.seeds.len()
-        ),
-        verdict,
-        rule: format!("holds: mean epochs-to-loss-{THRESHOLD} non-decreasing in p AND paired (p=0.5 − p=0) CI above 0; holds partly: one of the two; else does not hold."),
-        key_number: format!("epochs to train loss {THRESHOLD}: {} (p=0.5 − p=0 = {})", means.iter().zip(&ps).map(|(m, p)| format!("p={p}: {m:.1}")).collect::<Vec<_>>().join(", "), d.fmt(1.0, 1)),
-        tables: vec![Table { title: "Convergence (mean ± 95% CI)".into(), header: vec!["p".into(), "epochs to loss 0.1".into(), "final test acc %".into()], rows }],
-        figures: vec![
-            Figure { caption: "Training loss (eval mode) per epoch".into(), svg: lines(&Axes { title: "Training loss", x: "epoch", y: "cross-entropy", log_x: false, log_y: true }, &loss_series) },
-            Figure { caption: "Test accuracy per epoch".into(), svg: lines(&Axes { title: "Test accuracy", x: "epoch", y: "accuracy %", log_x: false, log_y: false }, &acc_series) },
-        ],
-        numbers: serde_json::json!({"p": ps, "epochs_to_threshold": to_thr, "threshold": THRESHOLD, "monotone": monotone, "delta_p05_p0": d}),
-        elapsed_s: 0.0,
-    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs whose train loss first reaches the threshold at `epochs_to[p][seed]`.
+    fn evidence(epochs_to: [[usize; 3]; 3]) -> Evidence {
+        let run = |k: usize| RunOut {
+            epochs: 10,
+            curve: (1..=10)
+                .map(|epoch| Point {
+                    epoch,
+                    train_loss: if epoch >= k { 0.05 } else { 1.0 },
+                    ..Default::default()
+                })
+                .collect(),
+            train_s: 0.0,
+        };
+        Evidence {
+            mlp: "m".into(),
+            n: 1,
+            epochs: 10,
+            p: vec![0.0, 0.5, 0.8],
+            runs: epochs_to
+                .iter()
+                .map(|s| s.iter().map(|&k| run(k)).collect())
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn every_verdict_of_the_rule() {
+        assert_eq!(
+            Convergence::verdict(&evidence([[2, 2, 3], [4, 5, 5], [9, 11, 11]])),
+            Verdict::Holds
+        );
+        // Slower at 0.5, but p = 0.8 converges fastest: not monotone.
+        assert_eq!(
+            Convergence::verdict(&evidence([[2, 2, 3], [4, 5, 5], [1, 1, 1]])),
+            Verdict::HoldsPartly
+        );
+        // Monotone in the mean, but the p=0.5 − p=0 difference is noise.
+        assert_eq!(
+            Convergence::verdict(&evidence([[2, 3, 4], [5, 2, 3], [6, 6, 6]])),
+            Verdict::HoldsPartly
+        );
+        assert_eq!(
+            Convergence::verdict(&evidence([[5, 5, 6], [2, 2, 3], [1, 1, 1]])),
+            Verdict::DoesNotHold
+        );
+    }
 }

@@ -7,10 +7,10 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::Result;
 use serde::Serialize;
 
 use super::{ClaimResult, Verdict};
+use crate::error::{LabError, Result};
 
 /// Facts about the run printed in the footer and saved in results.json.
 #[derive(Clone, Debug, Serialize)]
@@ -102,7 +102,7 @@ section{{border-top:2px solid #ddd;margin-top:2em;padding-top:.5em}}figure{{disp
             h,
             r##"<tr><td><a href="#{id}">{id}</a></td><td>{claim}</td><td><span class="v {cls}">{v}</span></td><td>{key}</td></tr>"##,
             id = r.id,
-            claim = esc(&r.claim),
+            claim = esc(r.claim),
             cls = badge(r.verdict),
             v = r.verdict.text(),
             key = esc(&r.key_number)
@@ -114,7 +114,7 @@ section{{border-top:2px solid #ddd;margin-top:2em;padding-top:.5em}}figure{{disp
             h,
             r#"<section id="{id}"><h2>{id} — {claim}</h2><p><b>Method.</b> {method}</p>"#,
             id = r.id,
-            claim = esc(&r.claim),
+            claim = esc(r.claim),
             method = esc(&r.method)
         );
         for t in &r.tables {
@@ -146,7 +146,7 @@ section{{border-top:2px solid #ddd;margin-top:2em;padding-top:.5em}}figure{{disp
             cls = badge(r.verdict),
             v = r.verdict.text(),
             key = esc(&r.key_number),
-            rule = esc(&r.rule)
+            rule = esc(r.rule)
         );
     }
     let _ = write!(
@@ -165,13 +165,18 @@ section{{border-top:2px solid #ddd;margin-top:2em;padding-top:.5em}}figure{{disp
 }
 
 /// Write `index.html` and `results.json` into `dir`.
+///
+/// # Errors
+/// [`LabError::Io`] when they cannot be written.
 pub fn write(dir: &Path, results: &[ClaimResult], info: &RunInfo) -> Result<()> {
-    std::fs::create_dir_all(dir)?;
+    std::fs::create_dir_all(dir).map_err(LabError::io(dir))?;
     crate::checkpoint::write_atomic(&dir.join("index.html"), html(results, info).as_bytes())?;
     let json = serde_json::json!({"claims": results, "elapsed_s": info.elapsed_s, "run": info});
     crate::checkpoint::write_atomic(
         &dir.join("results.json"),
-        serde_json::to_string_pretty(&json)?.as_bytes(),
+        serde_json::to_string_pretty(&json)
+            .map_err(LabError::json(dir.join("results.json")))?
+            .as_bytes(),
     )?;
     Ok(())
 }

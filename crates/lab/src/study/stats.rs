@@ -3,7 +3,7 @@
 //! differences (the same seed gives both arms the same data subset, initial
 //! weights and batch order, so differences are taken seed by seed).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Two-sided 97.5 % quantiles of Student's t for 1 … 30 degrees of freedom.
 const T975: [f64; 30] = [
@@ -13,7 +13,7 @@ const T975: [f64; 30] = [
 ];
 
 /// Mean ± 95 % CI half-width of a sample.
-#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Est {
     /// Sample mean.
     pub mean: f64,

@@ -1,0 +1,105 @@
+//! `dropout-lab eval`: reload a run directory (its `config.json`, any format
+//! this version reads, and its checkpoint), evaluate on its test set, and
+//! optionally compare MC dropout with the deterministic net.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use lab::checkpoint;
+use lab::config::RunConfig;
+use lab::data::load;
+use lab::mc::{mc_evaluate, McReport};
+use lab::train::{build_model, evaluate, Score};
+
+#[derive(Args)]
+#[command(
+    after_help = "Examples:\n  dropout-lab eval --run runs/mnist\n  dropout-lab eval --run runs/mnist --mc 100 --json"
+)]
+pub struct EvalArgs {
+    /// Run directory written by `dropout-lab train`.
+    #[arg(long)]
+    run: PathBuf,
+    /// MC-dropout samples (0 = deterministic only).
+    #[arg(long, default_value_t = 0)]
+    mc: usize,
+    /// Threads.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Evaluate a saved run.
+pub fn run(a: EvalArgs) -> Result<()> {
+    let cfg_path = a.run.join("config.json");
+    let text = std::fs::read_to_string(&cfg_path).with_context(|| {
+        format!(
+            "{}: not a run directory (no readable config.json); give the --out of a `dropout-lab train`",
+            a.run.display()
+        )
+    })?;
+    let cfg = RunConfig::from_json(&text).with_context(|| format!("{}", cfg_path.display()))?;
+    let pool = super::pool(a.threads)?;
+    let splits = load(&cfg.data, cfg.seed).context("loading the run's data")?;
+    let (mut model, _, _) = build_model(&cfg, &splits)?;
+    checkpoint::load(&mut model, &a.run.join("model.safetensors"))?;
+    let (score, mc) = pool.install(|| -> Result<(Score, Option<McReport>)> {
+        let score = evaluate(&mut model, &splits.test, 1000)?;
+        let mc = if a.mc > 0 {
+            Some(mc_evaluate(
+                &mut model,
+                &splits.test,
+                a.mc,
+                cfg.seed ^ 0x3c,
+            )?)
+        } else {
+            None
+        };
+        Ok((score, mc))
+    })?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({"run": a.run, "test": score, "mc": mc})
+        );
+        return Ok(());
+    }
+    println!("run        {}", a.run.display());
+    println!(
+        "test       acc {:.2}%  loss {:.4}  ({} samples)",
+        100.0 * score.acc,
+        score.loss,
+        splits.test.len()
+    );
+    if let Some(r) = mc {
+        print_mc(&r);
+    }
+    Ok(())
+}
+
+fn print_mc(r: &McReport) {
+    println!(
+        "{:<22} {:>8} {:>8} {:>8} {:>9}",
+        "", "acc %", "NLL", "ECE", "entropy"
+    );
+    for (name, c) in [
+        ("deterministic".to_string(), r.deterministic),
+        (format!("MC dropout (T={})", r.samples), r.mc),
+    ] {
+        println!(
+            "{:<22} {:>8.2} {:>8.4} {:>8.4} {:>9.4}",
+            name,
+            100.0 * c.acc,
+            c.nll,
+            c.ece,
+            c.entropy
+        );
+    }
+    println!(
+        "mutual information     {:.4} nats (mean over test samples)",
+        r.mutual_information
+    );
+    println!("KL(MC ‖ deterministic) {:.4} nats", r.kl_mc_to_det);
+}

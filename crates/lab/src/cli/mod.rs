@@ -1,0 +1,150 @@
+//! The subcommands, one file each: its clap args, its handler, and its text
+//! and `--json` output. The library below knows no flag names; [`message`]
+//! turns its config keys (`input_dropout`) into the flags a user typed
+//! (`--input-dropout`).
+
+mod bench_kernel;
+mod bench_train;
+mod eval;
+mod progress;
+mod study;
+mod train;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use lab::config::ConfigError;
+use lab::data::DataError;
+use lab::LabError;
+
+/// Dropout regularization done right: exact, reproducible kernels and a lab
+/// that measures what dropout does on real data.
+#[derive(Parser)]
+#[command(
+    name = "dropout-lab",
+    version,
+    after_help = "Examples:
+  dropout-lab study                                   # the main job: every claim about dropout -> report/index.html
+  dropout-lab train                                   # MNIST (embedded), 784-1024-1024-10, dropout 0.2/0.5
+  dropout-lab train --epochs 30 --out runs/mnist      # the Srivastava et al. setting, saved to runs/mnist
+  dropout-lab train --data data/sklearn-wine/wine_data.csv --arch {in}-64-{classes} --epochs 50
+  dropout-lab eval --run runs/mnist --mc 50           # MC dropout: accuracy, entropy, MI, ECE
+  dropout-lab bench kernel                            # dropout kernels vs memcpy
+  dropout-lab bench train                             # training throughput, p = 0.5 and p = 0"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model and save a run directory (config.json, metrics.jsonl, model.safetensors).
+    Train(Box<train::TrainArgs>),
+    /// Re-evaluate a saved run on its test set, optionally with MC dropout.
+    Eval(eval::EvalArgs),
+    /// Measure every claim about dropout on MNIST and write an HTML report (the main job).
+    Study(study::StudyArgs),
+    /// Measure speed.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Dropout forward/backward vs a memcpy of the same buffer (GB/s, ratio).
+    Kernel(bench_kernel::KernelArgs),
+    /// Training throughput of an MLP on random data, with and without dropout.
+    Train(bench_train::TrainBenchArgs),
+}
+
+/// Run the parsed command.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Train(a) => train::run(*a),
+        Command::Eval(a) => eval::run(a),
+        Command::Study(a) => study::run(a),
+        Command::Bench(BenchCommand::Kernel(a)) => bench_kernel::run(a),
+        Command::Bench(BenchCommand::Train(a)) => bench_train::run(a),
+    }
+}
+
+/// A rayon pool of `threads` threads.
+fn pool(threads: usize) -> Result<rayon::ThreadPool> {
+    if threads == 0 {
+        bail!("--threads must be at least 1");
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("building the thread pool")
+}
+
+/// The flag of a config key: `input_dropout` → `--input-dropout`; the data path is `--data`.
+fn flag(field: &str) -> String {
+    match field {
+        "path" => "--data".into(),
+        f => format!("--{}", f.replace('_', "-")),
+    }
+}
+
+/// A library error that names a config key, in flag form.
+fn in_flag_form(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let config = |c: &ConfigError| match c {
+        ConfigError::Invalid {
+            field,
+            value,
+            reason,
+        } => Some(format!("{} {value}: {reason}", flag(field))),
+        _ => None,
+    };
+    let data = |d: &DataError| match d {
+        DataError::Option {
+            field,
+            value,
+            reason,
+        } => Some(format!("{} {value}: {reason}", flag(field))),
+        _ => None,
+    };
+    if let Some(l) = e.downcast_ref::<LabError>() {
+        return match l {
+            LabError::Config(c) => config(c),
+            LabError::Data(d) => data(d),
+            LabError::Engine(engine::EngineError::Arch { .. }) => Some(format!("--arch: {l}")),
+            _ => None,
+        };
+    }
+    e.downcast_ref::<ConfigError>()
+        .and_then(config)
+        .or_else(|| e.downcast_ref::<DataError>().and_then(data))
+}
+
+/// The one-line message of an error chain, with config keys written as flags.
+pub fn message(e: &anyhow::Error) -> String {
+    let mut text = format!("{e:#}");
+    for cause in e.chain() {
+        if let Some(f) = in_flag_form(cause) {
+            text = text.replace(&cause.to_string(), &f);
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_keys_become_flags() {
+        let e = anyhow::Error::new(LabError::Config(ConfigError::Invalid {
+            field: "input_dropout",
+            value: "NaN".into(),
+            reason: "a dropout probability must be in [0, 1]",
+        }))
+        .context("checking the run");
+        assert_eq!(
+            message(&e),
+            "checking the run: --input-dropout NaN: a dropout probability must be in [0, 1]"
+        );
+        assert_eq!(flag("path"), "--data");
+    }
+}

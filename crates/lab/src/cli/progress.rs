@@ -1,0 +1,166 @@
+//! Progress for long work: indicatif bars on a terminal, plain lines
+//! otherwise (a log, CI, a pipe), so a long run is never silent.
+
+use std::io::IsTerminal;
+use std::sync::Mutex;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use lab::study::{ClaimResult, StudyProgress};
+use lab::train::{EpochMetrics, TrainObserver};
+
+/// Whether bars can be drawn (stderr is a terminal).
+pub fn is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .expect("static template")
+        .progress_chars("=> ")
+}
+
+/// A bar of `len` steps, hidden when `show` is false or stderr is not a terminal.
+pub fn bar(len: u64, template: &str, show: bool) -> ProgressBar {
+    let b = ProgressBar::new(len).with_style(style(template));
+    if !show || !is_terminal() {
+        b.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    b
+}
+
+/// The train loop's progress: a bar of steps per epoch, and a line per epoch.
+pub struct TrainProgress {
+    bar: ProgressBar,
+    /// Print one line per epoch (the text output).
+    pub lines: bool,
+}
+
+impl TrainProgress {
+    /// Bars when on a terminal and `show`; epoch lines when `lines`.
+    pub fn new(show: bool, lines: bool) -> Self {
+        Self {
+            bar: bar(
+                0,
+                "{prefix:>10} [{bar:30}] {pos}/{len} steps ({eta} left)",
+                show,
+            ),
+            lines,
+        }
+    }
+
+    /// Remove the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl TrainObserver for TrainProgress {
+    fn epoch_start(&mut self, epoch: usize, epochs: usize, steps: usize) {
+        self.bar.reset();
+        self.bar.set_length(steps as u64);
+        self.bar.set_prefix(format!("epoch {epoch}/{epochs}"));
+    }
+
+    fn step(&mut self) {
+        self.bar.inc(1);
+    }
+
+    fn epoch_end(&mut self, m: &EpochMetrics) {
+        if !self.lines {
+            return;
+        }
+        let scores = m.eval.map_or(String::new(), |e| {
+            let val = e
+                .val
+                .map_or(String::new(), |v| format!("  val {:.2}%", 100.0 * v.acc));
+            format!(
+                "  train {:.2}%{val}  test {:.2}%  gap {:+.2}",
+                100.0 * e.train.acc,
+                100.0 * e.test.acc,
+                100.0 * e.gap
+            )
+        });
+        self.bar.suspend(|| {
+            eprintln!(
+                "epoch {:>3}  lr {:.4}  loss {:.4}{scores}  ({:.1}s training so far)",
+                m.epoch, m.lr, m.train_batch_loss, m.train_s
+            );
+        });
+    }
+}
+
+/// The study's progress: an overall bar of claims, a bar per claim, and a
+/// line per finished claim (always printed, bars or not).
+pub struct StudyBars {
+    multi: MultiProgress,
+    overall: ProgressBar,
+    current: Mutex<Option<ProgressBar>>,
+    bars: bool,
+    lines: bool,
+}
+
+impl StudyBars {
+    /// Bars for `claims` claims on a terminal, plain lines elsewhere; nothing when `show` is false.
+    pub fn new(claims: usize, show: bool) -> Self {
+        let bars = show && is_terminal();
+        let multi = MultiProgress::new();
+        if !bars {
+            multi.set_draw_target(ProgressDrawTarget::hidden());
+        }
+        let overall = multi.add(ProgressBar::new(claims as u64));
+        overall.set_style(style(
+            "study [{bar:30}] {pos}/{len} claims ({elapsed})  {msg}",
+        ));
+        Self {
+            multi,
+            overall,
+            current: Mutex::new(None),
+            bars,
+            lines: show,
+        }
+    }
+}
+
+impl StudyProgress for StudyBars {
+    fn claim_start(&self, id: &str, units: usize) {
+        self.overall.set_message(id.to_string());
+        let b = self.multi.add(ProgressBar::new(units as u64));
+        b.set_style(style("  {prefix:>5} [{bar:30}] {pos}/{len} {msg}"));
+        b.set_prefix(id.to_string());
+        if let Some(old) = self.current.lock().expect("bar lock").replace(b) {
+            old.finish_and_clear();
+        }
+    }
+
+    fn tick(&self, what: &str) {
+        if let Some(b) = self.current.lock().expect("bar lock").as_ref() {
+            b.set_message(what.to_string());
+            b.inc(1);
+        }
+    }
+
+    fn claim_end(&self, r: &ClaimResult) {
+        if let Some(b) = self.current.lock().expect("bar lock").take() {
+            b.finish_and_clear();
+        }
+        self.overall.inc(1);
+        let line = format!(
+            "{:<5} {:<14} {}  ({:.0} s)",
+            r.id,
+            r.verdict.text(),
+            r.key_number,
+            r.elapsed_s
+        );
+        if self.bars {
+            self.overall.println(line);
+        } else if self.lines {
+            eprintln!("{line}");
+        }
+    }
+}
+
+impl Drop for StudyBars {
+    fn drop(&mut self) {
+        self.overall.finish_and_clear();
+    }
+}

@@ -1,0 +1,109 @@
+//! `dropout-lab study`: pick the budget and claims, run the study with
+//! progress bars (or plain lines off a terminal), print the summary table.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use lab::study::{claim_ids, report, run_study, Budget, StudyOptions};
+
+use super::progress::StudyBars;
+
+#[derive(Args)]
+#[command(after_help = "Examples:
+  dropout-lab study                      # all claims, 3 seeds, ~12 min on 2 cores -> report/index.html
+  dropout-lab study --quick              # ~1.5 min, smaller nets
+  dropout-lab study --claims C3,C9 --seeds 5
+  dropout-lab study --paper --paper-epochs 50   # Srivastava et al. 2014 Table 2 (an hour or more)
+
+Interrupted? Run the same command again: finished training runs are cached in <out>/report-cache.")]
+pub struct StudyArgs {
+    /// Small budget: smaller nets, fewer samples, 2 seeds (≤ 3 minutes).
+    #[arg(long, conflicts_with = "full")]
+    quick: bool,
+    /// Smoke-test budget (seconds; numbers meaningless): checks the pipeline.
+    #[arg(long, hide = true, conflicts_with_all = ["quick", "full"])]
+    tiny: bool,
+    /// Large budget: bigger grids (up to all 60k images), 5 seeds.
+    #[arg(long)]
+    full: bool,
+    /// Only these claims (comma-separated ids, e.g. C3,C9).
+    #[arg(long, value_delimiter = ',')]
+    claims: Vec<String>,
+    /// Seeds per setting (default: 2 quick, 3 default, 5 full).
+    #[arg(long)]
+    seeds: Option<usize>,
+    /// Output directory for index.html, results.json and the cache.
+    #[arg(long, default_value = "report")]
+    out: PathBuf,
+    /// Threads (results are the same for any count).
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// Reproduce Srivastava et al. 2014 Table 2 on full MNIST instead of the claims.
+    #[arg(long)]
+    paper: bool,
+    /// Epochs per setting for --paper.
+    #[arg(long, default_value_t = 50)]
+    paper_epochs: usize,
+    /// No progress bars or lines.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// Run the study.
+pub fn run(a: StudyArgs) -> Result<()> {
+    let budget = if a.tiny {
+        Budget::Tiny
+    } else if a.quick {
+        Budget::Quick
+    } else if a.full {
+        Budget::Full
+    } else {
+        Budget::Default
+    };
+    let seeds = a.seeds.unwrap_or(match budget {
+        Budget::Tiny | Budget::Quick => 2,
+        Budget::Default => 3,
+        Budget::Full => 5,
+    });
+    if !(1..=30).contains(&seeds) {
+        bail!("--seeds {seeds}: use 1 to 30 (confidence intervals need at least 2)");
+    }
+    let known = claim_ids();
+    if let Some(bad) = a
+        .claims
+        .iter()
+        .find(|c| !known.iter().any(|k| k.eq_ignore_ascii_case(c)))
+    {
+        bail!(
+            "--claims: unknown claim `{bad}` (known: {})",
+            known.join(", ")
+        );
+    }
+    let pool = super::pool(a.threads)?;
+    let opts = StudyOptions {
+        budget,
+        claims: a.claims.clone(),
+        seeds,
+        out: a.out.clone(),
+        paper_epochs: a.paper.then_some(a.paper_epochs),
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+    };
+    let claims = if a.paper {
+        1
+    } else if a.claims.is_empty() {
+        known.len()
+    } else {
+        a.claims.len()
+    };
+    let bars = Box::new(StudyBars::new(claims, !a.quiet));
+    let (results, info) = pool.install(|| run_study(&opts, bars))?;
+    println!("{}", report::summary(&results));
+    println!(
+        "report: {}  ({:.0} s, {} runs trained now)",
+        a.out.join("index.html").display(),
+        info.elapsed_s,
+        info.runs_trained
+    );
+    Ok(())
+}

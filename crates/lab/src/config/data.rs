@@ -1,0 +1,48 @@
+//! The data section of a run: which file, and how it is split and prepared
+//! (see [`crate::data::split`] for the order of the steps).
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use serde::{Deserialize, Serialize};
+
+use crate::data::csv::LabelColumn;
+
+/// Standardisation policy: `x ← (x − μ) / σ` with μ, σ from the training set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Standardize {
+    /// CSV data yes, IDX images no (they are scaled to [0, 1]).
+    #[default]
+    Auto,
+    /// Always.
+    On,
+    /// Never (IDX pixels are still scaled to [0, 1]).
+    Off,
+}
+
+/// Data settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Args)]
+pub struct DataConfig {
+    /// A CSV file, or a directory with the four MNIST-named IDX files (.gz or raw). Default: the embedded MNIST.
+    #[arg(long = "data")]
+    pub path: Option<PathBuf>,
+    /// CSV label column: `last`, a 0-based index, or a header name.
+    #[arg(long, default_value = "last")]
+    pub label_column: LabelColumn,
+    /// CSV only: fraction held out (stratified, seeded) as the test set.
+    #[arg(long, default_value_t = 0.2)]
+    pub test_fraction: f64,
+    /// Keep a stratified subset of this many training samples.
+    #[arg(long)]
+    pub train_size: Option<usize>,
+    /// Validation samples taken (stratified) from the training file.
+    #[arg(long, default_value_t = 0)]
+    pub val_size: usize,
+    /// Symmetric label noise on the training labels (fraction in [0, 1)).
+    #[arg(long, default_value_t = 0.0)]
+    pub label_noise: f64,
+    /// Standardise features with the training set's mean and sd.
+    #[arg(long, value_enum, default_value_t = Standardize::Auto)]
+    pub standardize: Standardize,
+}

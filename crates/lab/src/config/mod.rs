@@ -1,0 +1,300 @@
+//! The run configuration: one typed value that says everything needed to
+//! rebuild a run's data split, model and optimizer. The same structs are the
+//! `train` command line (flattened clap args), the study's runs (a function
+//! `seed → RunConfig` starting from `..RunConfig::default()`), and the run
+//! directory's `config.json`.
+//!
+//! Parsing happens once, at the edge (clap's value enums, [`std::str::FromStr`]
+//! for schedules and label columns); [`RunConfig::validate`] checks ranges
+//! once, before any data is loaded; after that nothing is re-parsed.
+//!
+//! Defaults are written once, in the clap attributes; `Default` builds a value
+//! from them ([`from_defaults`]).
+//!
+//! `config.json` carries `format` ([`FORMAT`]). Format 1 (before typed enums)
+//! had `model.spatial: bool` and `model.init: "auto"`; it is migrated on load.
+
+pub mod data;
+pub mod model;
+pub mod optim;
+
+use clap::{Args, FromArgMatches};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+pub use self::data::{DataConfig, Standardize};
+pub use self::model::ModelConfig;
+pub use self::optim::{LrSchedule, OptimConfig, OptimizerName};
+
+/// The `config.json` format this version writes.
+pub const FORMAT: u32 = 2;
+
+/// A configuration that cannot be used.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A setting outside its range. `field` is the config key (`lr`, `input_dropout`, …).
+    #[error("{field} = {value}: {reason}")]
+    Invalid {
+        /// The config key.
+        field: &'static str,
+        /// The value given.
+        value: String,
+        /// What it must be.
+        reason: &'static str,
+    },
+    /// `config.json` is not a run configuration.
+    #[error("not a valid run config: {0}")]
+    Json(String),
+    /// Written by a newer version.
+    #[error("format {found}, but this dropout-lab reads formats 1 to {FORMAT}: use the version that wrote it")]
+    NewerFormat {
+        /// The file's format.
+        found: u64,
+    },
+}
+
+/// A whole run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Args)]
+pub struct RunConfig {
+    /// `config.json` format ([`FORMAT`]).
+    #[arg(skip = FORMAT)]
+    #[serde(default = "format_one")]
+    pub format: u32,
+    /// Data.
+    #[command(flatten)]
+    pub data: DataConfig,
+    /// Model.
+    #[command(flatten)]
+    pub model: ModelConfig,
+    /// Optimisation.
+    #[command(flatten)]
+    pub optim: OptimConfig,
+    /// Epochs.
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    /// Batch size.
+    #[arg(long, default_value_t = 128)]
+    pub batch: usize,
+    /// Seed of data preparation, init, shuffling and dropout masks.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Threads (results are bit-identical for any count).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+}
+
+fn format_one() -> u32 {
+    1
+}
+
+/// A value of `T` with every argument at its clap default.
+pub fn from_defaults<T: Args + FromArgMatches>() -> T {
+    let cmd = T::augment_args(clap::Command::new("defaults"));
+    let m = cmd
+        .try_get_matches_from(["defaults"])
+        .expect("every config argument has a default");
+    T::from_arg_matches(&m).expect("clap defaults parse")
+}
+
+macro_rules! defaults {
+    ($($t:ty),*) => {$(
+        impl Default for $t {
+            fn default() -> Self {
+                from_defaults()
+            }
+        }
+    )*};
+}
+defaults!(RunConfig, DataConfig, ModelConfig, OptimConfig);
+
+fn check(
+    ok: bool,
+    field: &'static str,
+    value: impl ToString,
+    reason: &'static str,
+) -> Result<(), ConfigError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid {
+            field,
+            value: value.to_string(),
+            reason,
+        })
+    }
+}
+
+impl RunConfig {
+    /// Check every range; the first setting out of range is the error.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the setting.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check(
+            self.epochs >= 1,
+            "epochs",
+            self.epochs,
+            "must be at least 1",
+        )?;
+        check(self.batch >= 1, "batch", self.batch, "must be at least 1")?;
+        check(
+            self.threads >= 1,
+            "threads",
+            self.threads,
+            "must be at least 1",
+        )?;
+        for (field, p) in self.model.rates() {
+            check(
+                (0.0..=1.0).contains(&p),
+                field,
+                p,
+                "a dropout probability must be in [0, 1]",
+            )?;
+        }
+        let o = &self.optim;
+        check(
+            o.lr > 0.0 && o.lr.is_finite(),
+            "lr",
+            o.lr,
+            "must be a positive number",
+        )?;
+        check(
+            (0.0..1.0).contains(&o.momentum),
+            "momentum",
+            o.momentum,
+            "must be in [0, 1)",
+        )?;
+        check(
+            o.weight_decay >= 0.0 && o.weight_decay.is_finite(),
+            "weight_decay",
+            o.weight_decay,
+            "must be ≥ 0",
+        )?;
+        check(
+            o.max_norm >= 0.0 && o.max_norm.is_finite(),
+            "max_norm",
+            o.max_norm,
+            "must be ≥ 0 (0 = off)",
+        )?;
+        let d = &self.data;
+        check(
+            d.test_fraction > 0.0 && d.test_fraction < 1.0,
+            "test_fraction",
+            d.test_fraction,
+            "must be in (0, 1)",
+        )?;
+        check(
+            (0.0..1.0).contains(&d.label_noise),
+            "label_noise",
+            d.label_noise,
+            "must be in [0, 1)",
+        )?;
+        check(d.train_size != Some(0), "train_size", 0, "must be positive")?;
+        Ok(())
+    }
+
+    /// The JSON of `config.json`.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a config always serialises")
+    }
+
+    /// Read a `config.json`, migrating older formats.
+    ///
+    /// # Errors
+    /// [`ConfigError::Json`] for text that is not a run config,
+    /// [`ConfigError::NewerFormat`] for one written by a newer version.
+    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
+        let mut v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| ConfigError::Json(e.to_string()))?;
+        let format = v
+            .get("format")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(1);
+        if format > u64::from(FORMAT) {
+            return Err(ConfigError::NewerFormat { found: format });
+        }
+        if format == 1 {
+            migrate_v1(&mut v);
+        }
+        let mut cfg: Self =
+            serde_json::from_value(v).map_err(|e| ConfigError::Json(e.to_string()))?;
+        cfg.format = FORMAT;
+        Ok(cfg)
+    }
+}
+
+/// Format 1 → 2: `spatial: bool` became `conv_dropout_kind`, `init: "auto"` became `null`.
+fn migrate_v1(v: &mut serde_json::Value) {
+    if let Some(m) = v
+        .get_mut("model")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        let spatial = m
+            .remove("spatial")
+            .and_then(|s| s.as_bool())
+            .unwrap_or(false);
+        m.insert(
+            "conv_dropout_kind".into(),
+            (if spatial { "spatial" } else { "element" }).into(),
+        );
+        if m.get("init").and_then(serde_json::Value::as_str) == Some("auto") {
+            m.insert("init".into(), serde_json::Value::Null);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_come_from_the_cli_attributes() {
+        let c = RunConfig::default();
+        assert_eq!(c.format, FORMAT);
+        assert_eq!(c.model.arch, "{in}-1024-1024-{classes}");
+        assert_eq!((c.model.dropout, c.model.input_dropout), (0.5, 0.2));
+        assert_eq!(
+            (c.optim.lr, c.epochs, c.batch, c.threads),
+            (0.05, 10, 128, 2)
+        );
+        assert_eq!(c.data.standardize, Standardize::Auto);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn json_round_trips_and_validation_names_the_field() {
+        let mut c = RunConfig::default();
+        c.optim.schedule = LrSchedule::Step {
+            every: 3,
+            gamma: 0.5,
+        };
+        assert_eq!(RunConfig::from_json(&c.to_json()).unwrap(), c);
+        c.model.input_dropout = f32::NAN;
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::Invalid {
+                field: "input_dropout",
+                ..
+            })
+        ));
+        let mut c = RunConfig::default();
+        c.optim.momentum = 5.0;
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::Invalid {
+                field: "momentum",
+                ..
+            })
+        ));
+        let newer = c.to_json().replace("\"format\": 2", "\"format\": 99");
+        assert_eq!(
+            RunConfig::from_json(&newer),
+            Err(ConfigError::NewerFormat { found: 99 })
+        );
+        assert!(matches!(
+            RunConfig::from_json("{\"epochs\": 3}"),
+            Err(ConfigError::Json(_))
+        ));
+    }
+}

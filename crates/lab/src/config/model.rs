@@ -1,0 +1,79 @@
+//! The model section of a run: the architecture string and where dropout,
+//! normalisation and initialisation go. `{in}` and `{classes}` in the
+//! architecture are filled from the data when the model is built.
+//!
+//! ```text
+//! MLP  {in}-1024-1024-{classes}:  [dropout p_in] → (Dense → [norm] → act → [dropout p])* → Dense
+//! CNN  c32-p-c64-p-128-10:        (Conv3×3 → [BN] → act → [conv dropout of a kind])*, pools, dense blocks
+//! ```
+
+use clap::Args;
+use engine::init::Init;
+use engine::layers::{Activation, DropoutKind};
+use engine::spec::{DropPlace, ModelSpec, Norm};
+use serde::{Deserialize, Serialize};
+
+/// Model settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Args)]
+pub struct ModelConfig {
+    /// Architecture: MLP `784-1024-1024-10` (`{in}`/`{classes}` are filled from the data) or CNN `c32-p-c64-p-128-10`.
+    #[arg(long, default_value = "{in}-1024-1024-{classes}")]
+    pub arch: String,
+    /// Hidden activation.
+    #[arg(long, value_enum, default_value_t = Activation::Relu)]
+    pub act: Activation,
+    /// Dropout rate after each hidden dense layer.
+    #[arg(long, default_value_t = 0.5)]
+    pub dropout: f32,
+    /// Dropout rate on the input.
+    #[arg(long, default_value_t = 0.2)]
+    pub input_dropout: f32,
+    /// Dropout rate after each conv block.
+    #[arg(long, default_value_t = 0.0)]
+    pub conv_dropout: f32,
+    /// What one conv-dropout mask bit drops: one element, or a whole channel (spatial dropout).
+    #[arg(long, value_enum, default_value_t = DropoutKind::Element)]
+    pub conv_dropout_kind: DropoutKind,
+    /// Normalisation in hidden blocks: none, BatchNorm, LayerNorm.
+    #[arg(long, value_enum, default_value_t = Norm::None)]
+    pub norm: Norm,
+    /// Where hidden dropout sits: after-act (Dense→norm→act→dropout) or before-norm.
+    #[arg(long, value_enum, default_value_t = DropPlace::AfterAct)]
+    pub dropout_where: DropPlace,
+    /// Hidden dropout only in the last hidden block.
+    #[arg(long)]
+    pub dropout_last_only: bool,
+    /// Weight init [default: he for relu, lecun for selu, xavier otherwise].
+    #[arg(long, value_enum)]
+    pub init: Option<Init>,
+}
+
+impl ModelConfig {
+    /// The engine's spec, with `{in}` and `{classes}` filled in.
+    pub fn spec(&self, inputs: usize, classes: usize) -> ModelSpec {
+        ModelSpec {
+            arch: self
+                .arch
+                .replace("{in}", &inputs.to_string())
+                .replace("{classes}", &classes.to_string()),
+            act: self.act,
+            dropout: self.dropout,
+            input_dropout: self.input_dropout,
+            conv_dropout: self.conv_dropout,
+            conv_dropout_kind: self.conv_dropout_kind,
+            norm: self.norm,
+            place: self.dropout_where,
+            last_only: self.dropout_last_only,
+            init: self.init,
+        }
+    }
+
+    /// The dropout rates by config field name.
+    pub fn rates(&self) -> [(&'static str, f32); 3] {
+        [
+            ("dropout", self.dropout),
+            ("input_dropout", self.input_dropout),
+            ("conv_dropout", self.conv_dropout),
+        ]
+    }
+}

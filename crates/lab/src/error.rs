@@ -1,0 +1,90 @@
+//! The lab library's errors. Each names what was wrong and, where there is
+//! one, what to change; none names a command-line flag (the binary adds those).
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use crate::config::ConfigError;
+use crate::data::DataError;
+
+/// What went wrong in the lab.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum LabError {
+    /// The run configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The data could not be loaded or prepared.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// The engine rejected the model or a batch.
+    #[error(transparent)]
+    Engine(#[from] engine::EngineError),
+    /// A dropout kernel rejected its arguments.
+    #[error(transparent)]
+    Dropout(#[from] dropout::DropoutError),
+    /// The model's output count is not the data's class count.
+    #[error("the architecture `{arch}` ends with {outputs} outputs, but the data has {classes} classes (labels 0..{}); end it with {classes}", classes - 1)]
+    Classes {
+        /// The architecture.
+        arch: String,
+        /// Outputs of the last layer.
+        outputs: usize,
+        /// Classes in the data.
+        classes: usize,
+    },
+    /// Training diverged.
+    #[error(
+        "the training loss became {loss} at step {step} (epoch {epoch}): lower the learning rate"
+    )]
+    Diverged {
+        /// The loss value (NaN or ±inf).
+        loss: f64,
+        /// The step.
+        step: u32,
+        /// The 1-based epoch.
+        epoch: usize,
+    },
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A JSON document could not be written or read.
+    #[error("{}: {source}", path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The parser's error.
+        source: serde_json::Error,
+    },
+    /// A checkpoint that does not fit the model.
+    #[error("{}: {msg}", path.display())]
+    Checkpoint {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// What is wrong.
+        msg: String,
+    },
+}
+
+impl LabError {
+    /// An I/O error on `path`.
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Io { path, source }
+    }
+
+    /// A JSON error on `path`.
+    pub fn json(path: impl Into<PathBuf>) -> impl FnOnce(serde_json::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Json { path, source }
+    }
+}
+
+/// The lab's result type.
+pub type Result<T, E = LabError> = std::result::Result<T, E>;

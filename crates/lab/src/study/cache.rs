@@ -1,0 +1,134 @@
+//! The study's run cache: a finished run's curve, stored under
+//! `<out>/report-cache/runs/<key>.json` (and its weights as
+//! `<key>.safetensors` when a claim needs the trained net), so an interrupted
+//! study resumes and no configuration is trained twice.
+//!
+//! ```text
+//! key = FNV-1a-64("v2" ‖ JSON(config with threads = 0))
+//! ```
+//! The key holds only what changes results: the thread count does not (runs
+//! are bit-identical on any), and neither does how often a run is evaluated,
+//! so that is not in the key. A cached run serves a request when it holds
+//! every epoch the request evaluates ([`RunOut::serve`]); otherwise the run is
+//! trained again — to the same weights — and stored with the finer curve.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::RunConfig;
+use crate::train::evaluated;
+
+/// Metrics of one evaluated epoch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean training loss of the epoch's batches (with dropout).
+    pub batch_loss: f64,
+    /// Training loss, eval mode.
+    pub train_loss: f64,
+    /// Training accuracy, eval mode.
+    pub train_acc: f64,
+    /// Test loss.
+    pub test_loss: f64,
+    /// Test accuracy.
+    pub test_acc: f64,
+}
+
+/// A finished run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunOut {
+    /// Epochs of the run.
+    pub epochs: usize,
+    /// Evaluated epochs (at least the last).
+    pub curve: Vec<Point>,
+    /// Seconds of training.
+    pub train_s: f64,
+}
+
+impl RunOut {
+    /// The last evaluated epoch.
+    pub fn last(&self) -> Point {
+        self.curve.last().copied().unwrap_or_default()
+    }
+
+    /// Train accuracy − test accuracy at the end.
+    pub fn gap(&self) -> f64 {
+        self.last().train_acc - self.last().test_acc
+    }
+
+    /// This run as if evaluated every `every` epochs (0 = last only), if it
+    /// holds all of those epochs.
+    pub fn serve(&self, every: usize) -> Option<RunOut> {
+        let curve: Vec<Point> = self
+            .curve
+            .iter()
+            .filter(|p| evaluated(p.epoch, self.epochs, every))
+            .copied()
+            .collect();
+        let wanted = (1..=self.epochs)
+            .filter(|&e| evaluated(e, self.epochs, every))
+            .count();
+        (curve.len() == wanted).then(|| RunOut {
+            curve,
+            ..self.clone()
+        })
+    }
+}
+
+/// The cache key of a run configuration (see the module docs).
+pub fn key(cfg: &RunConfig) -> String {
+    let mut c = cfg.clone();
+    c.threads = 0;
+    let text = format!(
+        "v2{}",
+        serde_json::to_string(&c).expect("a config always serialises")
+    );
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(epochs: usize, every: usize) -> RunOut {
+        RunOut {
+            epochs,
+            curve: (1..=epochs)
+                .filter(|&e| evaluated(e, epochs, every))
+                .map(|epoch| Point {
+                    epoch,
+                    ..Default::default()
+                })
+                .collect(),
+            train_s: 1.0,
+        }
+    }
+
+    #[test]
+    fn a_finer_curve_serves_coarser_requests_only() {
+        let every_epoch = run(6, 1);
+        assert_eq!(every_epoch.serve(1), Some(every_epoch.clone()));
+        assert_eq!(every_epoch.serve(0), Some(run(6, 0)));
+        assert_eq!(every_epoch.serve(3), Some(run(6, 3)));
+        assert_eq!(run(6, 0).serve(1), None);
+        assert_eq!(run(6, 2).serve(3), None);
+        assert_eq!(run(6, 2).serve(0), Some(run(6, 0)));
+    }
+
+    #[test]
+    fn key_ignores_threads_but_not_settings() {
+        let a = RunConfig::default();
+        let b = RunConfig {
+            threads: 7,
+            ..a.clone()
+        };
+        assert_eq!(key(&a), key(&b));
+        let mut c = a.clone();
+        c.model.dropout = 0.3;
+        assert_ne!(key(&a), key(&c));
+    }
+}

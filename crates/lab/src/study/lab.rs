@@ -1,0 +1,284 @@
+//! The study's shared state: MNIST loaded once, the compute budget and seeds,
+//! the run cache, and where progress is reported. A study run is a plain
+//! [`RunConfig`]: [`mnist_run`] gives the study's standard one, and a claim
+//! changes what it varies (`RunConfig { epochs: 5, ..mnist_run(…) }`).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use engine::Sequential;
+
+use super::cache::{key, Point, RunOut};
+use super::claim::ClaimResult;
+use super::Budget;
+use crate::config::{DataConfig, ModelConfig, RunConfig, Standardize};
+use crate::data::{load_raw, prepare, Dataset, Raw, Splits};
+use crate::error::{LabError, Result};
+use crate::train::{build_model, train, EpochMetrics, LoopOptions, TrainObserver};
+
+/// Where the study reports progress (the binary draws bars or prints lines).
+pub trait StudyProgress: Send + Sync {
+    /// A claim starts; it will tick `units` times.
+    fn claim_start(&self, _id: &str, _units: usize) {}
+    /// One unit of the current claim is done.
+    fn tick(&self, _what: &str) {}
+    /// A claim is done.
+    fn claim_end(&self, _result: &ClaimResult) {}
+}
+
+/// Reports nothing.
+impl StudyProgress for () {}
+
+/// The study's standard run: a ReLU net `arch` on a stratified subset of `n`
+/// MNIST training images (all of them for n ≥ 60,000), no standardisation,
+/// no dropout, SGD (lr 0.05, momentum 0.9, constant), batch 128.
+pub fn mnist_run(arch: &str, n: usize, epochs: usize, seed: u64) -> RunConfig {
+    let d = RunConfig::default();
+    RunConfig {
+        data: DataConfig {
+            train_size: (n < 60_000).then_some(n),
+            standardize: Standardize::Off,
+            ..d.data
+        },
+        model: ModelConfig {
+            arch: arch.into(),
+            dropout: 0.0,
+            input_dropout: 0.0,
+            ..d.model
+        },
+        epochs,
+        seed,
+        ..d
+    }
+}
+
+/// `cfg` with hidden dropout `p`.
+pub fn with_p(mut cfg: RunConfig, p: f32) -> RunConfig {
+    cfg.model.dropout = p;
+    cfg
+}
+
+/// The study's shared state.
+pub struct Lab {
+    raw: Raw,
+    cache: PathBuf,
+    /// Compute budget.
+    pub budget: Budget,
+    /// Seeds to average over.
+    pub seeds: Vec<u64>,
+    progress: Box<dyn StudyProgress>,
+    trained: AtomicUsize,
+}
+
+/// Collects the evaluated epochs of a run.
+struct Curve(Vec<Point>);
+
+impl TrainObserver for Curve {
+    fn epoch_end(&mut self, m: &EpochMetrics) {
+        if let Some(e) = m.eval {
+            self.0.push(Point {
+                epoch: m.epoch,
+                batch_loss: m.train_batch_loss,
+                train_loss: e.train.loss,
+                train_acc: e.train.acc,
+                test_loss: e.test.loss,
+                test_acc: e.test.acc,
+            });
+        }
+    }
+}
+
+impl Lab {
+    /// MNIST from the binary, a run cache under `cache`.
+    ///
+    /// # Errors
+    /// When the cache directory cannot be made.
+    pub fn new(
+        cache: &Path,
+        budget: Budget,
+        seeds: usize,
+        progress: Box<dyn StudyProgress>,
+    ) -> Result<Self> {
+        let raw = load_raw(&DataConfig::default(), 0)?;
+        let cache = cache.join("runs");
+        std::fs::create_dir_all(&cache).map_err(LabError::io(&cache))?;
+        Ok(Self {
+            raw,
+            cache,
+            budget,
+            seeds: (0..seeds as u64).collect(),
+            progress,
+            trained: AtomicUsize::new(0),
+        })
+    }
+
+    /// Start a claim's progress of `units` ticks.
+    pub fn begin(&self, id: &str, units: usize) {
+        self.progress.claim_start(id, units);
+    }
+
+    /// One unit done.
+    pub fn tick(&self, what: &str) {
+        self.progress.tick(what);
+    }
+
+    /// Report a finished claim.
+    pub fn finished(&self, r: &ClaimResult) {
+        self.progress.claim_end(r);
+    }
+
+    /// Runs trained (not served from the cache) so far.
+    pub fn runs_trained(&self) -> usize {
+        self.trained.load(Ordering::Relaxed)
+    }
+
+    /// The data of a run (subset, noise) — deterministic in its seed.
+    ///
+    /// # Errors
+    /// Data settings the data cannot satisfy.
+    pub fn splits(&self, cfg: &RunConfig) -> Result<Splits> {
+        Ok(prepare(&self.raw, &cfg.data, cfg.seed)?)
+    }
+
+    /// The full MNIST test set.
+    pub fn test(&self) -> &Dataset {
+        &self.raw.test
+    }
+
+    /// Train `make(seed)` for every seed (cached, evaluated every
+    /// `eval_every` epochs, 0 = last only), ticking once per seed.
+    ///
+    /// # Errors
+    /// Training errors.
+    pub fn per_seed(
+        &self,
+        what: &str,
+        eval_every: usize,
+        make: impl Fn(u64) -> RunConfig,
+    ) -> Result<Vec<RunOut>> {
+        self.seeds
+            .iter()
+            .map(|&s| {
+                let out = self.run(&make(s), eval_every);
+                self.tick(what);
+                out
+            })
+            .collect()
+    }
+
+    /// Train (or fetch from the cache) and return the metrics.
+    ///
+    /// # Errors
+    /// Training errors.
+    pub fn run(&self, cfg: &RunConfig, eval_every: usize) -> Result<RunOut> {
+        Ok(self.run_inner(cfg, eval_every, false)?.0)
+    }
+
+    /// Train (or fetch) and also return the trained model and its data.
+    ///
+    /// # Errors
+    /// Training errors.
+    pub fn trained(&self, cfg: &RunConfig) -> Result<(RunOut, Sequential, Splits)> {
+        let (out, model) = self.run_inner(cfg, 0, true)?;
+        let splits = self.splits(cfg)?;
+        Ok((out, model.expect("asked for the model"), splits))
+    }
+
+    fn run_inner(
+        &self,
+        cfg: &RunConfig,
+        eval_every: usize,
+        want_model: bool,
+    ) -> Result<(RunOut, Option<Sequential>)> {
+        let key = key(cfg);
+        let json_path = self.cache.join(format!("{key}.json"));
+        let model_path = self.cache.join(format!("{key}.safetensors"));
+        let cached = std::fs::read_to_string(&json_path)
+            .ok()
+            .and_then(|t| serde_json::from_str::<RunOut>(&t).ok())
+            .and_then(|o| o.serve(eval_every));
+        if let (Some(out), false) = (&cached, want_model) {
+            return Ok((out.clone(), None));
+        }
+        let splits = self.splits(cfg)?;
+        if let (Some(out), true) = (cached, model_path.exists()) {
+            let (mut model, _, _) = build_model(cfg, &splits)?;
+            crate::checkpoint::load(&mut model, &model_path)?;
+            return Ok((out, Some(model)));
+        }
+        let (mut model, mut opt, schedule) = build_model(cfg, &splits)?;
+        let mut curve = Curve(Vec::new());
+        // The study's runs use the caller's thread pool.
+        let summary = train(
+            cfg,
+            &splits,
+            &mut model,
+            &mut opt,
+            schedule,
+            LoopOptions {
+                run_dir: None,
+                eval_every,
+                observer: &mut curve,
+            },
+        )?;
+        let out = RunOut {
+            epochs: cfg.epochs,
+            curve: curve.0,
+            train_s: summary.last.train_s,
+        };
+        let json = serde_json::to_string(&out).map_err(LabError::json(&json_path))?;
+        crate::checkpoint::write_atomic(&json_path, json.as_bytes())?;
+        if want_model {
+            crate::checkpoint::save(&mut model, "{}", &model_path)?;
+        }
+        self.trained.fetch_add(1, Ordering::Relaxed);
+        Ok((out, want_model.then_some(model)))
+    }
+
+    /// Epochs for a training-set size: about the budget's number of samples seen, within bounds.
+    pub fn epochs_for(&self, n: usize) -> usize {
+        let (samples, lo, hi) = match self.budget {
+            Budget::Tiny => (600.0, 2, 2),
+            Budget::Quick => (40_000.0, 3, 20),
+            Budget::Default => (150_000.0, 5, 40),
+            Budget::Full => (600_000.0, 10, 100),
+        };
+        ((samples / n as f64).round() as usize).clamp(lo, hi)
+    }
+
+    /// The standard MLP of the budget.
+    pub fn mlp(&self) -> &'static str {
+        match self.budget {
+            Budget::Tiny => "784-16-16-10",
+            Budget::Quick => "784-128-128-10",
+            Budget::Default => "784-256-256-10",
+            Budget::Full => "784-512-512-10",
+        }
+    }
+
+    /// The standard training-set size of the budget.
+    pub fn base_size(&self) -> usize {
+        match self.budget {
+            Budget::Tiny => 300,
+            Budget::Quick => 2_000,
+            Budget::Default => 5_000,
+            Budget::Full => 20_000,
+        }
+    }
+
+    /// The standard MLP run of the budget on its base subset, hidden dropout `p`.
+    pub fn base_run(&self, p: f32, seed: u64) -> RunConfig {
+        let n = self.base_size();
+        with_p(mnist_run(self.mlp(), n, self.epochs_for(n), seed), p)
+    }
+}
+
+/// Final test accuracies of runs.
+pub fn test_accs(outs: &[RunOut]) -> Vec<f64> {
+    outs.iter().map(|o| o.last().test_acc).collect()
+}
+
+/// Final generalisation gaps of runs.
+pub fn gaps(outs: &[RunOut]) -> Vec<f64> {
+    outs.iter().map(RunOut::gap).collect()
+}
