@@ -50,7 +50,7 @@ fn tiny_study_report_has_every_claim_and_resumes_from_cache() {
             "{id} has no section"
         );
         assert!(
-            stdout.contains(&id),
+            stdout.contains(id),
             "{id} missing from the terminal summary"
         );
     }
