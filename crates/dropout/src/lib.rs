@@ -5,7 +5,7 @@
 //! the test-time network is the plain one (Srivastava et al., JMLR 2014, with
 //! the "inverted" scaling).
 //!
-//! What this crate promises (DESIGN.md §3):
+//! What this crate promises (docs/design.md §3):
 //!
 //! * **Exact keep probability.** Element `e` is dropped iff its Philox4x32-10
 //!   word `r_e < t = round(p · 2^32)`: `|P(drop) − p| ≤ 2^-33`.

@@ -17,16 +17,6 @@ pub enum EngineError {
         /// What is wrong with it.
         problem: ArchProblem,
     },
-    /// A name (activation, norm, init, …) that the engine does not know.
-    #[error("unknown {kind} `{name}` (expected {expected})")]
-    UnknownName {
-        /// What kind of thing was named.
-        kind: &'static str,
-        /// The name given.
-        name: String,
-        /// The names accepted.
-        expected: &'static str,
-    },
     /// A layer built with a zero size, window or stride.
     #[error("{layer}: sizes must be positive")]
     ZeroSize {

@@ -7,7 +7,6 @@
 //! ```
 //! Biases start at 0; normalisation scales at 1.
 
-use crate::error::EngineError;
 use crate::rng::Rng;
 
 /// An initialisation scheme.
@@ -24,32 +23,6 @@ pub enum Init {
 }
 
 impl Init {
-    /// Parse `he`, `xavier`, `lecun`.
-    ///
-    /// # Errors
-    /// [`EngineError::UnknownName`] otherwise.
-    pub fn parse(s: &str) -> Result<Self, EngineError> {
-        match s {
-            "he" => Ok(Self::He),
-            "xavier" => Ok(Self::Xavier),
-            "lecun" => Ok(Self::Lecun),
-            _ => Err(EngineError::UnknownName {
-                kind: "init",
-                name: s.into(),
-                expected: "he, xavier or lecun",
-            }),
-        }
-    }
-
-    /// Lowercase name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::He => "he",
-            Self::Xavier => "xavier",
-            Self::Lecun => "lecun",
-        }
-    }
-
     /// Fill `w` for fan-in `a`, fan-out `b`.
     pub fn fill(self, w: &mut [f32], a: usize, b: usize, rng: &mut Rng) {
         let (a, b) = (a.max(1) as f64, b.max(1) as f64);

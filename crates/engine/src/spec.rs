@@ -56,25 +56,6 @@ pub enum Norm {
     Layer,
 }
 
-impl Norm {
-    /// Parse `none`, `bn`, `ln`.
-    ///
-    /// # Errors
-    /// [`EngineError::UnknownName`] otherwise.
-    pub fn parse(s: &str) -> Result<Self, EngineError> {
-        match s {
-            "none" => Ok(Self::None),
-            "bn" => Ok(Self::Batch),
-            "ln" => Ok(Self::Layer),
-            _ => Err(EngineError::UnknownName {
-                kind: "norm",
-                name: s.into(),
-                expected: "none, bn or ln",
-            }),
-        }
-    }
-}
-
 /// Where hidden dropout sits in a block.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,

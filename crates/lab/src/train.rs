@@ -158,6 +158,16 @@ impl Summary {
     }
 }
 
+/// Build the model [`build_model`] describes and [`train`] it.
+///
+/// # Errors
+/// Those of [`build_model`] and [`train`].
+pub fn fit(cfg: &RunConfig, splits: &Splits, lo: LoopOptions<'_>) -> Result<(Sequential, Summary)> {
+    let (mut model, mut opt, schedule) = build_model(cfg, splits)?;
+    let summary = train(cfg, splits, &mut model, &mut opt, schedule, lo)?;
+    Ok((model, summary))
+}
+
 /// Options of the loop that are not part of the run config: they change
 /// what is recorded and shown, never the trained weights.
 pub struct LoopOptions<'a> {

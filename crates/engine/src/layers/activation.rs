@@ -36,24 +36,6 @@ pub enum Activation {
 }
 
 impl Activation {
-    /// Parse `relu`, `tanh`, `sigmoid`, `selu`.
-    ///
-    /// # Errors
-    /// [`EngineError::UnknownName`] for any other name.
-    pub fn parse(s: &str) -> Result<Self, EngineError> {
-        match s {
-            "relu" => Ok(Self::Relu),
-            "tanh" => Ok(Self::Tanh),
-            "sigmoid" => Ok(Self::Sigmoid),
-            "selu" => Ok(Self::Selu),
-            _ => Err(EngineError::UnknownName {
-                kind: "activation",
-                name: s.into(),
-                expected: "relu, tanh, sigmoid or selu",
-            }),
-        }
-    }
-
     /// The lowercase name.
     pub fn name(self) -> &'static str {
         match self {

@@ -30,16 +30,6 @@ pub enum DropoutKind {
     Spatial,
 }
 
-impl DropoutKind {
-    /// The lowercase name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Element => "element",
-            Self::Spatial => "spatial",
-        }
-    }
-}
-
 /// Dropout as a layer.
 pub struct DropoutLayer {
     dropout: Dropout,

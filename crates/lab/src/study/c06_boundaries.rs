@@ -24,7 +24,7 @@ use super::Budget;
 use crate::config::{ModelConfig, OptimConfig, OptimizerName, RunConfig};
 use crate::data::{Dataset, Splits};
 use crate::error::Result;
-use crate::train::{build_model, train, LoopOptions};
+use crate::train::{fit, LoopOptions};
 
 const G: usize = 120;
 const LO: f64 = -2.0;
@@ -87,7 +87,7 @@ fn config(p: f32, seed: u64, epochs: usize) -> RunConfig {
 }
 
 /// Train on `data`; return (test acc, mean ‖∇g‖, boundary length, grid of P(class 1)).
-fn fit(
+fn train_and_probe(
     data: &Dataset,
     test: &Dataset,
     p: f32,
@@ -101,14 +101,9 @@ fn fit(
         classes: 2,
         source: "2-D".into(),
     };
-    let cfg = config(p, seed, epochs);
-    let (mut model, mut opt, schedule) = build_model(&cfg, &splits)?;
-    let s = train(
-        &cfg,
+    let (mut model, s) = fit(
+        &config(p, seed, epochs),
         &splits,
-        &mut model,
-        &mut opt,
-        schedule,
         LoopOptions {
             run_dir: None,
             eval_every: 0,
@@ -234,7 +229,7 @@ impl Claim for Boundaries {
                 let data = make(kind, n, 100 + seed);
                 let test = make(kind, 1000, 10_000 + seed);
                 for (arm, p) in [0.0f32, 0.5].into_iter().enumerate() {
-                    let (a, g, l, cells) = fit(&data, &test, p, seed, epochs)?;
+                    let (a, g, l, cells) = train_and_probe(&data, &test, p, seed, epochs)?;
                     grad[arm].push(g);
                     len[arm].push(l);
                     acc[arm].push(a);

@@ -132,6 +132,7 @@ impl Claim for Rate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::study::stats::around;
 
     fn evidence(means: [f64; 4]) -> Evidence {
         Evidence {
@@ -139,10 +140,7 @@ mod tests {
             n: 1,
             epochs: 1,
             p: vec![0.0, 0.2, 0.4, 0.6],
-            test_acc: means
-                .iter()
-                .map(|m| vec![m - 0.001, *m, m + 0.001])
-                .collect(),
+            test_acc: means.iter().map(|&m| around(m)).collect(),
         }
     }
 

@@ -131,6 +131,7 @@ impl Claim for Conv {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::study::stats::around;
 
     /// Arms' mean accuracies: none, element-wise, spatial, dense.
     fn evidence(means: [f64; 4]) -> Evidence {
@@ -139,10 +140,7 @@ mod tests {
             n: 1,
             epochs: 1,
             conv_p: 0.1,
-            test_acc: means
-                .iter()
-                .map(|m| vec![m - 0.001, *m, m + 0.001])
-                .collect(),
+            test_acc: means.iter().map(|&m| around(m)).collect(),
         }
     }
 

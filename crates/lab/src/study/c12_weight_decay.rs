@@ -179,15 +179,15 @@ impl Claim for WeightDecay {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::study::stats::around;
 
     /// Mean accuracies per setting and dropout's / the L2 settings' first-layer norms.
     fn evidence(acc: [f64; 6], w1_drop: f64) -> Evidence {
-        let v = |x: f64| vec![x - 0.001, x, x + 0.001];
         Evidence {
             mlp: "m".into(),
             n: 1,
             epochs: 1,
-            test_acc: acc.iter().map(|&a| v(a)).collect(),
+            test_acc: acc.iter().map(|&a| around(a)).collect(),
             norms: (0..6)
                 .map(|c| {
                     let w1 = if c == DROP { w1_drop } else { 5.0 };

@@ -14,7 +14,7 @@ use super::Budget;
 use crate::config::{DataConfig, ModelConfig, RunConfig, Standardize};
 use crate::data::{load_raw, prepare, Dataset, Raw, Splits};
 use crate::error::{LabError, Result};
-use crate::train::{build_model, train, EpochMetrics, LoopOptions, TrainObserver};
+use crate::train::{build_model, fit, EpochMetrics, LoopOptions, TrainObserver};
 
 /// Where the study reports progress (the binary draws bars or prints lines).
 pub trait StudyProgress: Send + Sync {
@@ -206,15 +206,11 @@ impl Lab {
             crate::checkpoint::load(&mut model, &model_path)?;
             return Ok((out, Some(model)));
         }
-        let (mut model, mut opt, schedule) = build_model(cfg, &splits)?;
         let mut curve = Curve(Vec::new());
         // The study's runs use the caller's thread pool.
-        let summary = train(
+        let (mut model, summary) = fit(
             cfg,
             &splits,
-            &mut model,
-            &mut opt,
-            schedule,
             LoopOptions {
                 run_dir: None,
                 eval_every,

@@ -80,6 +80,13 @@ pub fn paired(a: &[f64], b: &[f64]) -> Est {
     Est::of(&d)
 }
 
+/// Three seeds' values around `m` (m − 0.001, m, m + 0.001): test evidence
+/// with a small, nonzero spread.
+#[cfg(test)]
+pub(crate) fn around(m: f64) -> Vec<f64> {
+    vec![m - 0.001, m, m + 0.001]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,156 @@
+//! The typed run configuration seen from the command line: runs written in
+//! the older config.json format still evaluate, `--eval-every` decides which
+//! epochs are evaluated (never what is trained), and settings out of range
+//! are errors that name the flag as typed.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn lab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dropout-lab"))
+        .args(args)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("run dropout-lab")
+}
+
+fn repo(p: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(p)
+}
+
+fn tmp(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("dropout-lab-config-{}-{name}", std::process::id()))
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_format_1_run_still_evaluates_to_its_recorded_accuracy() {
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-format1");
+    let run = tmp("format1");
+    std::fs::create_dir_all(&run).unwrap();
+    let wine = repo("data/sklearn-wine/wine_data.csv");
+    let cfg = std::fs::read_to_string(fixture.join("config.json")).unwrap();
+    assert!(cfg.contains("\"spatial\": true") && !cfg.contains("format"));
+    std::fs::write(
+        run.join("config.json"),
+        cfg.replace("@WINE@", wine.to_str().unwrap()),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixture.join("model.safetensors"),
+        run.join("model.safetensors"),
+    )
+    .unwrap();
+    let out = ok(&lab(&["eval", "--run", run.to_str().unwrap(), "--json"]));
+    let e: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(e["test"]["acc"].as_f64(), Some(0.666_666_666_666_666_6));
+    std::fs::remove_dir_all(&run).ok();
+}
+
+#[test]
+fn a_newer_format_is_a_clear_error() {
+    let run = tmp("newer");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::write(run.join("config.json"), "{\"format\": 9, \"epochs\": 1}").unwrap();
+    let out = lab(&["eval", "--run", run.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("format 9") && err.contains("reads formats 1 to 2"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&run).ok();
+}
+
+#[test]
+fn eval_every_changes_what_is_recorded_not_what_is_trained() {
+    let wine = repo("data/sklearn-wine/wine_data.csv");
+    let train = |every: &str, out: &PathBuf| {
+        ok(&lab(&[
+            "train",
+            "--data",
+            wine.to_str().unwrap(),
+            "--arch",
+            "{in}-16-{classes}",
+            "--epochs",
+            "5",
+            "--eval-every",
+            every,
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ]))
+    };
+    let (a, b) = (tmp("every1"), tmp("every2"));
+    let sa: serde_json::Value = serde_json::from_str(&train("1", &a)).unwrap();
+    let sb: serde_json::Value = serde_json::from_str(&train("2", &b)).unwrap();
+    assert_eq!(sa["last"]["test"], sb["last"]["test"]);
+    let evaluated = |dir: &PathBuf| -> Vec<u64> {
+        std::fs::read_to_string(dir.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|m| m.get("test").is_some())
+            .map(|m| m["epoch"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(evaluated(&a), vec![1, 2, 3, 4, 5]);
+    assert_eq!(evaluated(&b), vec![2, 4, 5]);
+    let wa = std::fs::read(a.join("model.safetensors")).unwrap();
+    let wb = std::fs::read(b.join("model.safetensors")).unwrap();
+    assert!(
+        wa == wb,
+        "evaluating less often changed the trained weights"
+    );
+    for d in [a, b] {
+        std::fs::remove_dir_all(d).ok();
+    }
+}
+
+#[test]
+fn out_of_range_settings_name_their_flag() {
+    for (args, needle) in [
+        (
+            vec!["train", "--momentum", "5"],
+            "--momentum 5: must be in [0, 1)",
+        ),
+        (
+            vec!["train", "--input-dropout", "NaN"],
+            "--input-dropout NaN",
+        ),
+        (vec!["train", "--schedule", "exp:-1"], "--schedule"),
+        (
+            vec!["train", "--epochs", "0"],
+            "--epochs 0: must be at least 1",
+        ),
+        (
+            vec!["train", "--val-size", "70000", "--epochs", "1"],
+            "--val-size 70000",
+        ),
+        (vec!["train", "--norm", "group"], "--norm"),
+        (
+            vec!["train", "--conv-dropout-kind", "blocks"],
+            "--conv-dropout-kind",
+        ),
+    ] {
+        let out = lab(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} should fail");
+        assert_ne!(out.status.code(), Some(101), "{args:?} panicked: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(
+            !err.contains("input_dropout") && !err.contains("val_size"),
+            "{err}"
+        );
+    }
+}
