@@ -11,8 +11,8 @@ use super::progress::StudyBars;
 
 #[derive(Args)]
 #[command(after_help = "Examples:
-  dropout-lab study                      # all claims, 3 seeds, ~12 min on 2 cores -> report/index.html
-  dropout-lab study --quick              # ~1.5 min, smaller nets
+  dropout-lab study                      # all claims, 3 seeds, ~7 min on 2 cores -> report/index.html
+  dropout-lab study --quick              # ~1 min, smaller nets
   dropout-lab study --claims C3,C9 --seeds 5
   dropout-lab study --paper --paper-epochs 50   # Srivastava et al. 2014 Table 2 (an hour or more)
 

@@ -14,7 +14,7 @@ use lab::train::{build_model, train, LoopOptions, Summary};
 use super::progress::TrainProgress;
 
 #[derive(Args)]
-#[command(after_help = "Examples:
+#[command(allow_negative_numbers = true, after_help = "Examples:
   dropout-lab train
   dropout-lab train --dropout 0 --input-dropout 0 --epochs 30 --out runs/nodrop
   dropout-lab train --arch c32-p-c64-p-128-10 --conv-dropout 0.1 --conv-dropout-kind spatial --epochs 5
