@@ -14,12 +14,15 @@ use lab::train::{build_model, train, LoopOptions, Summary};
 use super::progress::TrainProgress;
 
 #[derive(Args)]
-#[command(allow_negative_numbers = true, after_help = "Examples:
+#[command(
+    allow_negative_numbers = true,
+    after_help = "Examples:
   dropout-lab train
   dropout-lab train --dropout 0 --input-dropout 0 --epochs 30 --out runs/nodrop
   dropout-lab train --arch c32-p-c64-p-128-10 --conv-dropout 0.1 --conv-dropout-kind spatial --epochs 5
   dropout-lab train --train-size 1000 --label-noise 0.2 --norm bn --optimizer adam --lr 1e-3
-  dropout-lab train --data data/sklearn-breast-cancer/breast_cancer.csv --arch {in}-32-{classes}")]
+  dropout-lab train --data data/sklearn-breast-cancer/breast_cancer.csv --arch {in}-32-{classes}"
+)]
 pub struct TrainArgs {
     #[command(flatten)]
     run: RunConfig,
