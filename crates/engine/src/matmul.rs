@@ -7,6 +7,31 @@
 //! work over rayon threads by output blocks, not over `k`, so each output is
 //! summed in the same order on 1 or N threads (the determinism test of the
 //! engine checks this end to end).
+//!
+//! [`gemm_time`] accounts the wall time spent in these products, off unless a
+//! benchmark turns it on, so a step can be compared with its GEMM-only bound
+//! measured in the same run.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+static TIMING: AtomicBool = AtomicBool::new(false);
+static NANOS: AtomicU64 = AtomicU64::new(0);
+
+/// GEMM time accounting for benchmarks.
+pub mod gemm_time {
+    use super::*;
+
+    /// Start (or stop) adding the time of every [`matmul`] call to a counter.
+    pub fn enable(on: bool) {
+        TIMING.store(on, Ordering::Relaxed);
+    }
+
+    /// The time accounted since the last call, and reset the counter.
+    pub fn take() -> Duration {
+        Duration::from_nanos(NANOS.swap(0, Ordering::Relaxed))
+    }
+}
 
 /// Which operand is stored transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,7 +101,11 @@ pub fn matmul(
     } else {
         faer::Accum::Replace
     };
+    let t0 = TIMING.load(Ordering::Relaxed).then(Instant::now);
     faer::linalg::matmul::matmul(c, accum, a, b, 1.0f32, par);
+    if let Some(t0) = t0 {
+        NANOS.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    }
 }
 
 #[cfg(test)]

@@ -104,30 +104,21 @@ impl Optimizer {
                 .zip(m.par_chunks_mut(CHUNK));
             match kind {
                 OptimKind::Sgd { momentum, nesterov } => vals.for_each(|((w, g), m)| {
-                    for i in 0..w.len() {
-                        let g = g[i] + lam * w[i];
-                        m[i] = momentum * m[i] + g;
-                        let step = if nesterov { g + momentum * m[i] } else { m[i] };
-                        w[i] -= lr * step;
-                    }
+                    sgd(w, g, m, lr, lam, momentum, nesterov);
                 }),
                 OptimKind::Adam { beta1, beta2, eps } | OptimKind::AdamW { beta1, beta2, eps } => {
-                    let decoupled = matches!(kind, OptimKind::AdamW { .. });
-                    let c1 = 1.0 - beta1.powi(t as i32);
-                    let c2 = 1.0 - beta2.powi(t as i32);
+                    let a = Adam {
+                        lr,
+                        lam,
+                        beta1,
+                        beta2,
+                        eps,
+                        c1: 1.0 - beta1.powi(t as i32),
+                        c2: 1.0 - beta2.powi(t as i32),
+                        decoupled: matches!(kind, OptimKind::AdamW { .. }),
+                    };
                     vals.zip(v.par_chunks_mut(CHUNK))
-                        .for_each(|(((w, g), m), v)| {
-                            for i in 0..w.len() {
-                                let g = if decoupled { g[i] } else { g[i] + lam * w[i] };
-                                m[i] = beta1 * m[i] + (1.0 - beta1) * g;
-                                v[i] = beta2 * v[i] + (1.0 - beta2) * g * g;
-                                let upd = (m[i] / c1) / ((v[i] / c2).sqrt() + eps);
-                                if decoupled {
-                                    w[i] -= lr * lam * w[i];
-                                }
-                                w[i] -= lr * upd;
-                            }
-                        });
+                        .for_each(|(((w, g), m), v)| a.update(w, g, m, v));
                 }
             }
             if let (Some(c), ParamKind::Weight) = (max_norm, p.kind) {
@@ -144,6 +135,76 @@ impl Optimizer {
                 }
             }
         });
+    }
+}
+
+/// SGD on one chunk: zipped slices (no bounds checks) and the Nesterov
+/// choice outside the loop, so the compiler vectorises it; the arithmetic is
+/// the module formula, operation for operation.
+fn sgd(w: &mut [f32], g: &[f32], m: &mut [f32], lr: f32, lam: f32, mu: f32, nesterov: bool) {
+    let it = w.iter_mut().zip(g).zip(m.iter_mut());
+    if nesterov {
+        it.for_each(|((w, &g), m)| {
+            let g = g + lam * *w;
+            *m = mu * *m + g;
+            *w -= lr * (g + mu * *m);
+        });
+    } else {
+        it.for_each(|((w, &g), m)| {
+            let g = g + lam * *w;
+            *m = mu * *m + g;
+            *w -= lr * *m;
+        });
+    }
+}
+
+/// The constants of one Adam/AdamW step.
+#[derive(Clone, Copy)]
+struct Adam {
+    lr: f32,
+    lam: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    /// 1 − β1^t.
+    c1: f32,
+    /// 1 − β2^t.
+    c2: f32,
+    decoupled: bool,
+}
+
+impl Adam {
+    /// One chunk, in one pass over weights, gradients and both moments; the
+    /// AdamW choice is outside the loop and the arithmetic is the module
+    /// formula, operation for operation (so any chunking gives the same bits).
+    fn update(&self, w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+        let Adam {
+            lr,
+            lam,
+            beta1,
+            beta2,
+            eps,
+            c1,
+            c2,
+            decoupled,
+        } = *self;
+        let it = w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut());
+        if decoupled {
+            it.for_each(|(((w, &g), m), v)| {
+                *m = beta1 * *m + (1.0 - beta1) * g;
+                *v = beta2 * *v + (1.0 - beta2) * g * g;
+                let upd = (*m / c1) / ((*v / c2).sqrt() + eps);
+                *w -= lr * lam * *w;
+                *w -= lr * upd;
+            });
+        } else {
+            it.for_each(|(((w, &g), m), v)| {
+                let g = g + lam * *w;
+                *m = beta1 * *m + (1.0 - beta1) * g;
+                *v = beta2 * *v + (1.0 - beta2) * g * g;
+                *w -= lr * ((*m / c1) / ((*v / c2).sqrt() + eps));
+            });
+        }
     }
 }
 

@@ -253,3 +253,38 @@ fn bench_train_json_fields() {
         assert!(r["samples_per_s"].as_f64().unwrap() > 0.0);
     }
 }
+
+#[test]
+fn bench_train_covers_optimizers_norms_and_cnns() {
+    for args in [
+        vec!["--arch", "20-16-5", "--optimizer", "adam", "--norm", "bn"],
+        vec!["--arch", "20-16-5", "--optimizer", "adamw", "--norm", "ln"],
+        vec![
+            "--arch",
+            "c2-p-8-10",
+            "--conv-dropout",
+            "0.1",
+            "--norm",
+            "bn",
+        ],
+    ] {
+        let mut all = vec![
+            "bench", "train", "--p", "0.5", "--steps", "2", "--reps", "2", "--batch", "8", "--json",
+        ];
+        all.extend(&args);
+        let out = lab(&all);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let step = r["step_ms"].as_f64().unwrap();
+        let gemm = r["gemm_ms"].as_f64().unwrap();
+        assert!(
+            gemm > 0.0 && gemm <= step,
+            "{args:?}: GEMM {gemm} ms of a {step} ms step"
+        );
+        assert!((r["of_gemm_bound"].as_f64().unwrap() - gemm / step).abs() < 1e-9);
+    }
+}

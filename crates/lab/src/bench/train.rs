@@ -1,29 +1,63 @@
-//! `dropout-lab bench train`: training throughput of an MLP on random data,
-//! with dropout and without, measured in the same run.
+//! `dropout-lab bench train`: training throughput of an MLP or CNN on random
+//! data, for each dropout rate, with the optimizer and normalisation a user
+//! trains with, and the share of each step spent in matrix products — all
+//! measured in the same run.
 //!
 //! ```text
-//! samples/s = batch · steps / (time of those steps)        (median of `reps` timed blocks)
+//! samples/s  = batch · steps / (time of those steps)         (median of `reps` timed blocks)
+//! GEMM bound = batch / (GEMM time per step)                   (the same steps, faer calls only)
+//! of bound   = GEMM time / step time                          (1.0 = nothing but GEMMs)
 //! dropout overhead = t_step(p) / t_step(0) − 1
 //! ```
-//! The blocks of the different rates alternate (ABBA). Same setting as `bench/torch_mlp.py`: 784-1024-1024-10, ReLU, dropout
-//! after each hidden layer, batch 128, SGD with momentum 0.9.
+//! The blocks of the different rates alternate (ABBA). The default setting is
+//! `bench/torch_mlp.py`'s: 784-1024-1024-10, ReLU, dropout after each hidden
+//! layer, batch 128, SGD with momentum 0.9 (Adam/AdamW: lr 1e-3). A CNN
+//! (`c16-p-c32-p-128-10`) takes 1 × 28 × 28 inputs; its conv dropout rate is
+//! `conv_dropout`.
 
 use std::time::Instant;
 
 use engine::layer::Ctx;
-use engine::optim::{OptimKind, Optimizer};
+use engine::matmul::gemm_time;
+use engine::optim::Optimizer;
 use engine::rng::Rng;
-use engine::spec::{build, ModelSpec};
+use engine::spec::{build, ModelSpec, Norm};
 use serde::Serialize;
 
 use super::median;
+use crate::config::{OptimConfig, OptimizerName};
 use crate::error::Result;
+
+/// What to measure.
+#[derive(Clone, Debug)]
+pub struct TrainBench {
+    /// MLP (`784-1024-1024-10`) or CNN (`c16-p-c32-p-128-10`) architecture.
+    pub arch: String,
+    /// Normalisation in hidden blocks.
+    pub norm: Norm,
+    /// Optimizer.
+    pub optimizer: OptimizerName,
+    /// Conv dropout rate (CNNs).
+    pub conv_dropout: f32,
+    /// Batch size.
+    pub batch: usize,
+    /// Steps per timed block.
+    pub steps: usize,
+    /// Timed blocks.
+    pub reps: usize,
+    /// Threads (for the record; the caller's pool runs it).
+    pub threads: usize,
+}
 
 /// One measured setting.
 #[derive(Clone, Debug, Serialize)]
 pub struct TrainBenchResult {
     /// Architecture.
     pub arch: String,
+    /// Normalisation.
+    pub norm: Norm,
+    /// Optimizer.
+    pub optimizer: OptimizerName,
     /// Hidden dropout rate.
     pub p: f32,
     /// Threads.
@@ -34,61 +68,77 @@ pub struct TrainBenchResult {
     pub samples_per_s: f64,
     /// Median time of one step, ms.
     pub step_ms: f64,
+    /// Median GEMM time within one step, ms.
+    pub gemm_ms: f64,
+    /// GEMM time / step time (of the median blocks).
+    pub of_gemm_bound: f64,
+    /// Throughput if a step were its GEMMs only.
+    pub gemm_bound_samples_per_s: f64,
 }
 
-/// Measure `steps` training steps, `reps` times, for each dropout rate in
-/// `ps`. The timed blocks of the rates alternate in ABBA order, so every rate
-/// sees the same machine conditions and runs first equally often.
-pub fn run(
-    arch: &str,
-    ps: &[f32],
-    batch: usize,
-    steps: usize,
-    reps: usize,
-    threads: usize,
-    mut tick: impl FnMut(),
-) -> Result<Vec<TrainBenchResult>> {
-    let inputs: usize = arch
-        .split('-')
-        .next()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| engine::EngineError::Arch {
-            arch: arch.into(),
-            problem: engine::ArchProblem::Token(arch.split('-').next().unwrap_or("").into()),
-        })?;
+struct Setup {
+    model: engine::Sequential,
+    opt: Optimizer,
+    step: u32,
+    block_s: Vec<f64>,
+    gemm_s: Vec<f64>,
+}
+
+/// Measure `b.steps` training steps, `b.reps` times, for each dropout rate
+/// in `ps`. The timed blocks of the rates alternate in ABBA order, so every
+/// rate sees the same machine conditions and runs first equally often.
+///
+/// # Errors
+/// An architecture the engine cannot build.
+pub fn run(b: &TrainBench, ps: &[f32], mut tick: impl FnMut()) -> Result<Vec<TrainBenchResult>> {
+    let cnn = b.arch.split('-').any(|t| t.starts_with('c') || t == "p");
+    let sample: Vec<usize> = if cnn {
+        vec![1, 28, 28]
+    } else {
+        let first = b.arch.split('-').next().unwrap_or("");
+        vec![first.parse().map_err(|_| engine::EngineError::Arch {
+            arch: b.arch.clone(),
+            problem: engine::ArchProblem::Token(first.into()),
+        })?]
+    };
+    let optim = OptimConfig {
+        optimizer: b.optimizer,
+        ..OptimConfig::default()
+    };
+    let lr = 1e-3;
     let mut setups = Vec::new();
     for &p in ps {
-        let mut spec = ModelSpec::new(arch);
+        let mut spec = ModelSpec::new(&b.arch);
         spec.dropout = p;
-        let model = build(&spec, &[inputs], 1)?;
-        let opt = Optimizer::new(
-            OptimKind::Sgd {
-                momentum: 0.9,
-                nesterov: false,
-            },
-            0.0,
-            None,
-        );
-        setups.push((model, opt, 0u32, Vec::new()));
+        spec.norm = b.norm;
+        spec.conv_dropout = if cnn { b.conv_dropout } else { 0.0 };
+        setups.push(Setup {
+            model: build(&spec, &sample, 1)?,
+            opt: Optimizer::new(optim.kind(), 0.0, None),
+            step: 0,
+            block_s: Vec::new(),
+            gemm_s: Vec::new(),
+        });
     }
-    let classes = setups.first().map_or(2, |s| s.0.classes());
+    let classes = setups.first().map_or(2, |s| s.model.classes());
+    let dim: usize = sample.iter().product();
     let mut rng = Rng::new(2);
-    let x: Vec<f32> = (0..batch * inputs).map(|_| rng.uniform() as f32).collect();
-    let y: Vec<u32> = (0..batch).map(|_| rng.below(classes) as u32).collect();
-    let one =
-        |(model, opt, step, _): &mut (engine::Sequential, Optimizer, u32, Vec<f64>)| -> Result<()> {
-            model.input_mut(batch).copy_from_slice(&x);
-            model.forward_backward(&y, &Ctx::train(1, *step))?;
-            opt.step(model, 1e-3);
-            *step += 1;
-            Ok(())
-        };
+    let x: Vec<f32> = (0..b.batch * dim).map(|_| rng.uniform() as f32).collect();
+    let y: Vec<u32> = (0..b.batch).map(|_| rng.below(classes) as u32).collect();
+    let one = |s: &mut Setup| -> Result<()> {
+        s.model.input_mut(b.batch).copy_from_slice(&x);
+        s.model.forward_backward(&y, &Ctx::train(1, s.step))?;
+        s.opt.step(&mut s.model, lr);
+        s.step += 1;
+        Ok(())
+    };
     for s in setups.iter_mut() {
         for _ in 0..3 {
             one(s)?;
         }
     }
-    for rep in 0..reps {
+    gemm_time::enable(true);
+    for rep in 0..b.reps {
         // ABBA order: each rate runs first in half of the repetitions.
         let mut order: Vec<usize> = (0..setups.len()).collect();
         if rep % 2 == 1 {
@@ -96,26 +146,35 @@ pub fn run(
         }
         for &i in &order {
             let s = &mut setups[i];
+            gemm_time::take();
             let t = Instant::now();
-            for _ in 0..steps {
+            for _ in 0..b.steps {
                 one(s)?;
             }
-            s.3.push(t.elapsed().as_secs_f64() / steps as f64);
+            s.block_s.push(t.elapsed().as_secs_f64() / b.steps as f64);
+            s.gemm_s
+                .push(gemm_time::take().as_secs_f64() / b.steps as f64);
             tick();
         }
     }
+    gemm_time::enable(false);
     Ok(ps
         .iter()
         .zip(&setups)
         .map(|(&p, s)| {
-            let step_s = median(&s.3);
+            let (step_s, gemm_s) = (median(&s.block_s), median(&s.gemm_s));
             TrainBenchResult {
-                arch: arch.to_string(),
+                arch: b.arch.clone(),
+                norm: b.norm,
+                optimizer: b.optimizer,
                 p,
-                threads,
-                batch,
-                samples_per_s: batch as f64 / step_s,
+                threads: b.threads,
+                batch: b.batch,
+                samples_per_s: b.batch as f64 / step_s,
                 step_ms: step_s * 1e3,
+                gemm_ms: gemm_s * 1e3,
+                of_gemm_bound: gemm_s / step_s,
+                gemm_bound_samples_per_s: b.batch as f64 / gemm_s,
             }
         })
         .collect())

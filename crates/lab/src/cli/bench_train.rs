@@ -1,11 +1,14 @@
-//! `dropout-lab bench train`: training throughput of an MLP on random data
-//! for each dropout rate, measured in the same run; a table of medians with
-//! the dropout overhead, or one JSON object per rate.
+//! `dropout-lab bench train`: training throughput of an MLP or CNN on random
+//! data for each dropout rate, with the chosen optimizer and normalisation,
+//! and the GEMM-only time of the same steps; a table of medians with the
+//! dropout overhead, or one JSON object per rate.
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use dropout::Dropout;
-use lab::bench::train::TrainBenchResult;
+use engine::spec::Norm;
+use lab::bench::train::{TrainBench, TrainBenchResult};
+use lab::config::OptimizerName;
 
 use super::progress::bar;
 
@@ -14,9 +17,18 @@ use super::progress::bar;
     after_help = "Examples:\n  dropout-lab bench train\n  dropout-lab bench train --p 0.5,0 --threads 2 --json\n  python bench/torch_mlp.py   # the same setting in PyTorch"
 )]
 pub struct TrainBenchArgs {
-    /// MLP architecture.
+    /// MLP (`784-1024-1024-10`) or CNN (`c16-p-c32-p-128-10`, 1×28×28 inputs) architecture.
     #[arg(long, default_value = "784-1024-1024-10")]
     arch: String,
+    /// Normalisation in hidden blocks.
+    #[arg(long, value_enum, default_value_t = Norm::None)]
+    norm: Norm,
+    /// Optimizer (lr 1e-3; SGD with momentum 0.9).
+    #[arg(long, value_enum, default_value_t = OptimizerName::Sgd)]
+    optimizer: OptimizerName,
+    /// Conv dropout rate (CNNs).
+    #[arg(long, default_value_t = 0.0)]
+    conv_dropout: f32,
     /// Hidden dropout rates to measure.
     #[arg(long, value_delimiter = ',', default_value = "0.5,0")]
     p: Vec<f32>,
@@ -46,17 +58,24 @@ pub fn run(a: TrainBenchArgs) -> Result<()> {
     for &p in &a.p {
         Dropout::new(p).with_context(|| format!("--p {p}"))?;
     }
+    Dropout::new(a.conv_dropout).with_context(|| format!("--conv-dropout {}", a.conv_dropout))?;
+    let bench = TrainBench {
+        arch: a.arch.clone(),
+        norm: a.norm,
+        optimizer: a.optimizer,
+        conv_dropout: a.conv_dropout,
+        batch: a.batch,
+        steps: a.steps,
+        reps: a.reps,
+        threads: a.threads,
+    };
     let b = bar(
         (a.p.len() * a.reps) as u64,
         "{msg:>8} [{bar:30}] {pos}/{len} ({eta} left)",
         true,
     );
     b.set_message("steps");
-    let results = pool.install(|| {
-        lab::bench::train::run(&a.arch, &a.p, a.batch, a.steps, a.reps, a.threads, || {
-            b.inc(1)
-        })
-    });
+    let results = pool.install(|| lab::bench::train::run(&bench, &a.p, || b.inc(1)));
     b.finish_and_clear();
     let results = results?;
     if a.json {
@@ -71,12 +90,18 @@ pub fn run(a: TrainBenchArgs) -> Result<()> {
 
 fn print_table(a: &TrainBenchArgs, results: &[TrainBenchResult]) {
     println!(
-        "training throughput, {} batch {}, SGD momentum 0.9, {} thread(s); medians of {} × {} steps",
-        a.arch, a.batch, a.threads, a.reps, a.steps
+        "training throughput, {} (norm {:?}) batch {}, {:?}, {} thread(s); medians of {} × {} steps",
+        a.arch, a.norm, a.batch, a.optimizer, a.threads, a.reps, a.steps
     );
-    println!("{:>6} {:>12} {:>10}", "p", "samples/s", "step ms");
+    println!(
+        "{:>6} {:>12} {:>10} {:>10} {:>14} {:>9}",
+        "p", "samples/s", "step ms", "GEMM ms", "GEMM bound/s", "of bound"
+    );
     for r in results {
-        println!("{:>6} {:>12.0} {:>10.2}", r.p, r.samples_per_s, r.step_ms);
+        println!(
+            "{:>6} {:>12.0} {:>10.2} {:>10.2} {:>14.0} {:>9.2}",
+            r.p, r.samples_per_s, r.step_ms, r.gemm_ms, r.gemm_bound_samples_per_s, r.of_gemm_bound
+        );
     }
     if let (Some(d), Some(z)) = (
         results.iter().find(|r| r.p > 0.0),
@@ -88,4 +113,7 @@ fn print_table(a: &TrainBenchArgs, results: &[TrainBenchResult]) {
             100.0 * (d.step_ms / z.step_ms - 1.0)
         );
     }
+    println!(
+        "of bound = GEMM time / step time of the same steps (1.00 = nothing but matrix products)"
+    );
 }
