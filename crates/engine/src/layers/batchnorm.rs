@@ -16,6 +16,7 @@
 //! ([`BatchNorm::batch_var`]) to measure the train/eval variance shift.
 
 use dropout::Mode;
+use rayon::prelude::*;
 
 use crate::error::EngineError;
 use crate::layer::{Buffer, Ctx, Dims, Layer, Param, ParamKind};
@@ -25,6 +26,8 @@ use crate::tensor::Tensor;
 pub const MOMENTUM: f32 = 0.1;
 /// Variance epsilon.
 pub const EPS: f32 = 1e-5;
+/// Channels per parallel task of a reduction.
+const CH_BLOCK: usize = 16;
 
 /// BatchNorm over channels.
 pub struct BatchNorm {
@@ -72,15 +75,48 @@ impl BatchNorm {
         }
     }
 
-    /// Iterate the `(sample, channel)` runs: `f(channel, offset, len)`.
-    fn runs(shape: &[usize], c: usize, mut f: impl FnMut(usize, usize, usize)) {
+    /// A per-channel reduction, in parallel over blocks of channels:
+    /// `acc[ch] = 0`, then `f(ch, offset, len, &mut acc[ch])` for each
+    /// `(sample, channel)` run of `len` values at `offset`, in sample order —
+    /// the order of a sequential loop, so the sums do not depend on the
+    /// thread count.
+    fn reduce(
+        shape: &[usize],
+        c: usize,
+        acc: &mut [f64],
+        f: impl Fn(usize, usize, usize, &mut f64) + Sync,
+    ) {
         let n = shape[0];
         let s: usize = shape[2..].iter().product();
-        for i in 0..n {
-            for ch in 0..c {
-                f(ch, (i * c + ch) * s, s);
-            }
-        }
+        acc.par_chunks_mut(CH_BLOCK)
+            .enumerate()
+            .for_each(|(blk, acc)| {
+                acc.fill(0.0);
+                for i in 0..n {
+                    for (k, a) in acc.iter_mut().enumerate() {
+                        let ch = blk * CH_BLOCK + k;
+                        f(ch, (i * c + ch) * s, s, a);
+                    }
+                }
+            });
+    }
+
+    /// An element-wise pass, in parallel over samples: `f(ch, offset, run)`
+    /// for each `(sample, channel)` run, `run` its slice of `out`.
+    fn map(
+        shape: &[usize],
+        c: usize,
+        out: &mut [f32],
+        f: impl Fn(usize, usize, &mut [f32]) + Sync,
+    ) {
+        let s: usize = shape[2..].iter().product::<usize>().max(1);
+        out.par_chunks_mut(c * s)
+            .enumerate()
+            .for_each(|(i, sample)| {
+                for (ch, run) in sample.chunks_mut(s).enumerate() {
+                    f(ch, (i * c + ch) * s, run);
+                }
+            });
     }
 }
 
@@ -111,19 +147,17 @@ impl Layer for BatchNorm {
         if ctx.mode == Mode::Train {
             // Per-channel sums in f64, in a fixed order (two passes).
             let (sum, sq) = (&mut self.acc1, &mut self.acc2);
-            sum.fill(0.0);
-            sq.fill(0.0);
-            Self::runs(&x.shape, c, |ch, o, l| {
-                sum[ch] += x.data[o..o + l].iter().map(|&v| f64::from(v)).sum::<f64>();
+            Self::reduce(&x.shape, c, sum, |_, o, l, a| {
+                *a += x.data[o..o + l].iter().map(|&v| f64::from(v)).sum::<f64>();
             });
             for s in sum.iter_mut() {
                 *s /= m as f64;
             }
-            Self::runs(&x.shape, c, |ch, o, l| {
-                let mu = sum[ch];
-                sq[ch] += x.data[o..o + l]
+            let mu = &*sum;
+            Self::reduce(&x.shape, c, sq, |ch, o, l, a| {
+                *a += x.data[o..o + l]
                     .iter()
-                    .map(|&v| (f64::from(v) - mu).powi(2))
+                    .map(|&v| (f64::from(v) - mu[ch]).powi(2))
                     .sum::<f64>();
             });
             for ch in 0..c {
@@ -147,12 +181,18 @@ impl Layer for BatchNorm {
                 self.inv_std[ch] = 1.0 / (self.running_var[ch] + EPS).sqrt();
             }
         }
-        let (xhat, y) = (&mut self.xhat.data, &mut self.y.data);
         let (g, b, inv, mean) = (&self.gamma, &self.beta, &self.inv_std, &self.mean);
-        Self::runs(&x.shape, c, |ch, o, l| {
-            for i in o..o + l {
-                xhat[i] = (x.data[i] - mean[ch]) * inv[ch];
-                y[i] = g[ch] * xhat[i] + b[ch];
+        Self::map(&x.shape, c, &mut self.xhat.data, |ch, o, run| {
+            let l = run.len();
+            for (h, &v) in run.iter_mut().zip(&x.data[o..o + l]) {
+                *h = (v - mean[ch]) * inv[ch];
+            }
+        });
+        let xhat = &self.xhat.data;
+        Self::map(&x.shape, c, &mut self.y.data, |ch, o, run| {
+            let l = run.len();
+            for (y, &h) in run.iter_mut().zip(&xhat[o..o + l]) {
+                *y = g[ch] * h + b[ch];
             }
         });
     }
@@ -165,13 +205,15 @@ impl Layer for BatchNorm {
         let c = self.c;
         let m = (x.len() / c) as f64;
         let (sdy, sdyx) = (&mut self.acc1, &mut self.acc2);
-        sdy.fill(0.0);
-        sdyx.fill(0.0);
-        let xhat = &self.xhat.data;
-        Self::runs(&x.shape, c, |ch, o, l| {
-            for i in o..o + l {
-                sdy[ch] += f64::from(dy.data[i]);
-                sdyx[ch] += f64::from(dy.data[i]) * f64::from(xhat[i]);
+        let (xhat, d) = (&self.xhat.data, &dy.data);
+        Self::reduce(&x.shape, c, sdy, |_, o, l, a| {
+            for &v in &d[o..o + l] {
+                *a += f64::from(v);
+            }
+        });
+        Self::reduce(&x.shape, c, sdyx, |_, o, l, a| {
+            for (&v, &h) in d[o..o + l].iter().zip(&xhat[o..o + l]) {
+                *a += f64::from(v) * f64::from(h);
             }
         });
         for ch in 0..c {
@@ -182,18 +224,22 @@ impl Layer for BatchNorm {
             return;
         }
         self.dx.resize(&x.shape);
-        let dx = &mut self.dx.data;
         let (g, inv) = (&self.gamma, &self.inv_std);
+        let (sdy, sdyx) = (&*sdy, &*sdyx);
         let train = ctx.mode == Mode::Train;
-        Self::runs(&x.shape, c, |ch, o, l| {
+        Self::map(&x.shape, c, &mut self.dx.data, |ch, o, run| {
             let k = g[ch] * inv[ch];
             let (mdy, mdyx) = ((sdy[ch] / m) as f32, (sdyx[ch] / m) as f32);
-            for i in o..o + l {
-                dx[i] = if train {
-                    k * (dy.data[i] - mdy - xhat[i] * mdyx)
-                } else {
-                    k * dy.data[i]
-                };
+            let l = run.len();
+            let (d, h) = (&d[o..o + l], &xhat[o..o + l]);
+            if train {
+                for ((dx, &d), &h) in run.iter_mut().zip(d).zip(h) {
+                    *dx = k * (d - mdy - h * mdyx);
+                }
+            } else {
+                for (dx, &d) in run.iter_mut().zip(d) {
+                    *dx = k * d;
+                }
             }
         });
     }

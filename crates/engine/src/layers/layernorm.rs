@@ -7,6 +7,8 @@
 //! ```
 //! ε = 1e-5; the same in train and eval.
 
+use rayon::prelude::*;
+
 use crate::error::EngineError;
 use crate::layer::{Ctx, Dims, Layer, Param, ParamKind};
 use crate::tensor::Tensor;
@@ -27,6 +29,8 @@ pub struct LayerNorm {
 }
 
 const EPS: f32 = 1e-5;
+/// Columns per parallel task of the parameter-gradient sums.
+const COL_BLOCK: usize = 64;
 
 impl LayerNorm {
     /// LayerNorm over `d` features.
@@ -66,22 +70,28 @@ impl Layer for LayerNorm {
         self.y.resize(&x.shape);
         self.xhat.resize(&x.shape);
         self.inv_std.resize(n, 0.0);
-        for r in 0..n {
-            let row = &x.data[r * d..(r + 1) * d];
-            let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / d as f64;
-            let var = row
-                .iter()
-                .map(|&v| (f64::from(v) - mean).powi(2))
-                .sum::<f64>()
-                / d as f64;
-            let inv = 1.0 / (var as f32 + EPS).sqrt();
-            self.inv_std[r] = inv;
-            for c in 0..d {
-                let h = (row[c] - mean as f32) * inv;
-                self.xhat.data[r * d + c] = h;
-                self.y.data[r * d + c] = self.gamma[c] * h + self.beta[c];
-            }
-        }
+        let (g, b) = (&self.gamma, &self.beta);
+        // Rows are independent: in parallel, each computed as a sequential loop would.
+        x.data
+            .par_chunks(d)
+            .zip(self.xhat.data.par_chunks_mut(d))
+            .zip(self.y.data.par_chunks_mut(d))
+            .zip(self.inv_std.par_iter_mut())
+            .for_each(|(((row, xhat), y), inv_std)| {
+                let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / d as f64;
+                let var = row
+                    .iter()
+                    .map(|&v| (f64::from(v) - mean).powi(2))
+                    .sum::<f64>()
+                    / d as f64;
+                let inv = 1.0 / (var as f32 + EPS).sqrt();
+                *inv_std = inv;
+                for c in 0..d {
+                    let h = (row[c] - mean as f32) * inv;
+                    xhat[c] = h;
+                    y[c] = g[c] * h + b[c];
+                }
+            });
     }
 
     fn output(&self) -> &Tensor {
@@ -90,33 +100,48 @@ impl Layer for LayerNorm {
 
     fn backward(&mut self, x: &Tensor, dy: &mut Tensor, _ctx: &Ctx, need_dx: bool) {
         let (n, d) = (x.rows(), self.d);
-        self.ggamma.fill(0.0);
-        self.gbeta.fill(0.0);
-        for r in 0..n {
-            for c in 0..d {
-                let i = r * d + c;
-                self.ggamma[c] += dy.data[i] * self.xhat.data[i];
-                self.gbeta[c] += dy.data[i];
-            }
-        }
+        let (dyd, xhat) = (&dy.data, &self.xhat.data);
+        // dγ, dβ: each column summed over rows in row order, blocks of columns in parallel.
+        self.ggamma
+            .par_chunks_mut(COL_BLOCK)
+            .zip(self.gbeta.par_chunks_mut(COL_BLOCK))
+            .enumerate()
+            .for_each(|(blk, (gg, gb))| {
+                gg.fill(0.0);
+                gb.fill(0.0);
+                let c0 = blk * COL_BLOCK;
+                for r in 0..n {
+                    for (k, (gg, gb)) in gg.iter_mut().zip(gb.iter_mut()).enumerate() {
+                        let i = r * d + c0 + k;
+                        *gg += dyd[i] * xhat[i];
+                        *gb += dyd[i];
+                    }
+                }
+            });
         if !need_dx {
             return;
         }
         self.dx.resize(&x.shape);
-        for r in 0..n {
-            let (mut mg, mut mgx) = (0.0f64, 0.0f64);
-            for c in 0..d {
-                let g = f64::from(self.gamma[c] * dy.data[r * d + c]);
-                mg += g;
-                mgx += g * f64::from(self.xhat.data[r * d + c]);
-            }
-            let (mg, mgx) = ((mg / d as f64) as f32, (mgx / d as f64) as f32);
-            for c in 0..d {
-                let i = r * d + c;
-                let g = self.gamma[c] * dy.data[i];
-                self.dx.data[i] = self.inv_std[r] * (g - mg - self.xhat.data[i] * mgx);
-            }
-        }
+        let gamma = &self.gamma;
+        self.dx
+            .data
+            .par_chunks_mut(d)
+            .zip(dyd.par_chunks(d))
+            .zip(xhat.par_chunks(d))
+            .zip(self.inv_std.par_iter())
+            .for_each(|(((dx, dy), xhat), &inv)| {
+                let (mut mg, mut mgx) = (0.0f64, 0.0f64);
+                for c in 0..d {
+                    let g = f64::from(gamma[c] * dy[c]);
+                    mg += g;
+                    mgx += g * f64::from(xhat[c]);
+                }
+                let (mg, mgx) = ((mg / d as f64) as f32, (mgx / d as f64) as f32);
+                for c in 0..d {
+                    let g = gamma[c] * dy[c];
+                    dx[c] = inv * (g - mg - xhat[c] * mgx);
+                }
+            });
     }
 
     fn input_grad(&mut self) -> &mut Tensor {
