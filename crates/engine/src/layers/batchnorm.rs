@@ -26,8 +26,6 @@ use crate::tensor::Tensor;
 pub const MOMENTUM: f32 = 0.1;
 /// Variance epsilon.
 pub const EPS: f32 = 1e-5;
-/// Channels per parallel task of a reduction.
-const CH_BLOCK: usize = 16;
 
 /// BatchNorm over channels.
 pub struct BatchNorm {
@@ -48,6 +46,7 @@ pub struct BatchNorm {
     mean: Vec<f32>,
     acc1: Vec<f64>,
     acc2: Vec<f64>,
+    parts: Vec<f64>,
     xhat: Tensor,
     y: Tensor,
     dx: Tensor,
@@ -69,6 +68,7 @@ impl BatchNorm {
             mean: vec![0.0; c],
             acc1: vec![0.0; c],
             acc2: vec![0.0; c],
+            parts: Vec::new(),
             xhat: Tensor::default(),
             y: Tensor::default(),
             dx: Tensor::default(),
@@ -88,17 +88,45 @@ impl BatchNorm {
     ) {
         let n = shape[0];
         let s: usize = shape[2..].iter().product();
-        acc.par_chunks_mut(CH_BLOCK)
+        // About four tasks per thread; the split only groups channels.
+        let block = c.div_ceil(4 * rayon::current_num_threads()).max(1);
+        acc.par_chunks_mut(block)
             .enumerate()
             .for_each(|(blk, acc)| {
                 acc.fill(0.0);
                 for i in 0..n {
                     for (k, a) in acc.iter_mut().enumerate() {
-                        let ch = blk * CH_BLOCK + k;
+                        let ch = blk * block + k;
                         f(ch, (i * c + ch) * s, s, a);
                     }
                 }
             });
+    }
+
+    /// `acc[ch] = Σ_i f(ch, offset, len)` over samples i in order, where each
+    /// run's value `f` is computed in parallel over samples into `parts`
+    /// first: the same additions in the same order as a sequential loop.
+    fn sum_runs(
+        shape: &[usize],
+        c: usize,
+        acc: &mut [f64],
+        parts: &mut Vec<f64>,
+        f: impl Fn(usize, usize, usize) -> f64 + Sync,
+    ) {
+        let n = shape[0];
+        let s: usize = shape[2..].iter().product();
+        parts.resize(n * c, 0.0);
+        parts.par_chunks_mut(c).enumerate().for_each(|(i, p)| {
+            for (ch, v) in p.iter_mut().enumerate() {
+                *v = f(ch, (i * c + ch) * s, s);
+            }
+        });
+        acc.fill(0.0);
+        for p in parts.chunks(c) {
+            for (a, &v) in acc.iter_mut().zip(p) {
+                *a += v;
+            }
+        }
     }
 
     /// An element-wise pass, in parallel over samples: `f(ch, offset, run)`
@@ -146,19 +174,19 @@ impl Layer for BatchNorm {
         let m = x.len() / c;
         if ctx.mode == Mode::Train {
             // Per-channel sums in f64, in a fixed order (two passes).
-            let (sum, sq) = (&mut self.acc1, &mut self.acc2);
-            Self::reduce(&x.shape, c, sum, |_, o, l, a| {
-                *a += x.data[o..o + l].iter().map(|&v| f64::from(v)).sum::<f64>();
+            let (sum, sq, parts) = (&mut self.acc1, &mut self.acc2, &mut self.parts);
+            Self::sum_runs(&x.shape, c, sum, parts, |_, o, l| {
+                x.data[o..o + l].iter().map(|&v| f64::from(v)).sum::<f64>()
             });
             for s in sum.iter_mut() {
                 *s /= m as f64;
             }
             let mu = &*sum;
-            Self::reduce(&x.shape, c, sq, |ch, o, l, a| {
-                *a += x.data[o..o + l]
+            Self::sum_runs(&x.shape, c, sq, parts, |ch, o, l| {
+                x.data[o..o + l]
                     .iter()
                     .map(|&v| (f64::from(v) - mu[ch]).powi(2))
-                    .sum::<f64>();
+                    .sum::<f64>()
             });
             for ch in 0..c {
                 let var = sq[ch] / m as f64;
