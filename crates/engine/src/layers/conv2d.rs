@@ -11,6 +11,8 @@
 //! ```
 //! Samples are independent in im2col, the transposes and col2im, so those run
 //! in parallel without changing any sum; the bias gradient sums samples in order.
+//! im2col and col2im read a tap table built once per input size:
+//! `table[(oh,ow), (ci,kh,kw)]` = the input index, or [`OUTSIDE`] for padding.
 
 use rayon::prelude::*;
 
@@ -18,6 +20,9 @@ use crate::error::EngineError;
 use crate::layer::{Ctx, Dims, Layer, Param, ParamKind};
 use crate::matmul::{matmul, Trans};
 use crate::tensor::Tensor;
+
+/// A padding tap in the im2col table.
+const OUTSIDE: usize = usize::MAX;
 
 /// A 2-d convolution.
 pub struct Conv2d {
@@ -36,6 +41,9 @@ pub struct Conv2d {
     z: Vec<f32>,
     y: Tensor,
     dx: Tensor,
+    /// im2col taps for inputs of size `table_hw`.
+    table: Vec<usize>,
+    table_hw: (usize, usize),
 }
 
 /// Geometry of one call.
@@ -79,6 +87,8 @@ impl Conv2d {
             z: Vec::new(),
             y: Tensor::default(),
             dx: Tensor::default(),
+            table: Vec::new(),
+            table_hw: (0, 0),
         })
     }
 
@@ -97,6 +107,23 @@ impl Conv2d {
 
     fn kk(&self) -> usize {
         self.ci * self.k * self.k
+    }
+
+    /// Build the tap table for inputs of `g`'s size, unless it is already built.
+    fn ensure_table(&mut self, g: Geo) {
+        if self.table_hw == (g.h, g.w) && !self.table.is_empty() {
+            return;
+        }
+        let kk = self.kk();
+        let mut table = vec![OUTSIDE; g.ho * g.wo * kk];
+        for oh in 0..g.ho {
+            for ow in 0..g.wo {
+                let row = &mut table[(oh * g.wo + ow) * kk..][..kk];
+                self.taps(g, oh, ow, |j, i| row[j] = i.unwrap_or(OUTSIDE));
+            }
+        }
+        self.table = table;
+        self.table_hw = (g.h, g.w);
     }
 
     /// Visit `(col index, input index or None)` for one output pixel.
@@ -153,18 +180,18 @@ impl Layer for Conv2d {
             .expect("checked at build time");
         let (kk, hw, co) = (self.kk(), g.ho * g.wo, self.co);
         let in_sz = self.ci * g.h * g.w;
-        let mut cols = std::mem::take(&mut self.cols);
-        cols.resize(n * hw * kk, 0.0);
-        cols.par_chunks_mut(hw * kk).enumerate().for_each(|(s, c)| {
-            let xs = &x.data[s * in_sz..(s + 1) * in_sz];
-            for oh in 0..g.ho {
-                for ow in 0..g.wo {
-                    let row = &mut c[(oh * g.wo + ow) * kk..][..kk];
-                    self.taps(g, oh, ow, |j, i| row[j] = i.map_or(0.0, |i| xs[i]));
+        self.ensure_table(g);
+        let table = &self.table;
+        self.cols.resize(n * hw * kk, 0.0);
+        self.cols
+            .par_chunks_mut(hw * kk)
+            .enumerate()
+            .for_each(|(s, c)| {
+                let xs = &x.data[s * in_sz..(s + 1) * in_sz];
+                for (v, &t) in c.iter_mut().zip(table) {
+                    *v = if t == OUTSIDE { 0.0 } else { xs[t] };
                 }
-            }
-        });
-        self.cols = cols;
+            });
         self.z.resize(n * hw * co, 0.0);
         matmul(
             n * hw,
@@ -248,20 +275,17 @@ impl Layer for Conv2d {
         let mut dx = std::mem::take(&mut self.dx);
         dx.resize(&x.shape);
         let in_sz = self.ci * g.h * g.w;
+        let table = &self.table;
         dx.data
             .par_chunks_mut(in_sz)
             .enumerate()
             .for_each(|(s, dxs)| {
                 dxs.fill(0.0);
                 let c = &dcols[s * hw * kk..(s + 1) * hw * kk];
-                for oh in 0..g.ho {
-                    for ow in 0..g.wo {
-                        let row = &c[(oh * g.wo + ow) * kk..][..kk];
-                        self.taps(g, oh, ow, |j, i| {
-                            if let Some(i) = i {
-                                dxs[i] += row[j];
-                            }
-                        });
+                // The same (pixel, tap) order as the forward: sums as before.
+                for (&v, &t) in c.iter().zip(table) {
+                    if t != OUTSIDE {
+                        dxs[t] += v;
                     }
                 }
             });
