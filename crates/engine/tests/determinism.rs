@@ -56,6 +56,19 @@ fn mlp_weights_identical_on_one_and_two_threads() {
 }
 
 #[test]
+fn normalised_mlp_weights_identical_on_one_and_two_threads() {
+    // BatchNorm and LayerNorm reduce in parallel: the sums must not depend on it.
+    for norm in [Norm::Batch, Norm::Layer] {
+        let mut spec = ModelSpec::new("200-256-256-10");
+        spec.dropout = 0.5;
+        spec.norm = norm;
+        let a = train(&spec, &[200], 1);
+        let b = train(&spec, &[200], 2);
+        assert!(a == b, "{norm:?}: weights differ between 1 and 2 threads");
+    }
+}
+
+#[test]
 fn cnn_weights_identical_on_one_and_two_threads() {
     let mut spec = ModelSpec::new("c8-p-c16-p-64-10");
     spec.conv_dropout = 0.2;

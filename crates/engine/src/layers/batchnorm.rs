@@ -210,19 +210,27 @@ impl Layer for BatchNorm {
             }
         }
         let (g, b, inv, mean) = (&self.gamma, &self.beta, &self.inv_std, &self.mean);
-        Self::map(&x.shape, c, &mut self.xhat.data, |ch, o, run| {
-            let l = run.len();
-            for (h, &v) in run.iter_mut().zip(&x.data[o..o + l]) {
-                *h = (v - mean[ch]) * inv[ch];
-            }
-        });
-        let xhat = &self.xhat.data;
-        Self::map(&x.shape, c, &mut self.y.data, |ch, o, run| {
-            let l = run.len();
-            for (y, &h) in run.iter_mut().zip(&xhat[o..o + l]) {
-                *y = g[ch] * h + b[ch];
-            }
-        });
+        // x̂ and y in one pass, in parallel over samples.
+        let sz = x.len() / x.rows().max(1);
+        let s_len = (sz / c).max(1);
+        self.xhat
+            .data
+            .par_chunks_mut(sz.max(1))
+            .zip(self.y.data.par_chunks_mut(sz.max(1)))
+            .zip(x.data.par_chunks(sz.max(1)))
+            .for_each(|((xh, y), xs)| {
+                for (ch, ((xh, y), xs)) in xh
+                    .chunks_mut(s_len)
+                    .zip(y.chunks_mut(s_len))
+                    .zip(xs.chunks(s_len))
+                    .enumerate()
+                {
+                    for ((h, y), &v) in xh.iter_mut().zip(y.iter_mut()).zip(xs) {
+                        *h = (v - mean[ch]) * inv[ch];
+                        *y = g[ch] * *h + b[ch];
+                    }
+                }
+            });
     }
 
     fn output(&self) -> &Tensor {

@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use super::cache::{Point, RunOut};
+use super::cache::Point;
 use super::claim::{Claim, Figure, Section, Table, Verdict};
 use super::lab::Lab;
 use super::plot::{lines, Axes, Series};
@@ -32,20 +32,19 @@ pub struct Evidence {
     pub epochs: usize,
     /// Dropout rates.
     pub p: Vec<f32>,
-    /// Runs, p × seed, evaluated every epoch.
-    pub runs: Vec<Vec<RunOut>>,
+    /// Curves (every epoch), p × seed; no timings, so the evidence is reproducible.
+    pub curves: Vec<Vec<Vec<Point>>>,
 }
 
 impl Evidence {
     /// Epochs to the threshold, p × seed.
     fn to_threshold(&self) -> Vec<Vec<f64>> {
-        self.runs
+        self.curves
             .iter()
             .map(|outs| {
                 outs.iter()
                     .map(|o| {
-                        o.curve
-                            .iter()
+                        o.iter()
                             .find(|q| q.train_loss <= THRESHOLD)
                             .map_or(self.epochs as f64 + 1.0, |q| q.epoch as f64)
                     })
@@ -79,9 +78,12 @@ impl Claim for Convergence {
     fn measure(&self, lab: &Lab) -> Result<Evidence> {
         let ps = vec![0.0f32, 0.2, 0.5, 0.8];
         lab.begin(Self::ID, ps.len() * lab.seeds.len());
-        let runs = ps
+        let curves = ps
             .iter()
-            .map(|&p| lab.per_seed(&format!("p={p}"), 1, |s| lab.base_run(p, s)))
+            .map(|&p| {
+                let outs = lab.per_seed(&format!("p={p}"), 1, |s| lab.base_run(p, s))?;
+                Ok(outs.into_iter().map(|o| o.curve).collect())
+            })
             .collect::<Result<_>>()?;
         let n = lab.base_size();
         Ok(Evidence {
@@ -89,7 +91,7 @@ impl Claim for Convergence {
             n,
             epochs: lab.epochs_for(n),
             p: ps,
-            runs,
+            curves,
         })
     }
 
@@ -98,10 +100,10 @@ impl Claim for Convergence {
     }
 
     fn render(e: &Evidence) -> Section {
-        let curve = |outs: &[RunOut], f: &dyn Fn(&Point) -> f64| -> Vec<(f64, f64, f64)> {
+        let curve = |outs: &[Vec<Point>], f: &dyn Fn(&Point) -> f64| -> Vec<(f64, f64, f64)> {
             (0..e.epochs)
                 .map(|i| {
-                    let v: Vec<f64> = outs.iter().filter_map(|o| o.curve.get(i)).map(f).collect();
+                    let v: Vec<f64> = outs.iter().filter_map(|o| o.get(i)).map(f).collect();
                     let m = Est::of(&v);
                     ((i + 1) as f64, m.mean, m.ci)
                 })
@@ -109,7 +111,7 @@ impl Claim for Convergence {
         };
         let series = |f: &dyn Fn(&Point) -> f64| -> Vec<Series> {
             e.p.iter()
-                .zip(&e.runs)
+                .zip(&e.curves)
                 .map(|(p, outs)| Series {
                     name: format!("p = {p}"),
                     points: curve(outs, f),
@@ -119,10 +121,13 @@ impl Claim for Convergence {
         let t = e.to_threshold();
         let rows =
             e.p.iter()
-                .zip(&e.runs)
+                .zip(&e.curves)
                 .zip(&t)
                 .map(|((p, outs), t)| {
-                    let fin: Vec<f64> = outs.iter().map(|o| o.last().test_acc).collect();
+                    let fin: Vec<f64> = outs
+                        .iter()
+                        .map(|o| o.last().map_or(0.0, |q| q.test_acc))
+                        .collect();
                     vec![
                         p.to_string(),
                         Est::of(t).fmt(1.0, 1),
@@ -130,7 +135,7 @@ impl Claim for Convergence {
                     ]
                 })
                 .collect();
-        let seeds = e.runs.first().map_or(0, Vec::len);
+        let seeds = e.curves.first().map_or(0, Vec::len);
         Section {
             method: format!(
                 "MLP {} on {} MNIST images, {} epochs, p ∈ {{0, 0.2, 0.5, 0.8}}, {seeds} seeds; training loss measured in eval mode after every epoch; epochs until it first falls below {THRESHOLD} (never = epochs + 1).",
@@ -152,23 +157,21 @@ mod tests {
 
     /// Runs whose train loss first reaches the threshold at `epochs_to[p][seed]`.
     fn evidence(epochs_to: [[usize; 3]; 3]) -> Evidence {
-        let run = |k: usize| RunOut {
-            epochs: 10,
-            curve: (1..=10)
+        let run = |k: usize| -> Vec<Point> {
+            (1..=10)
                 .map(|epoch| Point {
                     epoch,
                     train_loss: if epoch >= k { 0.05 } else { 1.0 },
                     ..Default::default()
                 })
-                .collect(),
-            train_s: 0.0,
+                .collect()
         };
         Evidence {
             mlp: "m".into(),
             n: 1,
             epochs: 10,
             p: vec![0.0, 0.5, 0.8],
-            runs: epochs_to
+            curves: epochs_to
                 .iter()
                 .map(|s| s.iter().map(|&k| run(k)).collect())
                 .collect(),
