@@ -38,6 +38,7 @@ pub mod optim;
 pub mod rng;
 pub mod spec;
 pub mod tensor;
+pub mod wide;
 
 pub use error::{ArchProblem, EngineError};
 pub use model::Sequential;

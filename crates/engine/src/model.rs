@@ -82,14 +82,18 @@ impl Sequential {
 
     /// Size the input buffer for a batch of `n` and return its data to fill.
     pub fn input_mut(&mut self, n: usize) -> &mut [f32] {
-        let same =
-            self.input.shape.first() == Some(&n) && self.input.shape[1..] == self.sample_shape[..];
-        if !same {
-            let mut shape = vec![n];
-            shape.extend_from_slice(&self.sample_shape);
-            self.input.resize(&shape);
+        // In place, so alternating batch sizes (training, then the last
+        // smaller batch of an evaluation) never allocate once grown.
+        let t = &mut self.input;
+        if t.shape.len() != self.sample_shape.len() + 1 || t.shape[1..] != self.sample_shape[..] {
+            t.shape.clear();
+            t.shape.push(n);
+            t.shape.extend_from_slice(&self.sample_shape);
         }
-        &mut self.input.data
+        t.shape[0] = n;
+        t.data
+            .resize(n * self.sample_shape.iter().product::<usize>(), 0.0);
+        &mut t.data
     }
 
     /// Forward the current input; returns the logits.

@@ -6,6 +6,8 @@
 //! SGD:       g' = g + λθ;  v ← μ v + g';  θ ← θ − η v           (Nesterov: θ ← θ − η (g' + μ v))
 //! Adam:      g' = g + λθ;  m ← β1 m + (1−β1) g';  v ← β2 v + (1−β2) g'²
 //!            θ ← θ − η m̂ / (√v̂ + ε),  m̂ = m/(1−β1^t), v̂ = v/(1−β2^t)
+//!            computed as θ ← θ − (η/c1) · m / (√v · (1/√c2) + ε),  c1 = 1−β1^t, c2 = 1−β2^t
+//!            (the same value with one division per element instead of three)
 //! AdamW:     Adam on g (no λ in it), then θ ← θ − η λ θ          (Loshchilov & Hutter 2019)
 //! max-norm:  after the step, each output unit's incoming weight vector w
 //!            is rescaled to ‖w‖₂ ≤ c                               (Srivastava et al. 2014)
@@ -16,6 +18,7 @@ use rayon::prelude::*;
 
 use crate::layer::ParamKind;
 use crate::model::Sequential;
+use crate::wide::wide;
 
 /// Elements per parallel task of the update.
 const CHUNK: usize = 1 << 15;
@@ -142,6 +145,11 @@ impl Optimizer {
 /// choice outside the loop, so the compiler vectorises it; the arithmetic is
 /// the module formula, operation for operation.
 fn sgd(w: &mut [f32], g: &[f32], m: &mut [f32], lr: f32, lam: f32, mu: f32, nesterov: bool) {
+    wide(|| sgd_body(w, g, m, lr, lam, mu, nesterov))
+}
+
+#[inline(always)]
+fn sgd_body(w: &mut [f32], g: &[f32], m: &mut [f32], lr: f32, lam: f32, mu: f32, nesterov: bool) {
     let it = w.iter_mut().zip(g).zip(m.iter_mut());
     if nesterov {
         it.for_each(|((w, &g), m)| {
@@ -178,6 +186,13 @@ impl Adam {
     /// AdamW choice is outside the loop and the arithmetic is the module
     /// formula, operation for operation (so any chunking gives the same bits).
     fn update(&self, w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+        wide(|| adam_body(self, w, g, m, v))
+    }
+}
+
+#[inline(always)]
+fn adam_body(a: &Adam, w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+    {
         let Adam {
             lr,
             lam,
@@ -187,22 +202,22 @@ impl Adam {
             c1,
             c2,
             decoupled,
-        } = *self;
+        } = *a;
+        let (step, r2) = (lr / c1, 1.0 / c2.sqrt());
         let it = w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut());
         if decoupled {
             it.for_each(|(((w, &g), m), v)| {
                 *m = beta1 * *m + (1.0 - beta1) * g;
                 *v = beta2 * *v + (1.0 - beta2) * g * g;
-                let upd = (*m / c1) / ((*v / c2).sqrt() + eps);
                 *w -= lr * lam * *w;
-                *w -= lr * upd;
+                *w -= step * (*m / (v.sqrt() * r2 + eps));
             });
         } else {
             it.for_each(|(((w, &g), m), v)| {
                 let g = g + lam * *w;
                 *m = beta1 * *m + (1.0 - beta1) * g;
                 *v = beta2 * *v + (1.0 - beta2) * g * g;
-                *w -= lr * ((*m / c1) / ((*v / c2).sqrt() + eps));
+                *w -= step * (*m / (v.sqrt() * r2 + eps));
             });
         }
     }

@@ -196,3 +196,57 @@ fn training_step_allocates_only_inside_gemm() {
         );
     });
 }
+
+#[test]
+fn evaluation_and_mc_inference_allocate_only_inside_gemm() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let mut spec = ModelSpec::new("784-256-256-10");
+        spec.dropout = 0.5;
+        spec.norm = engine::spec::Norm::Batch;
+        let mut model = build(&spec, &[784], 1).unwrap();
+        let x: Vec<f32> = (0..500 * 784).map(|i| (i % 255) as f32 / 255.0).collect();
+        let y: Vec<u32> = (0..500).map(|i| (i % 10) as u32).collect();
+        // An evaluation pass as the trainer runs it: a full batch of 300 and
+        // a last, smaller batch of 200; then T = 3 MC-dropout samples.
+        let pass = |m: &mut engine::Sequential| {
+            for (start, n) in [(0, 300), (300, 200)] {
+                m.input_mut(n)
+                    .copy_from_slice(&x[start * 784..(start + n) * 784]);
+                m.evaluate(&y[start..start + n], &Ctx::eval()).unwrap();
+                for t in 0..3 {
+                    m.forward(&Ctx::mc_sample(7, t));
+                }
+            }
+        };
+        let during = steady(|| pass(&mut model));
+        // The pass's products: 3 forward GEMMs per forward, 4 forwards per batch.
+        let mut gemm_bound = 0;
+        for n in [300, 200] {
+            for (k, o) in [(784, 256), (256, 256), (256, 10)] {
+                let (a, b, mut c) = (
+                    vec![0.5f32; n * k],
+                    vec![0.5f32; k * o],
+                    vec![0.0f32; n * o],
+                );
+                let worst = (0..3)
+                    .map(|_| {
+                        let before = allocs();
+                        matmul(n, k, o, &a, &b, &mut c, Trans { a: false, b: true }, false);
+                        allocs() - before
+                    })
+                    .max()
+                    .unwrap_or(0);
+                gemm_bound += 4 * worst;
+            }
+        }
+        assert!(
+            during <= gemm_bound,
+            "{during} allocations in an evaluation pass, more than its GEMMs alone ({gemm_bound})"
+        );
+    });
+}

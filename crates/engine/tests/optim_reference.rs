@@ -47,11 +47,11 @@ fn reference(
                 let g = if decoupled { g[i] } else { g[i] + lam * w[i] };
                 m[i] = beta1 * m[i] + (1.0 - beta1) * g;
                 v[i] = beta2 * v[i] + (1.0 - beta2) * g * g;
-                let upd = (m[i] / c1) / ((v[i] / c2).sqrt() + eps);
+                let denom = v[i].sqrt() * (1.0 / c2.sqrt()) + eps;
                 if decoupled {
                     w[i] -= lr * lam * w[i];
                 }
-                w[i] -= lr * upd;
+                w[i] -= (lr / c1) * (m[i] / denom);
             }
         }
     }

@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use crate::error::EngineError;
 use crate::layer::{Ctx, Layer};
 use crate::tensor::Tensor;
+use crate::wide::wide;
 
 /// SELU scale λ.
 pub const SELU_LAMBDA: f32 = 1.050_701;
@@ -120,7 +121,7 @@ impl Layer for ActivationLayer {
             .data
             .par_chunks_mut(GRAIN)
             .zip(x.data.par_chunks(GRAIN))
-            .for_each(|(y, x)| y.iter_mut().zip(x).for_each(|(y, &x)| *y = k.f(x)));
+            .for_each(|(y, x)| wide(|| y.iter_mut().zip(x).for_each(|(y, &x)| *y = k.f(x))));
     }
 
     fn output(&self) -> &Tensor {
@@ -139,9 +140,11 @@ impl Layer for ActivationLayer {
             .zip(x.data.par_chunks(GRAIN))
             .zip(self.y.data.par_chunks(GRAIN).zip(dy.data.par_chunks(GRAIN)))
             .for_each(|((dx, x), (y, dy))| {
-                for i in 0..dx.len() {
-                    dx[i] = dy[i] * k.df(x[i], y[i]);
-                }
+                wide(|| {
+                    for i in 0..dx.len() {
+                        dx[i] = dy[i] * k.df(x[i], y[i]);
+                    }
+                })
             });
     }
 

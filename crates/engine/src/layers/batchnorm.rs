@@ -21,6 +21,7 @@ use rayon::prelude::*;
 use crate::error::EngineError;
 use crate::layer::{Buffer, Ctx, Dims, Layer, Param, ParamKind};
 use crate::tensor::Tensor;
+use crate::wide::wide;
 
 /// Momentum of the running statistics.
 pub const MOMENTUM: f32 = 0.1;
@@ -93,13 +94,15 @@ impl BatchNorm {
         acc.par_chunks_mut(block)
             .enumerate()
             .for_each(|(blk, acc)| {
-                acc.fill(0.0);
-                for i in 0..n {
-                    for (k, a) in acc.iter_mut().enumerate() {
-                        let ch = blk * block + k;
-                        f(ch, (i * c + ch) * s, s, a);
+                wide(|| {
+                    acc.fill(0.0);
+                    for i in 0..n {
+                        for (k, a) in acc.iter_mut().enumerate() {
+                            let ch = blk * block + k;
+                            f(ch, (i * c + ch) * s, s, a);
+                        }
                     }
-                }
+                })
             });
     }
 
@@ -117,9 +120,11 @@ impl BatchNorm {
         let s: usize = shape[2..].iter().product();
         parts.resize(n * c, 0.0);
         parts.par_chunks_mut(c).enumerate().for_each(|(i, p)| {
-            for (ch, v) in p.iter_mut().enumerate() {
-                *v = f(ch, (i * c + ch) * s, s);
-            }
+            wide(|| {
+                for (ch, v) in p.iter_mut().enumerate() {
+                    *v = f(ch, (i * c + ch) * s, s);
+                }
+            })
         });
         acc.fill(0.0);
         for p in parts.chunks(c) {
@@ -141,9 +146,11 @@ impl BatchNorm {
         out.par_chunks_mut(c * s)
             .enumerate()
             .for_each(|(i, sample)| {
-                for (ch, run) in sample.chunks_mut(s).enumerate() {
-                    f(ch, (i * c + ch) * s, run);
-                }
+                wide(|| {
+                    for (ch, run) in sample.chunks_mut(s).enumerate() {
+                        f(ch, (i * c + ch) * s, run);
+                    }
+                })
             });
     }
 }
@@ -219,17 +226,20 @@ impl Layer for BatchNorm {
             .zip(self.y.data.par_chunks_mut(sz.max(1)))
             .zip(x.data.par_chunks(sz.max(1)))
             .for_each(|((xh, y), xs)| {
-                for (ch, ((xh, y), xs)) in xh
-                    .chunks_mut(s_len)
-                    .zip(y.chunks_mut(s_len))
-                    .zip(xs.chunks(s_len))
-                    .enumerate()
-                {
-                    for ((h, y), &v) in xh.iter_mut().zip(y.iter_mut()).zip(xs) {
-                        *h = (v - mean[ch]) * inv[ch];
-                        *y = g[ch] * *h + b[ch];
+                wide(|| {
+                    for (ch, ((xh, y), xs)) in xh
+                        .chunks_mut(s_len)
+                        .zip(y.chunks_mut(s_len))
+                        .zip(xs.chunks(s_len))
+                        .enumerate()
+                    {
+                        let (mu, k, gc, bc) = (mean[ch], inv[ch], g[ch], b[ch]);
+                        for ((h, y), &v) in xh.iter_mut().zip(y.iter_mut()).zip(xs) {
+                            *h = (v - mu) * k;
+                            *y = gc * *h + bc;
+                        }
                     }
-                }
+                })
             });
     }
 

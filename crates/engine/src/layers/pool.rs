@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use crate::error::EngineError;
 use crate::layer::{Ctx, Layer};
 use crate::tensor::Tensor;
+use crate::wide::wide;
 
 /// Max pooling with a square window and equal stride.
 pub struct MaxPool2d {
@@ -67,22 +68,24 @@ impl Layer for MaxPool2d {
             .zip(self.arg.par_chunks_mut(ho * wo))
             .enumerate()
             .for_each(|(plane, (ys, args))| {
-                let xs = &x.data[plane * h * w..(plane + 1) * h * w];
-                for i in 0..ho {
-                    for j in 0..wo {
-                        let mut best = (f32::NEG_INFINITY, (i * k) * w + j * k);
-                        for a in 0..k {
-                            for b in 0..k {
-                                let idx = (i * k + a) * w + j * k + b;
-                                if xs[idx] > best.0 {
-                                    best = (xs[idx], idx);
+                wide(|| {
+                    let xs = &x.data[plane * h * w..(plane + 1) * h * w];
+                    for i in 0..ho {
+                        for j in 0..wo {
+                            let mut best = (f32::NEG_INFINITY, (i * k) * w + j * k);
+                            for a in 0..k {
+                                for b in 0..k {
+                                    let idx = (i * k + a) * w + j * k + b;
+                                    if xs[idx] > best.0 {
+                                        best = (xs[idx], idx);
+                                    }
                                 }
                             }
+                            ys[i * wo + j] = xs[best.1];
+                            args[i * wo + j] = best.1 as u32;
                         }
-                        ys[i * wo + j] = xs[best.1];
-                        args[i * wo + j] = best.1 as u32;
                     }
-                }
+                })
             });
     }
 
@@ -102,12 +105,14 @@ impl Layer for MaxPool2d {
             .par_chunks_mut(h * w)
             .enumerate()
             .for_each(|(plane, dxs)| {
-                dxs.fill(0.0);
-                let args = &self.arg[plane * plane_out..(plane + 1) * plane_out];
-                let dys = &dy.data[plane * plane_out..(plane + 1) * plane_out];
-                for (a, d) in args.iter().zip(dys) {
-                    dxs[*a as usize] += d;
-                }
+                wide(|| {
+                    dxs.fill(0.0);
+                    let args = &self.arg[plane * plane_out..(plane + 1) * plane_out];
+                    let dys = &dy.data[plane * plane_out..(plane + 1) * plane_out];
+                    for (a, d) in args.iter().zip(dys) {
+                        dxs[*a as usize] += d;
+                    }
+                })
             });
     }
 
