@@ -16,6 +16,7 @@
 
 use rayon::prelude::*;
 
+use crate::error::EngineError;
 use crate::layer::ParamKind;
 use crate::model::Sequential;
 use crate::wide::wide;
@@ -77,6 +78,59 @@ impl Optimizer {
             v: Vec::new(),
             t: 0,
         }
+    }
+
+    /// Steps taken so far (Adam's bias-correction counter t).
+    pub fn steps(&self) -> u32 {
+        self.t
+    }
+
+    /// The state a resumed run needs: the step count and, per parameter in
+    /// [`Sequential::visit_params`] order, the first moment (SGD: the
+    /// momentum buffer) and the second moment (empty for SGD). Empty vectors
+    /// before the first step.
+    pub fn state(&self) -> (u32, &[Vec<f32>], &[Vec<f32>]) {
+        (self.t, &self.m, &self.v)
+    }
+
+    /// Restore [`state`](Self::state) saved from an optimizer of the same
+    /// kind on the same model; the next [`step`](Self::step) continues exactly
+    /// where that one stopped.
+    ///
+    /// # Errors
+    /// [`EngineError::Param`] if the vectors do not match `model`'s
+    /// parameters (count or sizes) or this optimizer's kind.
+    pub fn set_state(
+        &mut self,
+        model: &mut Sequential,
+        t: u32,
+        m: Vec<Vec<f32>>,
+        v: Vec<Vec<f32>>,
+    ) -> Result<(), EngineError> {
+        let mut sizes = Vec::new();
+        model.visit_params(&mut |_, p| sizes.push(p.value.len()));
+        let sgd = matches!(self.kind, OptimKind::Sgd { .. });
+        let fresh = t == 0 && m.is_empty() && v.is_empty();
+        let fits = m.len() == sizes.len()
+            && v.len() == sizes.len()
+            && m.iter().zip(&sizes).all(|(m, &n)| m.len() == n)
+            && v.iter()
+                .zip(&sizes)
+                .all(|(v, &n)| v.len() == if sgd { 0 } else { n });
+        if !fresh && !fits {
+            return Err(EngineError::Param {
+                name: "optimizer state".into(),
+                msg: format!(
+                    "does not fit the model ({} parameters) and optimizer ({:?}): {} first-moment and {} second-moment vectors",
+                    sizes.len(),
+                    self.kind,
+                    m.len(),
+                    v.len()
+                ),
+            });
+        }
+        (self.t, self.m, self.v) = (t, m, v);
+        Ok(())
     }
 
     /// One update of every parameter with learning rate `lr`.

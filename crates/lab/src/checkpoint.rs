@@ -1,16 +1,30 @@
 //! Checkpoints in the safetensors format: one F32 little-endian tensor per
 //! parameter or buffer, named `<layer index>.<name>` (e.g. `1.weight`, `2.running_var`),
 //! with the run config in the `__metadata__` under `config`. Loadable by
-//! PyTorch's `safetensors.torch.load_file`. Written atomically: to a
-//! temporary file in the same directory, then renamed over the target.
+//! PyTorch's `safetensors.torch.load_file`. Written durably and atomically
+//! ([`crate::rundir::write_atomic`]).
+//!
+//! A training checkpoint ([`save_state`]) adds the optimizer's moments as
+//! `optim.m.<k>` / `optim.v.<k>` (k = parameter index) and the loop position
+//! (`epoch`, `step`, `optim_steps`, `train_s`) to the metadata: all a resumed
+//! run needs to continue bit for bit (the data order and dropout masks are
+//! functions of seed, epoch and step).
+//!
+//! Loading trusts nothing: the file may be at most the model's size plus
+//! 16 MiB of header before it is read, every tensor must have exactly the
+//! model's shape (a transposed weight is an error) and hold finite values.
 
 use std::collections::HashMap;
 use std::path::Path;
 
+use engine::optim::Optimizer;
 use engine::Sequential;
 use safetensors::tensor::{Dtype, TensorView};
 
 use crate::error::{LabError, Result};
+
+/// Room for the JSON header beyond the tensors' bytes.
+const HEADER_SLACK: u64 = 16 << 20;
 
 fn bad(path: &Path, msg: String) -> LabError {
     LabError::Checkpoint {
@@ -19,12 +33,21 @@ fn bad(path: &Path, msg: String) -> LabError {
     }
 }
 
-/// Save every parameter and buffer of `model`.
-///
-/// # Errors
-/// [`LabError::Io`] when the file cannot be written.
-pub fn save(model: &mut Sequential, config_json: &str, path: &Path) -> Result<()> {
-    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+/// Where a training checkpoint stands.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrainState {
+    /// Epochs finished.
+    pub epoch: usize,
+    /// Optimizer steps taken (the dropout mask counter).
+    pub step: u32,
+    /// Seconds spent in training steps so far.
+    pub train_s: f64,
+}
+
+type Named = (String, Vec<usize>, Vec<u8>);
+
+fn model_tensors(model: &mut Sequential) -> Vec<Named> {
+    let mut tensors: Vec<Named> = Vec::new();
     model.visit_params(&mut |i, p| {
         tensors.push((
             format!("{i}.{}", p.name),
@@ -39,74 +62,256 @@ pub fn save(model: &mut Sequential, config_json: &str, path: &Path) -> Result<()
             le_bytes(b.value),
         ));
     });
+    tensors
+}
+
+fn write(path: &Path, tensors: &[Named], meta: HashMap<String, String>) -> Result<()> {
     let views: Vec<(String, TensorView<'_>)> = tensors
         .iter()
         .map(|(n, s, d)| Ok((n.clone(), TensorView::new(Dtype::F32, s.clone(), d)?)))
         .collect::<Result<_, safetensors::SafeTensorError>>()
         .map_err(|e| bad(path, e.to_string()))?;
-    let meta = HashMap::from([("config".to_string(), config_json.to_string())]);
     let bytes = safetensors::serialize(views, &Some(meta)).map_err(|e| bad(path, e.to_string()))?;
-    write_atomic(path, &bytes)
+    crate::rundir::write_atomic(path, &canonical(&bytes).map_err(|e| bad(path, e))?)
 }
 
-/// Load parameters and buffers saved by [`save`] into a model of the same architecture.
+/// The same safetensors file with its JSON header's keys sorted: the crate
+/// writes the metadata map in hash order, which differs from process to
+/// process; sorted, equal contents give byte-identical files. Offsets in the
+/// header are relative to the data, so only the header (and its padding to
+/// a multiple of 8 bytes) is rewritten.
+fn canonical(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let n = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize)
+        .filter(|&n| bytes.len() >= 8 + n)
+        .ok_or("the safetensors writer produced a short file")?;
+    // serde_json's maps are BTreeMaps (no `preserve_order`): keys come out sorted.
+    let header: serde_json::Value =
+        serde_json::from_slice(&bytes[8..8 + n]).map_err(|e| e.to_string())?;
+    let mut text = serde_json::to_string(&header).map_err(|e| e.to_string())?;
+    while text.len() % 8 != 0 {
+        text.push(' ');
+    }
+    let mut out = Vec::with_capacity(8 + text.len() + bytes.len() - 8 - n);
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(&bytes[8 + n..]);
+    Ok(out)
+}
+
+/// Save every parameter and buffer of `model`.
+///
+/// # Errors
+/// [`LabError::Io`] when the file cannot be written.
+/// `test_fingerprint` ([`crate::data::Dataset::fingerprint`] of the test
+/// split, or empty) lets `eval` check it scores the run on the same test set.
+pub fn save(
+    model: &mut Sequential,
+    config_json: &str,
+    test_fingerprint: &str,
+    path: &Path,
+) -> Result<()> {
+    let meta = HashMap::from([
+        ("config".to_string(), config_json.to_string()),
+        ("test_fingerprint".to_string(), test_fingerprint.to_string()),
+    ]);
+    write(path, &model_tensors(model), meta)
+}
+
+/// Save the model, the optimizer state and the loop position.
+///
+/// # Errors
+/// [`LabError::Io`] when the file cannot be written.
+pub fn save_state(
+    model: &mut Sequential,
+    opt: &Optimizer,
+    state: TrainState,
+    config_json: &str,
+    path: &Path,
+) -> Result<()> {
+    let mut tensors = model_tensors(model);
+    let (t, m, v) = opt.state();
+    for (k, (m, v)) in m.iter().zip(v).enumerate() {
+        tensors.push((format!("optim.m.{k}"), vec![m.len()], le_bytes(m)));
+        tensors.push((format!("optim.v.{k}"), vec![v.len()], le_bytes(v)));
+    }
+    let meta = HashMap::from([
+        ("config".to_string(), config_json.to_string()),
+        ("epoch".to_string(), state.epoch.to_string()),
+        ("step".to_string(), state.step.to_string()),
+        ("optim_steps".to_string(), t.to_string()),
+        ("train_s".to_string(), state.train_s.to_string()),
+    ]);
+    write(path, &tensors, meta)
+}
+
+/// An opened, size-checked safetensors file.
+struct Opened {
+    bytes: Vec<u8>,
+}
+
+fn open(path: &Path, expected_bytes: u64) -> Result<Opened> {
+    let len = std::fs::metadata(path).map_err(LabError::io(path))?.len();
+    if len > expected_bytes.saturating_add(HEADER_SLACK) {
+        return Err(bad(
+            path,
+            format!("is {len} bytes, far more than this model's {expected_bytes}; it was written for another architecture"),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(LabError::io(path))?;
+    Ok(Opened { bytes })
+}
+
+fn f32s(
+    path: &Path,
+    st: &safetensors::SafeTensors<'_>,
+    name: &str,
+    shape: &[usize],
+) -> Result<Vec<f32>> {
+    let t = st.tensor(name).map_err(|_| {
+        bad(
+            path,
+            format!(
+                "tensor `{name}` is missing (was the checkpoint written for another architecture?)"
+            ),
+        )
+    })?;
+    if t.dtype() != Dtype::F32 || t.shape() != shape {
+        return Err(bad(
+            path,
+            format!(
+                "tensor `{name}` is {:?} {:?}, the model needs F32 {shape:?}",
+                t.dtype(),
+                t.shape()
+            ),
+        ));
+    }
+    let v: Vec<f32> = t
+        .data()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+        .collect();
+    if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+        return Err(bad(
+            path,
+            format!(
+                "tensor `{name}` holds {} at index {i}; the file is damaged or the run diverged",
+                v[i]
+            ),
+        ));
+    }
+    Ok(v)
+}
+
+fn fill_model(
+    path: &Path,
+    st: &safetensors::SafeTensors<'_>,
+    model: &mut Sequential,
+) -> Result<()> {
+    let mut err: Option<LabError> = None;
+    let mut fill = |name: String, shape: &[usize], dst: &mut [f32]| {
+        if err.is_none() {
+            match f32s(path, st, &name, shape) {
+                Ok(v) => dst.copy_from_slice(&v),
+                Err(e) => err = Some(e),
+            }
+        }
+    };
+    model.visit_params(&mut |i, p| fill(format!("{i}.{}", p.name), p.shape.as_slice(), p.value));
+    model.visit_buffers(&mut |i, b| {
+        let n = b.value.len();
+        fill(format!("{i}.{}", b.name), &[n], b.value)
+    });
+    err.map_or(Ok(()), Err)
+}
+
+fn model_bytes(model: &mut Sequential) -> u64 {
+    let mut n = 0u64;
+    model.visit_params(&mut |_, p| n += 4 * p.value.len() as u64);
+    model.visit_buffers(&mut |_, b| n += 4 * b.value.len() as u64);
+    n
+}
+
+fn deserialize<'a>(path: &Path, o: &'a Opened) -> Result<safetensors::SafeTensors<'a>> {
+    safetensors::SafeTensors::deserialize(&o.bytes)
+        .map_err(|e| bad(path, format!("not a valid safetensors file: {e}")))
+}
+
+/// Load parameters and buffers saved by [`save`] (or [`save_state`]) into a
+/// model of the same architecture; returns the metadata stored with them
+/// (`config`, and `test_fingerprint` in run directories).
 ///
 /// # Errors
 /// [`LabError::Io`] for an unreadable file, [`LabError::Checkpoint`] for one
-/// that is not safetensors or does not fit the model.
-pub fn load(model: &mut Sequential, path: &Path) -> Result<()> {
-    let bytes = std::fs::read(path).map_err(LabError::io(path))?;
-    let st = safetensors::SafeTensors::deserialize(&bytes)
+/// that is not safetensors, does not fit the model exactly, or holds
+/// non-finite values.
+pub fn load(model: &mut Sequential, path: &Path) -> Result<HashMap<String, String>> {
+    let o = open(path, model_bytes(model))?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&o.bytes)
         .map_err(|e| bad(path, format!("not a valid safetensors file: {e}")))?;
-    let mut err: Option<LabError> = None;
-    let mut fill = |name: String, dst: &mut [f32]| {
-        if err.is_some() {
-            return;
-        }
-        match st.tensor(&name) {
-            Ok(t) if t.dtype() == Dtype::F32 && t.data().len() == dst.len() * 4 => {
-                for (d, c) in dst.iter_mut().zip(t.data().chunks_exact(4)) {
-                    *d = f32::from_le_bytes(c.try_into().expect("4 bytes"));
-                }
-            }
-            Ok(t) => err = Some(bad(path, format!("tensor `{name}` has shape {:?} / {:?}, the model needs {} f32", t.shape(), t.dtype(), dst.len()))),
-            Err(_) => err = Some(bad(path, format!("tensor `{name}` is missing (was the checkpoint written for another architecture?)"))),
-        }
+    let meta = header.metadata().clone().unwrap_or_default();
+    fill_model(path, &deserialize(path, &o)?, model)?;
+    Ok(meta)
+}
+
+/// Restore a training checkpoint written by [`save_state`].
+///
+/// # Errors
+/// As [`load`], and for optimizer state or metadata that does not fit.
+/// Returns the state and the config stored with it.
+pub fn load_state(
+    model: &mut Sequential,
+    opt: &mut Optimizer,
+    path: &Path,
+) -> Result<(TrainState, Option<String>)> {
+    let mut sizes = Vec::new();
+    model.visit_params(&mut |_, p| sizes.push(p.value.len() as u64));
+    let expected = model_bytes(model) + 8 * sizes.iter().sum::<u64>();
+    let o = open(path, expected)?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&o.bytes)
+        .map_err(|e| bad(path, format!("not a valid safetensors file: {e}")))?;
+    let meta = header.metadata().clone().unwrap_or_default();
+    let num = |key: &str| -> Result<String> {
+        meta.get(key).cloned().ok_or_else(|| {
+            bad(
+                path,
+                format!("has no `{key}` in its metadata: not a training checkpoint"),
+            )
+        })
     };
-    model.visit_params(&mut |i, p| fill(format!("{i}.{}", p.name), p.value));
-    model.visit_buffers(&mut |i, b| fill(format!("{i}.{}", b.name), b.value));
-    if let Some(e) = err {
-        return Err(e);
+    let parse_err = |key: &str| bad(path, format!("metadata `{key}` is not a number"));
+    let epoch: usize = num("epoch")?.parse().map_err(|_| parse_err("epoch"))?;
+    let step: u32 = num("step")?.parse().map_err(|_| parse_err("step"))?;
+    let t: u32 = num("optim_steps")?
+        .parse()
+        .map_err(|_| parse_err("optim_steps"))?;
+    let train_s: f64 = num("train_s")?.parse().map_err(|_| parse_err("train_s"))?;
+    let st = deserialize(path, &o)?;
+    fill_model(path, &st, model)?;
+    let (mut m, mut v) = (Vec::new(), Vec::new());
+    if t > 0 {
+        for (k, &n) in sizes.iter().enumerate() {
+            let mk = format!("optim.m.{k}");
+            m.push(f32s(path, &st, &mk, &[n as usize])?);
+            let vk = format!("optim.v.{k}");
+            let vn = st
+                .tensor(&vk)
+                .map(|t| t.shape().to_vec())
+                .unwrap_or_default();
+            v.push(f32s(path, &st, &vk, &vn)?);
+        }
     }
-    Ok(())
+    opt.set_state(model, t, m, v)
+        .map_err(|e| bad(path, e.to_string()))?;
+    let state = TrainState {
+        epoch,
+        step,
+        train_s,
+    };
+    Ok((state, meta.get("config").cloned()))
 }
 
 fn le_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
-/// Write `bytes` to `path` via a temporary file and a rename, so a crash
-/// never leaves a half-written file under the final name.
-///
-/// # Errors
-/// [`LabError::Io`] naming the file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if name.is_empty() {
-        return Err(LabError::Io {
-            path: path.to_path_buf(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"),
-        });
-    }
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(LabError::io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(LabError::io(path))?;
-    Ok(())
 }

@@ -62,6 +62,14 @@ pub enum LabError {
         /// The parser's error.
         source: serde_json::Error,
     },
+    /// A run directory that cannot be used as asked.
+    #[error("{}: {msg}", path.display())]
+    RunDir {
+        /// The directory (or its file).
+        path: PathBuf,
+        /// What is wrong and what to do.
+        msg: String,
+    },
     /// A checkpoint that does not fit the model.
     #[error("{}: {msg}", path.display())]
     Checkpoint {

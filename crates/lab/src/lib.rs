@@ -12,6 +12,7 @@ pub mod config;
 pub mod data;
 pub mod error;
 pub mod mc;
+pub mod rundir;
 pub mod study;
 pub mod train;
 

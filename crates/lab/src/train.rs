@@ -11,7 +11,6 @@
 //! recorded, never the trained weights. Progress goes to a [`TrainObserver`];
 //! the loop itself prints nothing.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -21,9 +20,11 @@ use engine::rng::Rng;
 use engine::Sequential;
 use serde::Serialize;
 
+use crate::checkpoint::{self, TrainState};
 use crate::config::RunConfig;
 use crate::data::{Dataset, Splits};
 use crate::error::{LabError, Result};
+use crate::rundir::{self, MetricsLog};
 
 /// Loss and accuracy on a data set.
 #[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
@@ -177,6 +178,25 @@ pub struct LoopOptions<'a> {
     pub eval_every: usize,
     /// Told about steps and epochs.
     pub observer: &'a mut dyn TrainObserver,
+    /// Write a training checkpoint every this many epochs (0 = never).
+    pub checkpoint_every: usize,
+    /// Continue the run in `run_dir` from its checkpoint (or from the start
+    /// if it was killed before its first one) instead of starting it.
+    pub resume: bool,
+}
+
+impl<'a> LoopOptions<'a> {
+    /// No run directory, no checkpoints: evaluate every `eval_every` epochs
+    /// and tell `observer`.
+    pub fn in_memory(eval_every: usize, observer: &'a mut dyn TrainObserver) -> Self {
+        Self {
+            run_dir: None,
+            eval_every,
+            observer,
+            checkpoint_every: 0,
+            resume: false,
+        }
+    }
 }
 
 /// Train per `cfg` on `splits`.
@@ -196,29 +216,38 @@ pub fn train(
     let started = Instant::now();
     let (n, d, bs) = (splits.train.len(), splits.train.dim(), cfg.batch);
     let config_json = cfg.to_json();
-    let mut metrics_file = match lo.run_dir {
+    let fingerprint = splits.test.fingerprint();
+    let mut start = TrainState {
+        epoch: 0,
+        step: 0,
+        train_s: 0.0,
+    };
+    let mut log = match lo.run_dir {
+        Some(dir) if lo.resume => {
+            start = resume_state(dir, cfg, model, opt)?;
+            Some(MetricsLog::resume(dir, start.epoch)?)
+        }
         Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(LabError::io(dir))?;
-            crate::checkpoint::write_atomic(&dir.join("config.json"), config_json.as_bytes())?;
-            let path = dir.join("metrics.jsonl");
-            Some((
-                std::fs::File::create(&path).map_err(LabError::io(&path))?,
-                path,
-            ))
+            rundir::write_atomic(&dir.join(rundir::CONFIG), config_json.as_bytes())?;
+            Some(MetricsLog::create(dir)?)
         }
         None => None,
     };
     let mut order: Vec<usize> = (0..n).collect();
+    // The data order of epoch e shuffles epoch e−1's: replay the epochs done.
+    for epoch in 0..start.epoch {
+        shuffle(cfg.seed, epoch, &mut order);
+    }
     let mut labels: Vec<u32> = Vec::with_capacity(bs);
-    let mut step: u32 = 0;
-    let mut train_time = 0.0;
+    let mut step: u32 = start.step;
+    let mut train_time = start.train_s;
     let mut last = None;
     let eval_batch = 1000;
-    for epoch in 0..cfg.epochs {
+    for epoch in start.epoch..cfg.epochs {
         let lr = schedule.lr(cfg.optim.lr, epoch);
         lo.observer
             .epoch_start(epoch + 1, cfg.epochs, n.div_ceil(bs));
-        Rng::new(cfg.seed ^ 0x58u64.wrapping_mul(epoch as u64 + 1)).shuffle(&mut order);
+        shuffle(cfg.seed, epoch, &mut order);
         let t0 = Instant::now();
         let mut loss_sum = 0.0;
         for chunk in order.chunks(bs) {
@@ -267,17 +296,36 @@ pub fn train(
             train_s: train_time,
             elapsed_s: started.elapsed().as_secs_f64(),
         };
-        if let Some((f, path)) = metrics_file.as_mut() {
-            let line = serde_json::to_string(&m).map_err(LabError::json(&*path))?;
-            writeln!(f, "{line}")
-                .and_then(|()| f.flush())
-                .map_err(LabError::io(&*path))?;
+        if let (Some(log), Some(dir)) = (log.as_mut(), lo.run_dir) {
+            let line =
+                serde_json::to_string(&m).map_err(LabError::json(dir.join(rundir::METRICS)))?;
+            log.append(&line)?;
+            let done = epoch + 1;
+            if lo.checkpoint_every > 0 && done % lo.checkpoint_every == 0 && done < cfg.epochs {
+                let state = TrainState {
+                    epoch: done,
+                    step,
+                    train_s: train_time,
+                };
+                checkpoint::save_state(
+                    model,
+                    opt,
+                    state,
+                    &config_json,
+                    &dir.join(rundir::CHECKPOINT),
+                )?;
+            }
         }
         lo.observer.epoch_end(&m);
         last = Some(m);
     }
     if let Some(dir) = lo.run_dir {
-        crate::checkpoint::save(model, &config_json, &dir.join("model.safetensors"))?;
+        checkpoint::save(model, &config_json, &fingerprint, &dir.join(rundir::MODEL))?;
+        // The finished model supersedes the training state.
+        let ck = dir.join(rundir::CHECKPOINT);
+        if ck.exists() {
+            std::fs::remove_file(&ck).map_err(LabError::io(&ck))?;
+        }
     }
     let last = last.ok_or(crate::config::ConfigError::Invalid {
         field: "epochs",
@@ -291,4 +339,52 @@ pub fn train(
         samples_per_s: (n * cfg.epochs) as f64 / train_time.max(1e-9),
         wall_s: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The data order of `epoch` (0-based): a seeded shuffle of the previous one.
+fn shuffle(seed: u64, epoch: usize, order: &mut [usize]) {
+    Rng::new(seed ^ 0x58u64.wrapping_mul(epoch as u64 + 1)).shuffle(order);
+}
+
+/// The state to resume the run in `dir` from: its checkpoint, or the start
+/// when it was killed before writing one. Refuses a finished run and a
+/// checkpoint written under another configuration.
+fn resume_state(
+    dir: &Path,
+    cfg: &RunConfig,
+    model: &mut Sequential,
+    opt: &mut Optimizer,
+) -> Result<TrainState> {
+    rundir::remove_stale_temps(dir);
+    rundir::check_unfinished(dir)?;
+    let ck = dir.join(rundir::CHECKPOINT);
+    if !ck.exists() {
+        return Ok(TrainState {
+            epoch: 0,
+            step: 0,
+            train_s: 0.0,
+        });
+    }
+    let (state, stored) = checkpoint::load_state(model, opt, &ck)?;
+    let epochs = cfg.epochs;
+    let same = stored
+        .and_then(|t| RunConfig::from_json(&t).ok())
+        .is_some_and(|c| cfg.same_run(&c));
+    if !same {
+        return Err(LabError::Checkpoint {
+            path: ck,
+            msg: "was written under a different configuration than config.json; was config.json edited? Restore it, or train again with --force".into(),
+        });
+    }
+    if state.epoch == 0 || state.epoch >= epochs {
+        return Err(LabError::Checkpoint {
+            path: ck,
+            msg: format!(
+                "says epoch {} of {epochs}; checkpoints are only written between epochs 1 and {}",
+                state.epoch,
+                epochs.saturating_sub(1)
+            ),
+        });
+    }
+    Ok(state)
 }

@@ -2,14 +2,15 @@
 //! this version reads, and its checkpoint), evaluate on its test set, and
 //! optionally compare MC dropout with the deterministic net.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use lab::checkpoint;
 use lab::config::RunConfig;
 use lab::data::load;
 use lab::mc::{mc_evaluate, McReport};
+use lab::rundir;
 use lab::train::{build_model, evaluate, Score};
 
 #[derive(Args)]
@@ -41,10 +42,23 @@ pub fn run(a: EvalArgs) -> Result<()> {
         )
     })?;
     let cfg = RunConfig::from_json(&text).with_context(|| format!("{}", cfg_path.display()))?;
+    let model_path = a.run.join(rundir::MODEL);
+    if !model_path.exists() {
+        let hint = if a.run.join(rundir::CHECKPOINT).exists() {
+            format!(
+                "the run has not finished; continue it with `dropout-lab train --resume {}`",
+                a.run.display()
+            )
+        } else {
+            "give the --out of a finished `dropout-lab train`".to_string()
+        };
+        bail!("{}: no model.safetensors; {hint}", a.run.display());
+    }
     let pool = super::pool(a.threads)?;
     let splits = load(&cfg.data, cfg.seed).context("loading the run's data")?;
     let (mut model, _, _) = build_model(&cfg, &splits)?;
-    checkpoint::load(&mut model, &a.run.join("model.safetensors"))?;
+    let meta = checkpoint::load(&mut model, &model_path)?;
+    check_same_run(&cfg, &meta, &splits.test.fingerprint(), &model_path)?;
     let (score, mc) = pool.install(|| -> Result<(Score, Option<McReport>)> {
         let score = evaluate(&mut model, &splits.test, 1000)?;
         let mc = if a.mc > 0 {
@@ -102,4 +116,33 @@ fn print_mc(r: &McReport) {
         r.mutual_information
     );
     println!("KL(MC ‖ deterministic) {:.4} nats", r.kl_mc_to_det);
+}
+
+/// The checkpoint was written by this run: its embedded configuration is
+/// `config.json`'s (threads aside), and the test split rebuilt from the
+/// configuration is the one the run was scored on (so editing the seed or
+/// the data file cannot move training rows into the test set unnoticed).
+/// Checkpoints written before these were stored carry neither and pass.
+fn check_same_run(
+    cfg: &RunConfig,
+    meta: &std::collections::HashMap<String, String>,
+    fingerprint: &str,
+    path: &Path,
+) -> Result<()> {
+    if let Some(text) = meta.get("config") {
+        let same = RunConfig::from_json(text).is_ok_and(|c| cfg.same_run(&c));
+        if !same {
+            bail!(
+                "{}: was trained under a different configuration than config.json beside it (was config.json edited?); restore config.json or train again",
+                path.display()
+            );
+        }
+    }
+    match meta.get("test_fingerprint") {
+        Some(f) if !f.is_empty() && f != fingerprint => bail!(
+            "{}: the test set rebuilt from config.json is not the one this run was scored on (the data file changed?); evaluating it would mix training and test rows",
+            path.display()
+        ),
+        _ => Ok(()),
+    }
 }

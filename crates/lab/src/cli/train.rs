@@ -3,12 +3,13 @@
 //! `config.json`, `metrics.jsonl` and `model.safetensors`; a summary as text
 //! or one JSON object.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use lab::config::RunConfig;
 use lab::data::load;
+use lab::rundir;
 use lab::train::{build_model, train, LoopOptions, Summary};
 
 use super::progress::TrainProgress;
@@ -19,6 +20,8 @@ use super::progress::TrainProgress;
     after_help = "Examples:
   dropout-lab train
   dropout-lab train --dropout 0 --input-dropout 0 --epochs 30 --out runs/nodrop
+  dropout-lab train --resume runs/nodrop          # continue a killed run, bit for bit
+  dropout-lab train --out runs/nodrop --force     # replace that run
   dropout-lab train --arch c32-p-c64-p-128-10 --conv-dropout 0.1 --conv-dropout-kind spatial --epochs 5
   dropout-lab train --train-size 1000 --label-noise 0.2 --norm bn --optimizer adam --lr 1e-3
   dropout-lab train --data data/sklearn-breast-cancer/breast_cancer.csv --arch {in}-32-{classes}"
@@ -29,27 +32,80 @@ pub struct TrainArgs {
     /// Evaluate train/val/test every this many epochs (and always after the last; 0 = last only).
     #[arg(long, default_value_t = 1)]
     eval_every: usize,
-    /// Run directory (default: runs/<time>).
-    #[arg(long)]
+    /// Run directory, new or empty (default: a new runs/run-<unix time>).
+    #[arg(long, conflicts_with = "resume")]
     out: Option<PathBuf>,
+    /// Replace the run already in --out (its config, metrics and models are deleted first).
+    #[arg(long, requires = "out")]
+    force: bool,
+    /// Continue the killed run in DIR from its last checkpoint, with DIR/config.json's settings
+    /// (give no other run flags; --threads may differ). The result is bit-identical to an
+    /// uninterrupted run.
+    #[arg(long, value_name = "DIR")]
+    resume: Option<PathBuf>,
+    /// Save the training state every K epochs, so a killed run loses at most K epochs (0 = never).
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    checkpoint_every: usize,
     /// Print the final summary as one JSON object.
     #[arg(long)]
     json: bool,
 }
 
+/// The configuration of a resumed run: its own `config.json`; any other run
+/// flag is an error rather than silently ignored.
+fn resumed_config(dir: &Path, flags: &RunConfig) -> Result<RunConfig> {
+    let path = dir.join(rundir::CONFIG);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "{}: not a run directory (no readable config.json); give the --out of a `dropout-lab train`",
+            dir.display()
+        )
+    })?;
+    let mut cfg = RunConfig::from_json(&text).with_context(|| path.display().to_string())?;
+    let defaults = RunConfig {
+        threads: flags.threads,
+        ..RunConfig::default()
+    };
+    if *flags != defaults {
+        bail!(
+            "--resume continues the run with the settings in {}; drop the other run flags (only --threads may change)",
+            path.display()
+        );
+    }
+    cfg.threads = flags.threads;
+    Ok(cfg)
+}
+
 /// Train and save the run.
 pub fn run(a: TrainArgs) -> Result<()> {
-    let cfg = a.run;
+    let mut cfg = match &a.resume {
+        Some(dir) => {
+            let cfg = resumed_config(dir, &a.run)?;
+            rundir::check_unfinished(dir)?;
+            cfg
+        }
+        None => a.run.clone(),
+    };
     cfg.validate()?;
+    if a.resume.is_none() {
+        // Stored absolute, so `eval` finds the data from any directory.
+        if let Some(p) = &cfg.data.path {
+            if let Ok(abs) = std::path::absolute(p) {
+                cfg.data.path = Some(abs);
+            }
+        }
+    }
     let pool = super::pool(cfg.threads)?;
     let splits = load(&cfg.data, cfg.seed).context("loading data")?;
     let (mut model, mut opt, schedule) = build_model(&cfg, &splits)?;
-    let out = a.out.unwrap_or_else(|| {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        PathBuf::from(format!("runs/run-{t}"))
-    });
+    let out = match (&a.resume, &a.out) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(out)) => {
+            rundir::prepare_new(out, a.force)?;
+            out.clone()
+        }
+        (None, None) => rundir::create_unique(Path::new("runs"))?,
+    };
     if !a.json {
         eprintln!(
             "data: {} — {} train, {} val, {} test, {} classes, sample shape {:?}",
@@ -78,6 +134,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
                 run_dir: Some(&out),
                 eval_every: a.eval_every,
                 observer: &mut progress,
+                checkpoint_every: a.checkpoint_every,
+                resume: a.resume.is_some(),
             },
         )
     });

@@ -194,6 +194,17 @@ impl RunConfig {
         Ok(())
     }
 
+    /// Whether `other` (e.g. the config embedded in a checkpoint) describes
+    /// the same run: everything equal except the thread count (results do
+    /// not depend on it) and where the data file lies (a moved file is the
+    /// same data; the test set's fingerprint checks the contents).
+    pub fn same_run(&self, other: &RunConfig) -> bool {
+        let mut o = other.clone();
+        o.threads = self.threads;
+        o.data.path.clone_from(&self.data.path);
+        *self == o
+    }
+
     /// The JSON of `config.json`.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a config always serialises")

@@ -76,6 +76,25 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// A 64-bit FNV-1a hash of the labels and the features' bits, as hex: two
+    /// data sets with the same fingerprint hold the same samples in the same
+    /// order (up to hash collisions).
+    pub fn fingerprint(&self) -> String {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |bytes: [u8; 4]| {
+            for b in bytes {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        for &y in &self.y {
+            eat(y.to_le_bytes());
+        }
+        for &x in &self.x {
+            eat(x.to_bits().to_le_bytes());
+        }
+        format!("{h:016x}")
+    }
+
     /// Number of samples.
     pub fn len(&self) -> usize {
         self.y.len()

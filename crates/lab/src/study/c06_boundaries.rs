@@ -104,11 +104,7 @@ fn train_and_probe(
     let (mut model, s) = fit(
         &config(p, seed, epochs),
         &splits,
-        LoopOptions {
-            run_dir: None,
-            eval_every: 0,
-            observer: &mut (),
-        },
+        LoopOptions::in_memory(0, &mut ()),
     )?;
     let step = (HI - LO) / (G - 1) as f64;
     let mut grid = Vec::with_capacity(2 * G * G);

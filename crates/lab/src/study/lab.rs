@@ -208,24 +208,17 @@ impl Lab {
         }
         let mut curve = Curve(Vec::new());
         // The study's runs use the caller's thread pool.
-        let (mut model, summary) = fit(
-            cfg,
-            &splits,
-            LoopOptions {
-                run_dir: None,
-                eval_every,
-                observer: &mut curve,
-            },
-        )?;
+        let (mut model, summary) =
+            fit(cfg, &splits, LoopOptions::in_memory(eval_every, &mut curve))?;
         let out = RunOut {
             epochs: cfg.epochs,
             curve: curve.0,
             train_s: summary.last.train_s,
         };
         let json = serde_json::to_string(&out).map_err(LabError::json(&json_path))?;
-        crate::checkpoint::write_atomic(&json_path, json.as_bytes())?;
+        crate::rundir::write_atomic(&json_path, json.as_bytes())?;
         if want_model {
-            crate::checkpoint::save(&mut model, "{}", &model_path)?;
+            crate::checkpoint::save(&mut model, "{}", "", &model_path)?;
         }
         self.trained.fetch_add(1, Ordering::Relaxed);
         Ok((out, want_model.then_some(model)))

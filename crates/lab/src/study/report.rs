@@ -170,9 +170,9 @@ section{{border-top:2px solid #ddd;margin-top:2em;padding-top:.5em}}figure{{disp
 /// [`LabError::Io`] when they cannot be written.
 pub fn write(dir: &Path, results: &[ClaimResult], info: &RunInfo) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(LabError::io(dir))?;
-    crate::checkpoint::write_atomic(&dir.join("index.html"), html(results, info).as_bytes())?;
+    crate::rundir::write_atomic(&dir.join("index.html"), html(results, info).as_bytes())?;
     let json = serde_json::json!({"claims": results, "elapsed_s": info.elapsed_s, "run": info});
-    crate::checkpoint::write_atomic(
+    crate::rundir::write_atomic(
         &dir.join("results.json"),
         serde_json::to_string_pretty(&json)
             .map_err(LabError::json(dir.join("results.json")))?

@@ -1,0 +1,350 @@
+//! Run directories that never lose or mix up data.
+//!
+//! A run directory holds `config.json`, `metrics.jsonl` (one line per
+//! finished epoch), `checkpoint.safetensors` (the training state, every K
+//! epochs) and, once the run has finished, `model.safetensors`. The rules:
+//!
+//! ```text
+//! whole files:  write tmp (same dir) → fsync tmp → rename over target → fsync dir
+//!               (a crash leaves the old file or the new one, never half of one;
+//!                the temporary is removed when any step fails)
+//! metrics:      one write(2) per complete line, then fsync; a resume keeps the
+//!               complete lines of epochs ≤ the checkpoint's epoch and drops the rest
+//! a new run:    a fresh directory (default names made unique by create_dir, which
+//!               fails when the name exists), or an existing empty one; a
+//!               non-empty one only with force, which first deletes the old run's files
+//! ```
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{LabError, Result};
+
+/// The files of a run directory.
+pub const CONFIG: &str = "config.json";
+/// One JSON line per finished epoch.
+pub const METRICS: &str = "metrics.jsonl";
+/// The training state of the last checkpointed epoch.
+pub const CHECKPOINT: &str = "checkpoint.safetensors";
+/// The trained model; present only once the run has finished.
+pub const MODEL: &str = "model.safetensors";
+
+const RUN_FILES: [&str; 4] = [CONFIG, METRICS, CHECKPOINT, MODEL];
+
+fn refused(path: &Path, msg: impl Into<String>) -> LabError {
+    LabError::RunDir {
+        path: path.to_path_buf(),
+        msg: msg.into(),
+    }
+}
+
+/// Make `dir` durable: fsync the directory itself so a rename or a new file
+/// in it survives a power cut (no-op where directories cannot be opened).
+fn sync_dir(dir: &Path) -> Result<()> {
+    match File::open(dir) {
+        Ok(d) => d.sync_all().map_err(LabError::io(dir)),
+        Err(_) => Ok(()),
+    }
+}
+
+fn parent_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Write `bytes` to `path` durably and atomically (see the module docs).
+///
+/// # Errors
+/// [`LabError::Io`] naming the file; no temporary is left behind.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = parent_of(path);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if name.is_empty() {
+        return Err(LabError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"),
+        });
+    }
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let written = (|| {
+        let mut f = File::create(&tmp).map_err(LabError::io(&tmp))?;
+        f.write_all(bytes).map_err(LabError::io(&tmp))?;
+        f.sync_all().map_err(LabError::io(&tmp))?;
+        std::fs::rename(&tmp, path).map_err(LabError::io(path))
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written?;
+    sync_dir(dir)
+}
+
+/// A new run directory `<parent>/run-<unix seconds>`, with `-2`, `-3`, …
+/// appended while the name is taken: `create_dir` is atomic, so runs started
+/// in the same second (or the same instant) still get different directories.
+///
+/// # Errors
+/// [`LabError::Io`] when `parent` cannot be created or written.
+pub fn create_unique(parent: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(parent).map_err(LabError::io(parent))?;
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    for k in 1u32.. {
+        let name = if k == 1 {
+            format!("run-{secs}")
+        } else {
+            format!("run-{secs}-{k}")
+        };
+        let dir = parent.join(name);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {
+                sync_dir(parent)?;
+                return Ok(dir);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(LabError::io(&dir)(e)),
+        }
+    }
+    unreachable!("u32 suffixes run out only after 4 billion runs in one second")
+}
+
+/// Make `dir` ready for a new run: create it, or accept it empty. A
+/// non-empty directory is refused unless `force`, which deletes the files of
+/// a previous run (and only those) first, so no old model or metrics line
+/// can be mistaken for the new run's.
+///
+/// # Errors
+/// [`LabError::RunDir`] for a non-empty directory without `force`, or one
+/// holding files that are not a run's; [`LabError::Io`] otherwise.
+pub fn prepare_new(dir: &Path, force: bool) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(refused(
+            dir,
+            "exists and is not a directory; choose another --out",
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(LabError::io(dir))?;
+    let entries: Vec<String> = std::fs::read_dir(dir)
+        .map_err(LabError::io(dir))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    if entries.iter().all(|n| is_temp(n)) {
+        // Empty, or only the temporaries of a run killed before its first file.
+        remove_stale_temps(dir);
+        return Ok(());
+    }
+    if !force {
+        return Err(refused(
+            dir,
+            "is not empty (it holds an earlier run?); choose a new --out, continue the run with --resume, or replace it with --force",
+        ));
+    }
+    let foreign: Vec<&String> = entries
+        .iter()
+        .filter(|n| !RUN_FILES.contains(&n.as_str()) && !is_temp(n))
+        .collect();
+    if !foreign.is_empty() {
+        return Err(refused(
+            dir,
+            format!("holds files that are not a run's ({foreign:?}); --force only replaces run directories — choose another --out"),
+        ));
+    }
+    // The model first: a directory without one is an unfinished run, never
+    // a finished run with someone else's metrics.
+    for name in [MODEL, CHECKPOINT, METRICS, CONFIG] {
+        let p = dir.join(name);
+        if p.exists() {
+            std::fs::remove_file(&p).map_err(LabError::io(&p))?;
+        }
+    }
+    for n in entries.iter().filter(|n| is_temp(n)) {
+        let _ = std::fs::remove_file(dir.join(n));
+    }
+    sync_dir(dir)
+}
+
+/// Refuse to resume a run that has finished (its model is written).
+///
+/// # Errors
+/// [`LabError::RunDir`] saying what to do instead.
+pub fn check_unfinished(dir: &Path) -> Result<()> {
+    if dir.join(MODEL).exists() {
+        return Err(refused(
+            dir,
+            "has finished (model.safetensors is there); evaluate it with `dropout-lab eval --run`, or train again with --out and --force",
+        ));
+    }
+    Ok(())
+}
+
+/// A temporary left by [`write_atomic`] of a killed process.
+fn is_temp(name: &str) -> bool {
+    name.starts_with('.') && name.contains(".tmp")
+}
+
+/// Remove the temporaries of killed writers from `dir`.
+pub fn remove_stale_temps(dir: &Path) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.filter_map(|e| e.ok()) {
+            if is_temp(&e.file_name().to_string_lossy()) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+/// `metrics.jsonl`, appended one durable line at a time.
+pub struct MetricsLog {
+    file: File,
+    path: PathBuf,
+}
+
+impl MetricsLog {
+    /// Start an empty log in `dir`.
+    ///
+    /// # Errors
+    /// [`LabError::Io`].
+    pub fn create(dir: &Path) -> Result<Self> {
+        let path = dir.join(METRICS);
+        let file = File::create(&path).map_err(LabError::io(&path))?;
+        sync_dir(dir)?;
+        Ok(Self { file, path })
+    }
+
+    /// Reopen the log of a run resumed after epoch `epochs`: keep its first
+    /// `epochs` lines if they are complete JSON lines for epochs 1, 2, …,
+    /// drop everything after them (epochs the killed run finished after its
+    /// last checkpoint, a torn last line).
+    ///
+    /// # Errors
+    /// [`LabError::RunDir`] when fewer than `epochs` good lines are there.
+    pub fn resume(dir: &Path, epochs: usize) -> Result<Self> {
+        let path = dir.join(METRICS);
+        if epochs == 0 && !path.exists() {
+            // Killed between config.json and the log's creation.
+            return Self::create(dir);
+        }
+        let text = std::fs::read(&path).map_err(LabError::io(&path))?;
+        let mut keep = 0usize;
+        let mut good = 0usize;
+        for line in text.split_inclusive(|&b| b == b'\n') {
+            if good == epochs || !line.ends_with(b"\n") {
+                break;
+            }
+            let epoch = serde_json::from_slice::<serde_json::Value>(line)
+                .ok()
+                .and_then(|v| v.get("epoch").and_then(serde_json::Value::as_u64));
+            if epoch != Some(good as u64 + 1) {
+                break;
+            }
+            good += 1;
+            keep += line.len();
+        }
+        if good < epochs {
+            return Err(refused(
+                &path,
+                format!("has {good} complete epoch lines but the checkpoint is at epoch {epochs}; the run directory was changed by hand — start the run again with --force"),
+            ));
+        }
+        let file = OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(LabError::io(&path))?;
+        file.set_len(keep as u64).map_err(LabError::io(&path))?;
+        file.sync_all().map_err(LabError::io(&path))?;
+        Ok(Self { file, path })
+    }
+
+    /// Append one line (a single write of the whole line, then fsync).
+    ///
+    /// # Errors
+    /// [`LabError::Io`].
+    pub fn append(&mut self, line: &str) -> Result<()> {
+        use std::io::{Seek, SeekFrom};
+        let mut buf = Vec::with_capacity(line.len() + 1);
+        buf.extend_from_slice(line.as_bytes());
+        buf.push(b'\n');
+        self.file
+            .seek(SeekFrom::End(0))
+            .and_then(|_| self.file.write_all(&buf))
+            .and_then(|()| self.file.sync_data())
+            .map_err(LabError::io(&self.path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_names_for_runs_started_together() {
+        let root = tempfile::tempdir().unwrap();
+        let dirs: Vec<PathBuf> = (0..5)
+            .map(|_| create_unique(root.path()).unwrap())
+            .collect();
+        let mut names: Vec<_> = dirs
+            .iter()
+            .map(|d| d.file_name().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), 5);
+    }
+
+    #[test]
+    fn a_non_empty_directory_needs_force_and_force_clears_only_run_files() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("r");
+        prepare_new(&dir, false).unwrap();
+        std::fs::write(dir.join(MODEL), b"old").unwrap();
+        std::fs::write(dir.join(".model.safetensors.tmp42"), b"torn").unwrap();
+        let e = prepare_new(&dir, false).unwrap_err().to_string();
+        assert!(e.contains("--force"), "{e}");
+        prepare_new(&dir, true).unwrap();
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        std::fs::write(dir.join("notes.txt"), b"mine").unwrap();
+        let e = prepare_new(&dir, true).unwrap_err().to_string();
+        assert!(e.contains("notes.txt"), "{e}");
+        assert!(dir.join("notes.txt").exists());
+    }
+
+    #[test]
+    fn resume_keeps_complete_lines_up_to_the_checkpoint() {
+        let root = tempfile::tempdir().unwrap();
+        let mut log = MetricsLog::create(root.path()).unwrap();
+        for e in 1..=3 {
+            log.append(&format!("{{\"epoch\":{e}}}")).unwrap();
+        }
+        drop(log);
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(root.path().join(METRICS))
+            .unwrap();
+        f.write_all(b"{\"epoch\":4,\"tor").unwrap();
+        drop(f);
+        let mut log = MetricsLog::resume(root.path(), 2).unwrap();
+        log.append("{\"epoch\":3}").unwrap();
+        let text = std::fs::read_to_string(root.path().join(METRICS)).unwrap();
+        assert_eq!(text, "{\"epoch\":1}\n{\"epoch\":2}\n{\"epoch\":3}\n");
+        assert!(MetricsLog::resume(root.path(), 5).is_err());
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole_files_and_leaves_no_temporary() {
+        let root = tempfile::tempdir().unwrap();
+        let p = root.path().join("a.json");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 1);
+        let missing = root.path().join("no/such/dir/x");
+        assert!(write_atomic(&missing, b"x").is_err());
+    }
+}
