@@ -199,7 +199,10 @@ impl Optimizer {
 /// choice outside the loop, so the compiler vectorises it; the arithmetic is
 /// the module formula, operation for operation.
 fn sgd(w: &mut [f32], g: &[f32], m: &mut [f32], lr: f32, lam: f32, mu: f32, nesterov: bool) {
-    wide(|| sgd_body(w, g, m, lr, lam, mu, nesterov))
+    wide(
+        #[inline(always)]
+        || sgd_body(w, g, m, lr, lam, mu, nesterov),
+    )
 }
 
 #[inline(always)]
@@ -240,7 +243,10 @@ impl Adam {
     /// AdamW choice is outside the loop and the arithmetic is the module
     /// formula, operation for operation (so any chunking gives the same bits).
     fn update(&self, w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
-        wide(|| adam_body(self, w, g, m, v))
+        wide(
+            #[inline(always)]
+            || adam_body(self, w, g, m, v),
+        )
     }
 }
 

@@ -121,7 +121,12 @@ impl Layer for ActivationLayer {
             .data
             .par_chunks_mut(GRAIN)
             .zip(x.data.par_chunks(GRAIN))
-            .for_each(|(y, x)| wide(|| y.iter_mut().zip(x).for_each(|(y, &x)| *y = k.f(x))));
+            .for_each(|(y, x)| {
+                wide(
+                    #[inline(always)]
+                    || y.iter_mut().zip(x).for_each(|(y, &x)| *y = k.f(x)),
+                )
+            });
     }
 
     fn output(&self) -> &Tensor {
@@ -140,11 +145,14 @@ impl Layer for ActivationLayer {
             .zip(x.data.par_chunks(GRAIN))
             .zip(self.y.data.par_chunks(GRAIN).zip(dy.data.par_chunks(GRAIN)))
             .for_each(|((dx, x), (y, dy))| {
-                wide(|| {
-                    for i in 0..dx.len() {
-                        dx[i] = dy[i] * k.df(x[i], y[i]);
-                    }
-                })
+                wide(
+                    #[inline(always)]
+                    || {
+                        for i in 0..dx.len() {
+                            dx[i] = dy[i] * k.df(x[i], y[i]);
+                        }
+                    },
+                )
             });
     }
 

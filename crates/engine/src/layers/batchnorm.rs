@@ -23,6 +23,8 @@ use crate::layer::{Buffer, Ctx, Dims, Layer, Param, ParamKind};
 use crate::tensor::Tensor;
 use crate::wide::wide;
 
+use super::channel;
+
 /// Momentum of the running statistics.
 pub const MOMENTUM: f32 = 0.1;
 /// Variance epsilon.
@@ -47,6 +49,10 @@ pub struct BatchNorm {
     mean: Vec<f32>,
     acc1: Vec<f64>,
     acc2: Vec<f64>,
+    /// Backward's per-channel γ/σ, mean(dy), mean(dy x̂) (dense inputs).
+    k: Vec<f32>,
+    mdy: Vec<f32>,
+    mdyx: Vec<f32>,
     parts: Vec<f64>,
     xhat: Tensor,
     y: Tensor,
@@ -69,89 +75,14 @@ impl BatchNorm {
             mean: vec![0.0; c],
             acc1: vec![0.0; c],
             acc2: vec![0.0; c],
+            k: vec![0.0; c],
+            mdy: vec![0.0; c],
+            mdyx: vec![0.0; c],
             parts: Vec::new(),
             xhat: Tensor::default(),
             y: Tensor::default(),
             dx: Tensor::default(),
         }
-    }
-
-    /// A per-channel reduction, in parallel over blocks of channels:
-    /// `acc[ch] = 0`, then `f(ch, offset, len, &mut acc[ch])` for each
-    /// `(sample, channel)` run of `len` values at `offset`, in sample order —
-    /// the order of a sequential loop, so the sums do not depend on the
-    /// thread count.
-    fn reduce(
-        shape: &[usize],
-        c: usize,
-        acc: &mut [f64],
-        f: impl Fn(usize, usize, usize, &mut f64) + Sync,
-    ) {
-        let n = shape[0];
-        let s: usize = shape[2..].iter().product();
-        // About four tasks per thread; the split only groups channels.
-        let block = c.div_ceil(4 * rayon::current_num_threads()).max(1);
-        acc.par_chunks_mut(block)
-            .enumerate()
-            .for_each(|(blk, acc)| {
-                wide(|| {
-                    acc.fill(0.0);
-                    for i in 0..n {
-                        for (k, a) in acc.iter_mut().enumerate() {
-                            let ch = blk * block + k;
-                            f(ch, (i * c + ch) * s, s, a);
-                        }
-                    }
-                })
-            });
-    }
-
-    /// `acc[ch] = Σ_i f(ch, offset, len)` over samples i in order, where each
-    /// run's value `f` is computed in parallel over samples into `parts`
-    /// first: the same additions in the same order as a sequential loop.
-    fn sum_runs(
-        shape: &[usize],
-        c: usize,
-        acc: &mut [f64],
-        parts: &mut Vec<f64>,
-        f: impl Fn(usize, usize, usize) -> f64 + Sync,
-    ) {
-        let n = shape[0];
-        let s: usize = shape[2..].iter().product();
-        parts.resize(n * c, 0.0);
-        parts.par_chunks_mut(c).enumerate().for_each(|(i, p)| {
-            wide(|| {
-                for (ch, v) in p.iter_mut().enumerate() {
-                    *v = f(ch, (i * c + ch) * s, s);
-                }
-            })
-        });
-        acc.fill(0.0);
-        for p in parts.chunks(c) {
-            for (a, &v) in acc.iter_mut().zip(p) {
-                *a += v;
-            }
-        }
-    }
-
-    /// An element-wise pass, in parallel over samples: `f(ch, offset, run)`
-    /// for each `(sample, channel)` run, `run` its slice of `out`.
-    fn map(
-        shape: &[usize],
-        c: usize,
-        out: &mut [f32],
-        f: impl Fn(usize, usize, &mut [f32]) + Sync,
-    ) {
-        let s: usize = shape[2..].iter().product::<usize>().max(1);
-        out.par_chunks_mut(c * s)
-            .enumerate()
-            .for_each(|(i, sample)| {
-                wide(|| {
-                    for (ch, run) in sample.chunks_mut(s).enumerate() {
-                        f(ch, (i * c + ch) * s, run);
-                    }
-                })
-            });
     }
 }
 
@@ -182,19 +113,51 @@ impl Layer for BatchNorm {
         if ctx.mode == Mode::Train {
             // Per-channel sums in f64, in a fixed order (two passes).
             let (sum, sq, parts) = (&mut self.acc1, &mut self.acc2, &mut self.parts);
-            Self::sum_runs(&x.shape, c, sum, parts, |_, o, l| {
-                x.data[o..o + l].iter().map(|&v| f64::from(v)).sum::<f64>()
-            });
+            let dense = x.shape.len() == 2;
+            let (n, xd) = (x.rows(), &x.data);
+            if dense {
+                channel::dense_reduce(
+                    n,
+                    c,
+                    sum,
+                    #[inline(always)]
+                    |acc, c0, i| {
+                        let row = &xd[i * c + c0..i * c + c0 + acc.len()];
+                        for (a, &v) in acc.iter_mut().zip(row) {
+                            *a += f64::from(v);
+                        }
+                    },
+                );
+            } else {
+                channel::sum_runs(&x.shape, c, sum, parts, |_, o, l| {
+                    xd[o..o + l].iter().map(|&v| f64::from(v)).sum::<f64>()
+                });
+            }
             for s in sum.iter_mut() {
                 *s /= m as f64;
             }
             let mu = &*sum;
-            Self::sum_runs(&x.shape, c, sq, parts, |ch, o, l| {
-                x.data[o..o + l]
-                    .iter()
-                    .map(|&v| (f64::from(v) - mu[ch]).powi(2))
-                    .sum::<f64>()
-            });
+            if dense {
+                channel::dense_reduce(
+                    n,
+                    c,
+                    sq,
+                    #[inline(always)]
+                    |acc, c0, i| {
+                        let row = &xd[i * c + c0..i * c + c0 + acc.len()];
+                        for ((a, &v), &mu) in acc.iter_mut().zip(row).zip(&mu[c0..]) {
+                            *a += (f64::from(v) - mu).powi(2);
+                        }
+                    },
+                );
+            } else {
+                channel::sum_runs(&x.shape, c, sq, parts, |ch, o, l| {
+                    xd[o..o + l]
+                        .iter()
+                        .map(|&v| (f64::from(v) - mu[ch]).powi(2))
+                        .sum::<f64>()
+                });
+            }
             for ch in 0..c {
                 let var = sq[ch] / m as f64;
                 let unbiased = if m > 1 {
@@ -226,20 +189,34 @@ impl Layer for BatchNorm {
             .zip(self.y.data.par_chunks_mut(sz.max(1)))
             .zip(x.data.par_chunks(sz.max(1)))
             .for_each(|((xh, y), xs)| {
-                wide(|| {
-                    for (ch, ((xh, y), xs)) in xh
-                        .chunks_mut(s_len)
-                        .zip(y.chunks_mut(s_len))
-                        .zip(xs.chunks(s_len))
-                        .enumerate()
-                    {
-                        let (mu, k, gc, bc) = (mean[ch], inv[ch], g[ch], b[ch]);
-                        for ((h, y), &v) in xh.iter_mut().zip(y.iter_mut()).zip(xs) {
-                            *h = (v - mu) * k;
-                            *y = gc * *h + bc;
+                wide(
+                    #[inline(always)]
+                    || {
+                        if s_len == 1 {
+                            // (N, C): one value per channel; vectorise across channels.
+                            let per_ch = mean.iter().zip(inv.iter()).zip(g.iter().zip(b.iter()));
+                            for (((h, y), &v), ((&mu, &k), (&gc, &bc))) in
+                                xh.iter_mut().zip(y.iter_mut()).zip(xs).zip(per_ch)
+                            {
+                                *h = (v - mu) * k;
+                                *y = gc * *h + bc;
+                            }
+                            return;
                         }
-                    }
-                })
+                        for (ch, ((xh, y), xs)) in xh
+                            .chunks_mut(s_len)
+                            .zip(y.chunks_mut(s_len))
+                            .zip(xs.chunks(s_len))
+                            .enumerate()
+                        {
+                            let (mu, k, gc, bc) = (mean[ch], inv[ch], g[ch], b[ch]);
+                            for ((h, y), &v) in xh.iter_mut().zip(y.iter_mut()).zip(xs) {
+                                *h = (v - mu) * k;
+                                *y = gc * *h + bc;
+                            }
+                        }
+                    },
+                )
             });
     }
 
@@ -252,16 +229,44 @@ impl Layer for BatchNorm {
         let m = (x.len() / c) as f64;
         let (sdy, sdyx) = (&mut self.acc1, &mut self.acc2);
         let (xhat, d) = (&self.xhat.data, &dy.data);
-        Self::reduce(&x.shape, c, sdy, |_, o, l, a| {
-            for &v in &d[o..o + l] {
-                *a += f64::from(v);
-            }
-        });
-        Self::reduce(&x.shape, c, sdyx, |_, o, l, a| {
-            for (&v, &h) in d[o..o + l].iter().zip(&xhat[o..o + l]) {
-                *a += f64::from(v) * f64::from(h);
-            }
-        });
+        if x.shape.len() == 2 {
+            let n = x.rows();
+            channel::dense_reduce(
+                n,
+                c,
+                sdy,
+                #[inline(always)]
+                |acc, c0, i| {
+                    let row = &d[i * c + c0..i * c + c0 + acc.len()];
+                    for (a, &v) in acc.iter_mut().zip(row) {
+                        *a += f64::from(v);
+                    }
+                },
+            );
+            channel::dense_reduce(
+                n,
+                c,
+                sdyx,
+                #[inline(always)]
+                |acc, c0, i| {
+                    let (o, l) = (i * c + c0, acc.len());
+                    for ((a, &v), &h) in acc.iter_mut().zip(&d[o..o + l]).zip(&xhat[o..o + l]) {
+                        *a += f64::from(v) * f64::from(h);
+                    }
+                },
+            );
+        } else {
+            channel::reduce(&x.shape, c, sdy, |_, o, l, a| {
+                for &v in &d[o..o + l] {
+                    *a += f64::from(v);
+                }
+            });
+            channel::reduce(&x.shape, c, sdyx, |_, o, l, a| {
+                for (&v, &h) in d[o..o + l].iter().zip(&xhat[o..o + l]) {
+                    *a += f64::from(v) * f64::from(h);
+                }
+            });
+        }
         for ch in 0..c {
             self.gbeta[ch] = sdy[ch] as f32;
             self.ggamma[ch] = sdyx[ch] as f32;
@@ -273,7 +278,40 @@ impl Layer for BatchNorm {
         let (g, inv) = (&self.gamma, &self.inv_std);
         let (sdy, sdyx) = (&*sdy, &*sdyx);
         let train = ctx.mode == Mode::Train;
-        Self::map(&x.shape, c, &mut self.dx.data, |ch, o, run| {
+        if x.shape.len() == 2 {
+            // (N, C): per-channel constants first, then rows vectorised across channels.
+            for ch in 0..c {
+                self.k[ch] = g[ch] * inv[ch];
+                self.mdy[ch] = (sdy[ch] / m) as f32;
+                self.mdyx[ch] = (sdyx[ch] / m) as f32;
+            }
+            let (k, mdy, mdyx) = (&self.k, &self.mdy, &self.mdyx);
+            self.dx
+                .data
+                .par_chunks_mut(c)
+                .zip(d.par_chunks(c))
+                .zip(xhat.par_chunks(c))
+                .for_each(|((dx, d), h)| {
+                    wide(
+                        #[inline(always)]
+                        || {
+                            let per_ch = k.iter().zip(mdy.iter()).zip(mdyx.iter());
+                            let it = dx.iter_mut().zip(d).zip(h).zip(per_ch);
+                            if train {
+                                for (((dx, &d), &h), ((&k, &mdy), &mdyx)) in it {
+                                    *dx = k * (d - mdy - h * mdyx);
+                                }
+                            } else {
+                                for (((dx, &d), _), ((&k, _), _)) in it {
+                                    *dx = k * d;
+                                }
+                            }
+                        },
+                    )
+                });
+            return;
+        }
+        channel::map(&x.shape, c, &mut self.dx.data, |ch, o, run| {
             let k = g[ch] * inv[ch];
             let (mdy, mdyx) = ((sdy[ch] / m) as f32, (sdyx[ch] / m) as f32);
             let l = run.len();

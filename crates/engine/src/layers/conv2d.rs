@@ -188,12 +188,15 @@ impl Layer for Conv2d {
             .par_chunks_mut(hw * kk)
             .enumerate()
             .for_each(|(s, c)| {
-                wide(|| {
-                    let xs = &x.data[s * in_sz..(s + 1) * in_sz];
-                    for (v, &t) in c.iter_mut().zip(table) {
-                        *v = if t == OUTSIDE { 0.0 } else { xs[t] };
-                    }
-                })
+                wide(
+                    #[inline(always)]
+                    || {
+                        let xs = &x.data[s * in_sz..(s + 1) * in_sz];
+                        for (v, &t) in c.iter_mut().zip(table) {
+                            *v = if t == OUTSIDE { 0.0 } else { xs[t] };
+                        }
+                    },
+                )
             });
         self.z.resize(n * hw * co, 0.0);
         matmul(
@@ -213,14 +216,17 @@ impl Layer for Conv2d {
             .par_chunks_mut(co * hw)
             .enumerate()
             .for_each(|(s, ys)| {
-                wide(|| {
-                    let zs = &z[s * hw * co..(s + 1) * hw * co];
-                    for c in 0..co {
-                        for p in 0..hw {
-                            ys[c * hw + p] = zs[p * co + c] + b[c];
+                wide(
+                    #[inline(always)]
+                    || {
+                        let zs = &z[s * hw * co..(s + 1) * hw * co];
+                        for c in 0..co {
+                            for p in 0..hw {
+                                ys[c * hw + p] = zs[p * co + c] + b[c];
+                            }
                         }
-                    }
-                })
+                    },
+                )
             });
     }
 
@@ -237,14 +243,17 @@ impl Layer for Conv2d {
         // dZ (N·HW × Co) into the z buffer.
         let z = &mut self.z;
         z.par_chunks_mut(hw * co).enumerate().for_each(|(s, zs)| {
-            wide(|| {
-                let ds = &dy.data[s * co * hw..(s + 1) * co * hw];
-                for c in 0..co {
-                    for p in 0..hw {
-                        zs[p * co + c] = ds[c * hw + p];
+            wide(
+                #[inline(always)]
+                || {
+                    let ds = &dy.data[s * co * hw..(s + 1) * co * hw];
+                    for c in 0..co {
+                        for p in 0..hw {
+                            zs[p * co + c] = ds[c * hw + p];
+                        }
                     }
-                }
-            })
+                },
+            )
         });
         self.gb.fill(0.0);
         for s in 0..n {
@@ -287,16 +296,19 @@ impl Layer for Conv2d {
             .par_chunks_mut(in_sz)
             .enumerate()
             .for_each(|(s, dxs)| {
-                wide(|| {
-                    dxs.fill(0.0);
-                    let c = &dcols[s * hw * kk..(s + 1) * hw * kk];
-                    // The same (pixel, tap) order as the forward: sums as before.
-                    for (&v, &t) in c.iter().zip(table) {
-                        if t != OUTSIDE {
-                            dxs[t] += v;
+                wide(
+                    #[inline(always)]
+                    || {
+                        dxs.fill(0.0);
+                        let c = &dcols[s * hw * kk..(s + 1) * hw * kk];
+                        // The same (pixel, tap) order as the forward: sums as before.
+                        for (&v, &t) in c.iter().zip(table) {
+                            if t != OUTSIDE {
+                                dxs[t] += v;
+                            }
                         }
-                    }
-                })
+                    },
+                )
             });
         self.cols = dcols;
         self.dx = dx;

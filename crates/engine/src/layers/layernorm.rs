@@ -79,21 +79,24 @@ impl Layer for LayerNorm {
             .zip(self.y.data.par_chunks_mut(d))
             .zip(self.inv_std.par_iter_mut())
             .for_each(|(((row, xhat), y), inv_std)| {
-                wide(|| {
-                    let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / d as f64;
-                    let var = row
-                        .iter()
-                        .map(|&v| (f64::from(v) - mean).powi(2))
-                        .sum::<f64>()
-                        / d as f64;
-                    let inv = 1.0 / (var as f32 + EPS).sqrt();
-                    *inv_std = inv;
-                    for c in 0..d {
-                        let h = (row[c] - mean as f32) * inv;
-                        xhat[c] = h;
-                        y[c] = g[c] * h + b[c];
-                    }
-                })
+                wide(
+                    #[inline(always)]
+                    || {
+                        let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / d as f64;
+                        let var = row
+                            .iter()
+                            .map(|&v| (f64::from(v) - mean).powi(2))
+                            .sum::<f64>()
+                            / d as f64;
+                        let inv = 1.0 / (var as f32 + EPS).sqrt();
+                        *inv_std = inv;
+                        for c in 0..d {
+                            let h = (row[c] - mean as f32) * inv;
+                            xhat[c] = h;
+                            y[c] = g[c] * h + b[c];
+                        }
+                    },
+                )
             });
     }
 
@@ -110,18 +113,21 @@ impl Layer for LayerNorm {
             .zip(self.gbeta.par_chunks_mut(COL_BLOCK))
             .enumerate()
             .for_each(|(blk, (gg, gb))| {
-                wide(|| {
-                    gg.fill(0.0);
-                    gb.fill(0.0);
-                    let c0 = blk * COL_BLOCK;
-                    for r in 0..n {
-                        for (k, (gg, gb)) in gg.iter_mut().zip(gb.iter_mut()).enumerate() {
-                            let i = r * d + c0 + k;
-                            *gg += dyd[i] * xhat[i];
-                            *gb += dyd[i];
+                wide(
+                    #[inline(always)]
+                    || {
+                        gg.fill(0.0);
+                        gb.fill(0.0);
+                        let c0 = blk * COL_BLOCK;
+                        for r in 0..n {
+                            for (k, (gg, gb)) in gg.iter_mut().zip(gb.iter_mut()).enumerate() {
+                                let i = r * d + c0 + k;
+                                *gg += dyd[i] * xhat[i];
+                                *gb += dyd[i];
+                            }
                         }
-                    }
-                })
+                    },
+                )
             });
         if !need_dx {
             return;
@@ -135,19 +141,22 @@ impl Layer for LayerNorm {
             .zip(xhat.par_chunks(d))
             .zip(self.inv_std.par_iter())
             .for_each(|(((dx, dy), xhat), &inv)| {
-                wide(|| {
-                    let (mut mg, mut mgx) = (0.0f64, 0.0f64);
-                    for c in 0..d {
-                        let g = f64::from(gamma[c] * dy[c]);
-                        mg += g;
-                        mgx += g * f64::from(xhat[c]);
-                    }
-                    let (mg, mgx) = ((mg / d as f64) as f32, (mgx / d as f64) as f32);
-                    for c in 0..d {
-                        let g = gamma[c] * dy[c];
-                        dx[c] = inv * (g - mg - xhat[c] * mgx);
-                    }
-                })
+                wide(
+                    #[inline(always)]
+                    || {
+                        let (mut mg, mut mgx) = (0.0f64, 0.0f64);
+                        for c in 0..d {
+                            let g = f64::from(gamma[c] * dy[c]);
+                            mg += g;
+                            mgx += g * f64::from(xhat[c]);
+                        }
+                        let (mg, mgx) = ((mg / d as f64) as f32, (mgx / d as f64) as f32);
+                        for c in 0..d {
+                            let g = gamma[c] * dy[c];
+                            dx[c] = inv * (g - mg - xhat[c] * mgx);
+                        }
+                    },
+                )
             });
     }
 

@@ -2,6 +2,7 @@
 
 pub mod activation;
 pub mod batchnorm;
+mod channel;
 pub mod conv2d;
 pub mod dense;
 pub mod dropout_layer;

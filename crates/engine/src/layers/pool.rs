@@ -68,24 +68,27 @@ impl Layer for MaxPool2d {
             .zip(self.arg.par_chunks_mut(ho * wo))
             .enumerate()
             .for_each(|(plane, (ys, args))| {
-                wide(|| {
-                    let xs = &x.data[plane * h * w..(plane + 1) * h * w];
-                    for i in 0..ho {
-                        for j in 0..wo {
-                            let mut best = (f32::NEG_INFINITY, (i * k) * w + j * k);
-                            for a in 0..k {
-                                for b in 0..k {
-                                    let idx = (i * k + a) * w + j * k + b;
-                                    if xs[idx] > best.0 {
-                                        best = (xs[idx], idx);
+                wide(
+                    #[inline(always)]
+                    || {
+                        let xs = &x.data[plane * h * w..(plane + 1) * h * w];
+                        for i in 0..ho {
+                            for j in 0..wo {
+                                let mut best = (f32::NEG_INFINITY, (i * k) * w + j * k);
+                                for a in 0..k {
+                                    for b in 0..k {
+                                        let idx = (i * k + a) * w + j * k + b;
+                                        if xs[idx] > best.0 {
+                                            best = (xs[idx], idx);
+                                        }
                                     }
                                 }
+                                ys[i * wo + j] = xs[best.1];
+                                args[i * wo + j] = best.1 as u32;
                             }
-                            ys[i * wo + j] = xs[best.1];
-                            args[i * wo + j] = best.1 as u32;
                         }
-                    }
-                })
+                    },
+                )
             });
     }
 
@@ -105,14 +108,17 @@ impl Layer for MaxPool2d {
             .par_chunks_mut(h * w)
             .enumerate()
             .for_each(|(plane, dxs)| {
-                wide(|| {
-                    dxs.fill(0.0);
-                    let args = &self.arg[plane * plane_out..(plane + 1) * plane_out];
-                    let dys = &dy.data[plane * plane_out..(plane + 1) * plane_out];
-                    for (a, d) in args.iter().zip(dys) {
-                        dxs[*a as usize] += d;
-                    }
-                })
+                wide(
+                    #[inline(always)]
+                    || {
+                        dxs.fill(0.0);
+                        let args = &self.arg[plane * plane_out..(plane + 1) * plane_out];
+                        let dys = &dy.data[plane * plane_out..(plane + 1) * plane_out];
+                        for (a, d) in args.iter().zip(dys) {
+                            dxs[*a as usize] += d;
+                        }
+                    },
+                )
             });
     }
 
