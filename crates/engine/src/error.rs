@@ -86,4 +86,12 @@ pub enum ArchProblem {
     /// LayerNorm asked for in conv blocks.
     #[error("LayerNorm is for dense blocks; use BatchNorm with conv layers")]
     LayerNormInConv,
+    /// More parameters than the engine takes (see [`crate::spec::MAX_PARAMS`]).
+    #[error("has {params} parameters, which with gradients and optimizer state need about {} GB; the engine takes at most {max} — use smaller layers", params.saturating_mul(16) / 1_000_000_000)]
+    TooLarge {
+        /// Parameters (saturated at u64::MAX).
+        params: u64,
+        /// The limit.
+        max: u64,
+    },
 }

@@ -25,6 +25,7 @@ pub struct Sequential {
     pub input: Tensor,
     dlogits: Tensor,
     first_trainable: usize,
+    buffer_floats: u64,
 }
 
 impl Sequential {
@@ -57,7 +58,29 @@ impl Sequential {
             input: Tensor::default(),
             dlogits: Tensor::default(),
             first_trainable,
+            buffer_floats: 0,
         })
+    }
+
+    /// f32 buffers per sample over all layers: what one more sample in a
+    /// batch costs (see [`crate::spec::size`]; for models not built from a
+    /// spec, three buffers per layer output).
+    pub fn buffer_floats_per_sample(&self) -> u64 {
+        if self.buffer_floats > 0 {
+            return self.buffer_floats;
+        }
+        let mut shape = self.sample_shape.clone();
+        let mut n = 2 * shape.iter().product::<usize>() as u64;
+        for l in &self.layers {
+            shape = l.output_shape(&shape).unwrap_or_default();
+            n += 3 * shape.iter().product::<usize>() as u64;
+        }
+        n
+    }
+
+    /// Record [`buffer_floats_per_sample`](Self::buffer_floats_per_sample) as estimated by the builder.
+    pub fn set_buffer_floats(&mut self, floats: u64) {
+        self.buffer_floats = floats;
     }
 
     /// Per-sample input shape.

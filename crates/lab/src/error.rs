@@ -36,7 +36,7 @@ pub enum LabError {
     },
     /// Training diverged.
     #[error(
-        "the training loss became {loss} at step {step} (epoch {epoch}): lower the learning rate"
+        "the training loss became {loss} at step {step} (epoch {epoch}); likely causes, most likely first: a learning rate too high for this model and data, momentum too close to 1, unscaled features (standardise them) — lower the learning rate first"
     )]
     Diverged {
         /// The loss value (NaN or ±inf).
@@ -61,6 +61,16 @@ pub enum LabError {
         path: PathBuf,
         /// The parser's error.
         source: serde_json::Error,
+    },
+    /// A size that would need more memory than the lab allows.
+    #[error("{what} needs about {} MB of buffers, over the limit of {} MB; lower the batch size or use smaller layers", needed / 1_000_000, limit / 1_000_000)]
+    Memory {
+        /// What would need it.
+        what: String,
+        /// Bytes needed (saturated).
+        needed: u64,
+        /// Bytes allowed.
+        limit: u64,
     },
     /// A run directory that cannot be used as asked.
     #[error("{}: {msg}", path.display())]

@@ -100,7 +100,7 @@ pub fn mc_evaluate(
     let mut mean = vec![0.0f64; n * k];
     let mut mean_h = vec![0.0f64; n];
     let mut p = Vec::new();
-    let batch = 1000;
+    let batch = crate::train::eval_batch(model, 1);
     for start in (0..n).step_by(batch) {
         let m = batch.min(n - start);
         model

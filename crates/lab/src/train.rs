@@ -84,11 +84,27 @@ pub fn evaluated(e: usize, epochs: usize, every: usize) -> bool {
     e == epochs || (every > 0 && e.is_multiple_of(every))
 }
 
+/// Most memory the buffers of one training batch may take (2 GiB).
+pub const MAX_BATCH_BYTES: u64 = 2 << 30;
+
+/// Most memory the buffers of one evaluation batch should take (512 MiB).
+const EVAL_BATCH_BYTES: u64 = 512 << 20;
+
+/// The evaluation batch for `model`: up to 1,000 samples, fewer when that
+/// would need more than 512 MiB of buffers, never fewer than `train_batch`.
+pub fn eval_batch(model: &Sequential, train_batch: usize) -> usize {
+    let per_sample = model.buffer_floats_per_sample().max(1);
+    let fit = (EVAL_BATCH_BYTES / (4 * per_sample)).max(1);
+    (fit.min(1000) as usize).max(train_batch.min(1000))
+}
+
 /// Build the model and optimizer a config describes, for data with this shape.
 ///
 /// # Errors
-/// [`LabError::Engine`] for an architecture that does not fit the data,
-/// [`LabError::Classes`] when its outputs are not the data's classes.
+/// [`LabError::Engine`] for an architecture that does not fit the data or is
+/// too large, [`LabError::Memory`] when one batch would need more than
+/// [`MAX_BATCH_BYTES`], [`LabError::Classes`] when its outputs are not the
+/// data's classes.
 pub fn build_model(cfg: &RunConfig, splits: &Splits) -> Result<(Sequential, Optimizer, Schedule)> {
     let spec = cfg.model.spec(splits.train.dim(), splits.classes);
     let sample = if spec.is_cnn() {
@@ -96,7 +112,20 @@ pub fn build_model(cfg: &RunConfig, splits: &Splits) -> Result<(Sequential, Opti
     } else {
         vec![splits.train.dim()]
     };
+    // The parameter count first (build refuses too many before allocating),
+    // then the batch's buffers.
+    let per_sample = engine::spec::size(&spec, &sample)?.floats_per_sample;
     let model = engine::spec::build(&spec, &sample, cfg.seed)?;
+    let needed = per_sample
+        .saturating_mul(4)
+        .saturating_mul(cfg.batch as u64);
+    if needed > MAX_BATCH_BYTES {
+        return Err(LabError::Memory {
+            what: format!("a batch of {} through `{}`", cfg.batch, spec.arch),
+            needed,
+            limit: MAX_BATCH_BYTES,
+        });
+    }
     if model.classes() != splits.classes {
         return Err(LabError::Classes {
             arch: spec.arch,
@@ -242,7 +271,7 @@ pub fn train(
     let mut step: u32 = start.step;
     let mut train_time = start.train_s;
     let mut last = None;
-    let eval_batch = 1000;
+    let eval_batch = eval_batch(model, bs);
     for epoch in start.epoch..cfg.epochs {
         let lr = schedule.lr(cfg.optim.lr, epoch);
         lo.observer

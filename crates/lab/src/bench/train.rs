@@ -112,8 +112,20 @@ pub fn run(b: &TrainBench, ps: &[f32], mut tick: impl FnMut()) -> Result<Vec<Tra
         spec.dropout = p;
         spec.norm = b.norm;
         spec.conv_dropout = if cnn { b.conv_dropout } else { 0.0 };
+        let model = build(&spec, &sample, 1)?;
+        let needed = model
+            .buffer_floats_per_sample()
+            .saturating_mul(4)
+            .saturating_mul(b.batch as u64);
+        if needed > crate::train::MAX_BATCH_BYTES {
+            return Err(crate::LabError::Memory {
+                what: format!("a batch of {} through `{}`", b.batch, b.arch),
+                needed,
+                limit: crate::train::MAX_BATCH_BYTES,
+            });
+        }
         setups.push(Setup {
-            model: build(&spec, &sample, 1)?,
+            model,
             opt: Optimizer::new(optim.kind(), 0.0, None),
             step: 0,
             block_s: Vec::new(),

@@ -26,7 +26,7 @@ enum BackendArg {
     after_help = "Examples:\n  dropout-lab bench kernel\n  dropout-lab bench kernel --json --sizes 1M,16M\n  dropout-lab bench kernel --backend portable --sizes 1M"
 )]
 pub struct KernelArgs {
-    /// Buffer sizes in f32 elements (suffix K = 2^10, M = 2^20).
+    /// Buffer sizes in f32 elements (suffix K = 2^10, M = 2^20, G = 2^30; at most 128M).
     #[arg(long, value_delimiter = ',', default_value = "1M,16M,64M", value_parser = parse_size)]
     sizes: Vec<usize>,
     /// Kernel threads (rayon pool size).
@@ -55,14 +55,27 @@ fn parse_size(s: &str) -> Result<usize, String> {
         Some('G' | 'g') => (&t[..t.len() - 1], 1 << 30),
         _ => (t, 1),
     };
-    num.parse::<usize>()
+    let n = num
+        .parse::<usize>()
         .ok()
         .and_then(|n| n.checked_mul(mul))
         .filter(|&n| n > 0)
         .ok_or_else(|| {
-            format!("`{s}` is not a size: use a positive number, optionally with K or M (e.g. 16M)")
-        })
+            format!(
+                "`{s}` is not a size: use a positive number, optionally with K, M or G (e.g. 16M)"
+            )
+        })?;
+    if n > MAX_SIZE {
+        return Err(format!(
+            "`{s}` = {n} elements needs {} MB per buffer (the benchmark holds three); at most 128M elements",
+            n as u64 * 4 / 1_000_000
+        ));
+    }
+    Ok(n)
 }
+
+/// Largest buffer measured: 128M f32 (512 MiB; three buffers are live).
+const MAX_SIZE: usize = 1 << 27;
 
 /// Measure the kernels.
 pub fn run(a: KernelArgs) -> Result<()> {

@@ -11,7 +11,7 @@ use lab::config::RunConfig;
 use lab::data::load;
 use lab::mc::{mc_evaluate, McReport};
 use lab::rundir;
-use lab::train::{build_model, evaluate, Score};
+use lab::train::{build_model, eval_batch, evaluate, Score};
 
 #[derive(Args)]
 #[command(
@@ -60,7 +60,8 @@ pub fn run(a: EvalArgs) -> Result<()> {
     let meta = checkpoint::load(&mut model, &model_path)?;
     check_same_run(&cfg, &meta, &splits.test.fingerprint(), &model_path)?;
     let (score, mc) = pool.install(|| -> Result<(Score, Option<McReport>)> {
-        let score = evaluate(&mut model, &splits.test, 1000)?;
+        let batch = eval_batch(&model, 1);
+        let score = evaluate(&mut model, &splits.test, batch)?;
         let mc = if a.mc > 0 {
             Some(mc_evaluate(
                 &mut model,

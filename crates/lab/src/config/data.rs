@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use serde::{Deserialize, Serialize};
 
-use crate::data::csv::LabelColumn;
+use crate::data::csv::{Header, LabelColumn};
 
 /// Standardisation policy: `x ← (x − μ) / σ` with μ, σ from the training set.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
@@ -30,6 +30,10 @@ pub struct DataConfig {
     /// CSV label column: `last`, a 0-based index, or a header name.
     #[arg(long, default_value = "last")]
     pub label_column: LabelColumn,
+    /// CSV: is the first line a header? `auto` decides and refuses when the line is ambiguous.
+    #[arg(long, value_enum, default_value_t = Header::Auto)]
+    #[serde(default)]
+    pub header: Header,
     /// CSV only: fraction held out (stratified, seeded) as the test set.
     #[arg(long, default_value_t = 0.2)]
     pub test_fraction: f64,

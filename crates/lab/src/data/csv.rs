@@ -1,11 +1,19 @@
 //! Numeric CSV tables with one label column.
 //!
-//! Every data row must have the same number of fields, all numbers (finite);
-//! the label column holds class indices `0, 1, …` (non-negative integers).
-//! The first line is a header when any of its fields is not a number: with as
-//! many fields as the data rows it names the columns; otherwise (the
-//! scikit-learn layout `n_samples,n_features,class names…`) it is skipped. A
-//! `.gz` file is decompressed first.
+//! Every data row must have the same number of fields, all numbers finite as
+//! f32; the label column holds class indices `0, 1, …` (non-negative
+//! integers). A `.gz` file is decompressed first. The first line:
+//!
+//! ```text
+//! --header yes   column names (as many fields as the data rows)
+//! --header no    data
+//! --header auto  all fields numbers                      → data
+//!                no field a number, data rows' width     → column names
+//!                `n_samples,n_features,…` matching the    → skipped (scikit-learn's layout)
+//!                  rows and features that follow
+//!                anything else (e.g. one mistyped number) → an error asking for yes or no
+//! ```
+//! A label column named in the header must be named once.
 
 use std::path::Path;
 
@@ -73,6 +81,19 @@ impl fmt::Display for LabelColumn {
     }
 }
 
+/// What the first line of a CSV is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Header {
+    /// Decide from the line (see the module docs); refuse when unclear.
+    #[default]
+    Auto,
+    /// Column names.
+    Yes,
+    /// Data.
+    No,
+}
+
 /// A parsed table: features row-major, labels, column names.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Table {
@@ -87,13 +108,24 @@ pub struct Table {
 }
 
 /// Read a CSV file.
-pub fn read(path: &Path, label: &LabelColumn) -> Result<Table, DataError> {
+///
+/// # Errors
+/// [`DataError`] naming the file, line and column.
+pub fn read(path: &Path, label: &LabelColumn, header: Header) -> Result<Table, DataError> {
     let bytes = read_maybe_gz(path)?;
-    parse(&bytes, label, path)
+    parse(&bytes, label, header, path)
 }
 
 /// Parse CSV bytes.
-pub fn parse(bytes: &[u8], label: &LabelColumn, path: &Path) -> Result<Table, DataError> {
+///
+/// # Errors
+/// As [`read`].
+pub fn parse(
+    bytes: &[u8],
+    label: &LabelColumn,
+    mode: Header,
+    path: &Path,
+) -> Result<Table, DataError> {
     let bad = |line: usize, msg: String| DataError::Format {
         path: path.to_path_buf(),
         msg: format!("line {line}: {msg}"),
@@ -117,15 +149,7 @@ pub fn parse(bytes: &[u8], label: &LabelColumn, path: &Path) -> Result<Table, Da
             msg: "no rows: the file is empty".into(),
         });
     }
-    let numeric = |r: &csv::StringRecord| r.iter().all(|f| f.parse::<f64>().is_ok());
-    let mut header: Option<Vec<String>> = None;
-    if !numeric(&rows[0].1) {
-        let (_, first) = rows.remove(0);
-        let width = rows.first().map_or(0, |r| r.1.len());
-        if first.len() == width {
-            header = Some(first.iter().map(str::to_string).collect());
-        }
-    }
+    let header = first_line(&mut rows, mode, path)?;
     let Some((_, first)) = rows.first() else {
         return Err(DataError::Format {
             path: path.to_path_buf(),
@@ -150,14 +174,26 @@ pub fn parse(bytes: &[u8], label: &LabelColumn, path: &Path) -> Result<Table, Da
             })
         }
         LabelColumn::Name(n) => match &header {
-            Some(h) => h
-                .iter()
-                .position(|c| c == n)
-                .ok_or_else(|| DataError::Option {
-                    field: "label_column",
-                    value: n.clone(),
-                    reason: format!("no such column; the header has {}", h.join(", ")),
-                })?,
+            Some(h) => {
+                let at: Vec<usize> = (0..h.len()).filter(|&c| h[c] == *n).collect();
+                match at[..] {
+                    [c] => c,
+                    [] => {
+                        return Err(DataError::Option {
+                            field: "label_column",
+                            value: n.clone(),
+                            reason: format!("no such column; the header has {}", h.join(", ")),
+                        })
+                    }
+                    _ => {
+                        return Err(DataError::Option {
+                            field: "label_column",
+                            value: n.clone(),
+                            reason: format!("the header names {} columns so ({at:?}, 0-based); give the index instead", at.len()),
+                        })
+                    }
+                }
+            }
             None => {
                 return Err(DataError::Option {
                     field: "label_column",
@@ -194,6 +230,14 @@ pub fn parse(bytes: &[u8], label: &LabelColumn, path: &Path) -> Result<Table, Da
                     format!("column {c}: `{f}` is not a finite number"),
                 ));
             }
+            if c != lc && !(v as f32).is_finite() {
+                return Err(bad(
+                    *line,
+                    format!(
+                        "column {c}: `{f}` is beyond the f32 range (±3.4e38); rescale the column"
+                    ),
+                ));
+            }
             if c == lc {
                 if v < 0.0 || v.fract() != 0.0 || v > f64::from(u32::MAX) {
                     return Err(bad(
@@ -215,12 +259,54 @@ pub fn parse(bytes: &[u8], label: &LabelColumn, path: &Path) -> Result<Table, Da
     })
 }
 
+/// Take the header off `rows` per `mode` (see the module docs).
+fn first_line(
+    rows: &mut Vec<(usize, csv::StringRecord)>,
+    mode: Header,
+    path: &Path,
+) -> Result<Option<Vec<String>>, DataError> {
+    let bad = |msg: String| DataError::Format {
+        path: path.to_path_buf(),
+        msg: format!("line {}: {msg}", rows[0].0),
+    };
+    let is_num = |f: &str| f.parse::<f64>().is_ok();
+    let first = &rows[0].1;
+    let width = rows.get(1).map_or(first.len(), |r| r.1.len());
+    let names = || Some(first.iter().map(str::to_string).collect::<Vec<_>>());
+    let header = match mode {
+        Header::No => return Ok(None),
+        Header::Yes if first.len() == width => names(),
+        Header::Yes => {
+            return Err(bad(format!(
+                "the header has {} names but the data rows {width} fields",
+                first.len()
+            )))
+        }
+        Header::Auto if first.iter().all(is_num) => return Ok(None),
+        Header::Auto if first.len() == width && !first.iter().any(is_num) => names(),
+        Header::Auto => {
+            let sklearn = first.len() >= 2
+                && first[0].parse::<usize>().ok() == Some(rows.len() - 1)
+                && first[1].parse::<usize>().ok() == Some(width.saturating_sub(1));
+            if !sklearn {
+                let odd: Vec<&str> = first.iter().filter(|f| !is_num(f)).take(3).collect();
+                return Err(bad(format!(
+                    "the first line mixes numbers and text ({odd:?}): a header, or a data row with a typo? Say --header yes or --header no"
+                )));
+            }
+            None
+        }
+    };
+    rows.remove(0);
+    Ok(header)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn p(s: &str, l: &LabelColumn) -> Result<Table, DataError> {
-        parse(s.as_bytes(), l, Path::new("t.csv"))
+        parse(s.as_bytes(), l, Header::Auto, Path::new("t.csv"))
     }
 
     #[test]
@@ -255,6 +341,9 @@ mod tests {
             ("1,2,0.5\n", "not a class index"),
             ("1,2,-1\n", "not a class index"),
             ("1\n2\n", "at least one feature"),
+            ("1,2,0\n3,1e39,1\n", "beyond the f32 range"),
+            ("1,2x,0\n3,4,1\n", "mixes numbers and text"),
+            ("5,2,a,b\n1,2,0\n", "mixes numbers and text"),
         ] {
             let e = p(text, &last).unwrap_err().to_string();
             assert!(e.contains(needle), "{text:?}: {e}");
@@ -268,5 +357,31 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("no header"));
+    }
+
+    #[test]
+    fn header_modes_and_duplicate_names() {
+        let last = LabelColumn::Last;
+        let q = |s: &str, h| parse(s.as_bytes(), &last, h, Path::new("t.csv"));
+        // A mistyped first row is data under `no` (and still an error: not a number).
+        assert!(q("1,2x,0\n3,4,1\n", Header::No)
+            .unwrap_err()
+            .to_string()
+            .contains("`2x` is not a number"));
+        assert_eq!(q("1,2x,0\n3,4,1\n", Header::Yes).unwrap().y, vec![1]);
+        assert_eq!(
+            q("1,2,0\n3,4,1\n", Header::Yes).unwrap().names,
+            vec!["1", "2"]
+        );
+        assert!(q("a,b\n3,4,1\n", Header::Yes).is_err());
+        let dup = parse(
+            b"y,b,y\n1,2,0\n",
+            &LabelColumn::Name("y".into()),
+            Header::Auto,
+            Path::new("t.csv"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(dup.contains("names 2 columns"), "{dup}");
     }
 }

@@ -1,6 +1,7 @@
 //! Gzip decompression with a size cap: every compressed input (IDX files,
 //! CSVs, the MNIST compiled into the binary) goes through [`gunzip`], so a
-//! small file that inflates to gigabytes is an error, not an allocation.
+//! small file that inflates to gigabytes is an error, not an allocation; a
+//! file over the same cap on disk is refused before it is read.
 
 use std::io::Read;
 use std::path::Path;
@@ -37,6 +38,15 @@ pub fn gunzip(bytes: &[u8], path: &Path) -> Result<Vec<u8>, DataError> {
 /// # Errors
 /// [`DataError::Io`] if it cannot be read; [`gunzip`]'s errors.
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
+    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if len > MAX_BYTES {
+        return Err(DataError::Format {
+            path: path.to_path_buf(),
+            msg: format!(
+                "the file is {len} bytes; data files of at most {MAX_BYTES} bytes (1 GiB) are read"
+            ),
+        });
+    }
     let raw = std::fs::read(path).map_err(|e| DataError::Io {
         path: path.to_path_buf(),
         msg: e.to_string(),

@@ -129,6 +129,12 @@ fn pair(images: &Idx, labels: &Idx, path: &Path) -> Result<Dataset, DataError> {
     if images.dims[0] == 0 {
         return Err(bad("no samples".into()));
     }
+    if images.dims[1] == 0 || images.dims[2] == 0 {
+        return Err(bad(format!(
+            "images of {}×{} pixels: an image needs at least one row and one column",
+            images.dims[1], images.dims[2]
+        )));
+    }
     Ok(Dataset {
         x: images.data.iter().map(|&b| f32::from(b) / 255.0).collect(),
         y: labels.data.iter().map(|&b| u32::from(b)).collect(),

@@ -187,13 +187,15 @@ pub fn load_raw(o: &DataConfig, seed: u64) -> Result<Raw, DataError> {
                     reason: "must be in (0, 1)".into(),
                 });
             }
-            let t = csv::read(p, &o.label_column)?;
+            let t = csv::read(p, &o.label_column, o.header)?;
             let all = Dataset {
                 x: t.x,
                 y: t.y,
                 sample_shape: vec![t.features],
             };
             let classes = all.y.iter().max().map_or(0, |&m| m as usize + 1);
+            // Before anything is sized by the class count.
+            split::dense_labels(&all.y, classes, &p.display().to_string())?;
             let mut idx: Vec<usize> = (0..all.len()).collect();
             Rng::new(seed ^ 0x7e57).shuffle(&mut idx);
             let n_test = ((all.len() as f64 * o.test_fraction).round() as usize)

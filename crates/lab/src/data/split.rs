@@ -8,6 +8,10 @@
 //! 4. with standardisation each feature becomes `(x − μ)/σ` with μ, σ from the
 //!    training set (σ = 0 → 1).
 //!
+//! First the labels are checked: they must be the classes `0..K` with every
+//! class present in the training file (an error otherwise, naming missing
+//! classes), and samples must have at least one feature.
+//!
 //! A CSV's test set is split off before this (see [`super::load_raw`]), with
 //! the same stratified draw.
 
@@ -67,6 +71,37 @@ fn option(field: &'static str, value: impl ToString, reason: String) -> DataErro
     }
 }
 
+/// The labels must be the classes `0..classes` (the largest label in the
+/// training or test file + 1), each with at least one training sample: a
+/// stray label such as 255 would otherwise make a 256-class model whose
+/// missing classes can never be learnt. Checked on the sorted distinct
+/// labels, so memory stays proportional to the file, whatever the labels.
+pub(crate) fn dense_labels(train: &[u32], classes: usize, source: &str) -> Result<(), DataError> {
+    let mut seen = train.to_vec();
+    seen.sort_unstable();
+    seen.dedup();
+    if seen.len() == classes {
+        return Ok(());
+    }
+    let mut missing = Vec::new();
+    let mut next = 0u64;
+    for &l in seen.iter().chain(std::iter::once(&(classes as u32))) {
+        while next < u64::from(l) && missing.len() < 5 {
+            missing.push(next);
+            next += 1;
+        }
+        next = u64::from(l) + 1;
+    }
+    Err(DataError::Format {
+        path: source.into(),
+        msg: format!(
+            "the labels imply {classes} classes (0..{}), but {} of them have no training sample (e.g. {missing:?}); labels must be class indices 0, 1, …, K−1 — check for stray or mistyped labels",
+            classes - 1,
+            classes - seen.len(),
+        ),
+    })
+}
+
 /// Prepare loaded data per `o` and `seed` (see the module docs).
 ///
 /// # Errors
@@ -93,6 +128,13 @@ pub fn prepare(raw: &Raw, o: &DataConfig, seed: u64) -> Result<Splits, DataError
             train: train_file.len(),
             test: test.len(),
             classes,
+        });
+    }
+    dense_labels(&train_file.y, classes, &source)?;
+    if train_file.dim() == 0 {
+        return Err(DataError::Format {
+            path: source.clone().into(),
+            msg: "the samples have no features (zero columns, or images of zero pixels)".into(),
         });
     }
     let mut rng = Rng::new(seed);
