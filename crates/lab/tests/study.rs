@@ -1,15 +1,31 @@
 //! `dropout-lab study` end to end on the smoke-test budget: every claim is in
 //! the report with a derived verdict, every figure is an SVG with data, no
-//! NaN anywhere, and a second run resumes entirely from the cache.
+//! NaN anywhere, and a second run resumes entirely from the cache; damaged
+//! cache entries are retrained with a warning, and two studies sharing one
+//! cache train every run once between them.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+
+fn command(out: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_dropout-lab"));
+    c.args(["study", "--tiny", "--quiet", "--out", out.to_str().unwrap()]);
+    c
+}
+
+/// "N runs trained now" from a study's output.
+fn trained_now(stdout: &str) -> usize {
+    let at = stdout
+        .find(" runs trained now")
+        .unwrap_or_else(|| panic!("no run count line in: {stdout}"));
+    let start = stdout[..at]
+        .rfind(|c: char| !c.is_ascii_digit())
+        .map_or(0, |i| i + 1);
+    stdout[start..at].parse().expect("a count")
+}
 
 fn study(out: &Path) -> (String, serde_json::Value, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_dropout-lab"))
-        .args(["study", "--tiny", "--quiet", "--out", out.to_str().unwrap()])
-        .output()
-        .expect("run dropout-lab");
+    let o = command(out).output().expect("run dropout-lab");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let html = std::fs::read_to_string(out.join("index.html")).expect("index.html");
     let json: serde_json::Value = serde_json::from_str(
@@ -80,9 +96,81 @@ fn tiny_study_report_has_every_claim_and_resumes_from_cache() {
     );
     // Resume: the same command again trains nothing and finds the same numbers.
     let (_, json2, stdout2) = study(&out);
-    assert!(stdout2.contains(" 0 runs trained now"), "{stdout2}");
+    assert_eq!(trained_now(&stdout2), 0, "{stdout2}");
     for (a, b) in claims.iter().zip(json2["claims"].as_array().unwrap()) {
         assert_eq!(a["numbers"], b["numbers"], "{} changed on resume", a["id"]);
     }
+    // A damaged cache: an emptied curve, a truncated entry, a corrupt model.
+    // Each is retrained with a warning (never trusted, never fatal), and the
+    // numbers come out the same.
+    let runs = out.join("report-cache/runs");
+    let mut jsons: Vec<_> = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    jsons.sort();
+    let model = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .expect("a cached model");
+    let text = std::fs::read_to_string(&jsons[0]).unwrap();
+    let emptied = text.replacen("\"curve\":[", "\"curve\":[],\"x\":[", 1);
+    assert_ne!(emptied, text);
+    std::fs::write(&jsons[0], emptied).unwrap();
+    let text = std::fs::read_to_string(&jsons[1]).unwrap();
+    std::fs::write(&jsons[1], &text[..text.len() / 2]).unwrap();
+    let mut bytes = std::fs::read(&model).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&model, bytes).unwrap();
+    let o = command(&out).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(stderr.matches("training it again").count(), 3, "{stderr}");
+    assert_eq!(trained_now(&String::from_utf8_lossy(&o.stdout)), 3);
+    let json3: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    for (a, b) in claims.iter().zip(json3["claims"].as_array().unwrap()) {
+        assert_eq!(
+            a["numbers"], b["numbers"],
+            "{} changed after retraining",
+            a["id"]
+        );
+    }
+    std::fs::remove_dir_all(&out).ok();
+}
+
+#[test]
+fn two_studies_on_one_cache_train_each_run_once() {
+    let out = std::env::temp_dir().join(format!("dropout-lab-study2-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let spawn = || {
+        command(&out)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success() && b.status.success());
+    let (na, nb) = (
+        trained_now(&String::from_utf8_lossy(&a.stdout)),
+        trained_now(&String::from_utf8_lossy(&b.stdout)),
+    );
+    // One study alone trains this many runs (some twice: for a finer curve,
+    // or again with the model kept).
+    let alone = out.with_extension("alone");
+    let _ = std::fs::remove_dir_all(&alone);
+    let o = command(&alone).output().unwrap();
+    let single = trained_now(&String::from_utf8_lossy(&o.stdout));
+    std::fs::remove_dir_all(&alone).ok();
+    assert_eq!(
+        na + nb,
+        single,
+        "{na} + {nb} runs trained by two studies, {single} by one"
+    );
     std::fs::remove_dir_all(&out).ok();
 }

@@ -151,6 +151,22 @@ impl StudyProgress for StudyBars {
             r.key_number,
             r.elapsed_s
         );
+        self.line(line);
+    }
+
+    fn warn(&self, msg: &str) {
+        // Shown even when progress is not.
+        let line = format!("warning: {msg}");
+        if self.bars {
+            self.overall.println(line);
+        } else {
+            eprintln!("{line}");
+        }
+    }
+}
+
+impl StudyBars {
+    fn line(&self, line: String) {
         if self.bars {
             self.overall.println(line);
         } else if self.lines {

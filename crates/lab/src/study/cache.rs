@@ -4,11 +4,12 @@
 //! study resumes and no configuration is trained twice.
 //!
 //! ```text
-//! key = FNV-1a-64("v3" ‖ JSON(config with threads = 0))
+//! key = FNV-1a-64("v" ‖ VERSION ‖ JSON(config with threads = 0))
 //! ```
-//! The prefix is the engine's numerics version: it changes whenever an
-//! engine change alters any run's bits (v3: Adam's update with one division),
-//! so stale runs are never served. The key holds only what changes results: the thread count does not (runs
+//! VERSION ([`super::entry::VERSION`]) is the entry format and engine
+//! numerics version: it changes whenever an engine change alters any run's
+//! bits (3: Adam's update with one division), so stale runs are never
+//! served. How entries are checked before use: [`super::entry`]. The key holds only what changes results: the thread count does not (runs
 //! are bit-identical on any), and neither does how often a run is evaluated,
 //! so that is not in the key. A cached run serves a request when it holds
 //! every epoch the request evaluates ([`RunOut::serve`]); otherwise the run is
@@ -82,7 +83,8 @@ pub fn key(cfg: &RunConfig) -> String {
     let mut c = cfg.clone();
     c.threads = 0;
     let text = format!(
-        "v3{}",
+        "v{}{}",
+        super::entry::VERSION,
         serde_json::to_string(&c).expect("a config always serialises")
     );
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;

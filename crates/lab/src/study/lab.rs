@@ -10,6 +10,7 @@ use engine::Sequential;
 
 use super::cache::{key, Point, RunOut};
 use super::claim::ClaimResult;
+use super::entry;
 use super::Budget;
 use crate::config::{DataConfig, ModelConfig, RunConfig, Standardize};
 use crate::data::{load_raw, prepare, Dataset, Raw, Splits};
@@ -24,6 +25,8 @@ pub trait StudyProgress: Send + Sync {
     fn tick(&self, _what: &str) {}
     /// A claim is done.
     fn claim_end(&self, _result: &ClaimResult) {}
+    /// Something the user should know that does not stop the study (one line).
+    fn warn(&self, _msg: &str) {}
 }
 
 /// Reports nothing.
@@ -191,21 +194,19 @@ impl Lab {
         want_model: bool,
     ) -> Result<(RunOut, Option<Sequential>)> {
         let key = key(cfg);
-        let json_path = self.cache.join(format!("{key}.json"));
-        let model_path = self.cache.join(format!("{key}.safetensors"));
-        let cached = std::fs::read_to_string(&json_path)
-            .ok()
-            .and_then(|t| serde_json::from_str::<RunOut>(&t).ok())
-            .and_then(|o| o.serve(eval_every));
-        if let (Some(out), false) = (&cached, want_model) {
-            return Ok((out.clone(), None));
+        let paths = entry::Paths::new(&self.cache, &key);
+        if let Some(hit) = self.cached(&paths, cfg, eval_every, want_model, false)? {
+            return Ok(hit);
+        }
+        // Another study on the same cache may be training this very run.
+        let _lock = entry::lock(&paths, || {
+            self.progress
+                .warn(&format!("run {key}: another study is training it; waiting"))
+        })?;
+        if let Some(hit) = self.cached(&paths, cfg, eval_every, want_model, true)? {
+            return Ok(hit);
         }
         let splits = self.splits(cfg)?;
-        if let (Some(out), true) = (cached, model_path.exists()) {
-            let (mut model, _, _) = build_model(cfg, &splits)?;
-            crate::checkpoint::load(&mut model, &model_path)?;
-            return Ok((out, Some(model)));
-        }
         let mut curve = Curve(Vec::new());
         // The study's runs use the caller's thread pool.
         let (mut model, summary) =
@@ -215,13 +216,54 @@ impl Lab {
             curve: curve.0,
             train_s: summary.last.train_s,
         };
-        let json = serde_json::to_string(&out).map_err(LabError::json(&json_path))?;
-        crate::rundir::write_atomic(&json_path, json.as_bytes())?;
-        if want_model {
-            crate::checkpoint::save(&mut model, "{}", "", &model_path)?;
-        }
+        // A run retrained for a finer curve keeps its model stored if it had
+        // one (the same bits: training is deterministic).
+        let keep_model = want_model || paths.model().exists();
+        entry::write(&paths, cfg, &out, keep_model.then_some(&mut model))?;
         self.trained.fetch_add(1, Ordering::Relaxed);
         Ok((out, want_model.then_some(model)))
+    }
+
+    /// The cached result of `cfg`, if an entry serves the request and checks
+    /// out (see [`entry`]); a broken one is reported (when `warn`) and ignored.
+    fn cached(
+        &self,
+        paths: &entry::Paths,
+        cfg: &RunConfig,
+        eval_every: usize,
+        want_model: bool,
+        warn: bool,
+    ) -> Result<Option<(RunOut, Option<Sequential>)>> {
+        let say = |why: String| {
+            if warn {
+                self.progress.warn(&format!(
+                    "cached run {}: {why}; training it again",
+                    key(cfg)
+                ));
+            }
+        };
+        let out = match entry::read(paths, cfg, want_model) {
+            Ok(Some(out)) => out,
+            Ok(None) => return Ok(None),
+            Err(why) => {
+                say(why);
+                return Ok(None);
+            }
+        };
+        let Some(out) = out.serve(eval_every) else {
+            return Ok(None);
+        };
+        if !want_model {
+            return Ok(Some((out, None)));
+        }
+        let (mut model, _, _) = build_model(cfg, &self.splits(cfg)?)?;
+        match crate::checkpoint::load(&mut model, &paths.model()) {
+            Ok(_) => Ok(Some((out, Some(model)))),
+            Err(e) => {
+                say(e.to_string());
+                Ok(None)
+            }
+        }
     }
 
     /// Epochs for a training-set size: about the budget's number of samples seen, within bounds.

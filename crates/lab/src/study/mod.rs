@@ -22,6 +22,7 @@ pub mod c11_conv;
 pub mod c12_weight_decay;
 pub mod cache;
 pub mod claim;
+pub mod entry;
 pub mod lab;
 pub mod paper;
 pub mod plot;
