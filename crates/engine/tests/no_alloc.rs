@@ -65,6 +65,23 @@ fn steady(mut f: impl FnMut()) -> usize {
         .unwrap_or(0)
 }
 
+/// The most allocations one `matmul` of this shape made in three calls.
+fn gemm_allocs(m: usize, k: usize, n: usize, t: Trans) -> usize {
+    let (a, b, mut c) = (
+        vec![0.5f32; m * k],
+        vec![0.5f32; k * n],
+        vec![0.0f32; m * n],
+    );
+    (0..3)
+        .map(|_| {
+            let before = allocs();
+            matmul(m, k, n, &a, &b, &mut c, t, false);
+            allocs() - before
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 #[test]
 fn layers_loss_and_optimizer_do_not_allocate_in_steady_state() {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -173,23 +190,10 @@ fn training_step_allocates_only_inside_gemm() {
             (128, 256, 256, false, false),
             (256, 128, 784, true, false),
         ];
-        let mut gemm_bound = 0;
-        for (m, k, n, ta, tb) in shapes {
-            let (a, b, mut c) = (
-                vec![0.5f32; m * k],
-                vec![0.5f32; k * n],
-                vec![0.0f32; m * n],
-            );
-            let worst = (0..3)
-                .map(|_| {
-                    let before = allocs();
-                    matmul(m, k, n, &a, &b, &mut c, Trans { a: ta, b: tb }, false);
-                    allocs() - before
-                })
-                .max()
-                .unwrap_or(0);
-            gemm_bound += 5 * worst;
-        }
+        let gemm_bound: usize = shapes
+            .iter()
+            .map(|&(m, k, n, ta, tb)| 5 * gemm_allocs(m, k, n, Trans { a: ta, b: tb }))
+            .sum();
         assert!(
             during <= gemm_bound,
             "{during} allocations in 5 steps, more than their GEMMs alone ({gemm_bound})"
@@ -228,20 +232,7 @@ fn evaluation_and_mc_inference_allocate_only_inside_gemm() {
         let mut gemm_bound = 0;
         for n in [300, 200] {
             for (k, o) in [(784, 256), (256, 256), (256, 10)] {
-                let (a, b, mut c) = (
-                    vec![0.5f32; n * k],
-                    vec![0.5f32; k * o],
-                    vec![0.0f32; n * o],
-                );
-                let worst = (0..3)
-                    .map(|_| {
-                        let before = allocs();
-                        matmul(n, k, o, &a, &b, &mut c, Trans { a: false, b: true }, false);
-                        allocs() - before
-                    })
-                    .max()
-                    .unwrap_or(0);
-                gemm_bound += 4 * worst;
+                gemm_bound += 4 * gemm_allocs(n, k, o, Trans { a: false, b: true });
             }
         }
         assert!(

@@ -233,8 +233,8 @@ fn model_bytes(model: &mut Sequential) -> u64 {
     n
 }
 
-fn deserialize<'a>(path: &Path, o: &'a Opened) -> Result<safetensors::SafeTensors<'a>> {
-    safetensors::SafeTensors::deserialize(&o.bytes)
+fn deserialize<'a>(path: &Path, bytes: &'a [u8]) -> Result<safetensors::SafeTensors<'a>> {
+    safetensors::SafeTensors::deserialize(bytes)
         .map_err(|e| bad(path, format!("not a valid safetensors file: {e}")))
 }
 
@@ -248,10 +248,22 @@ fn deserialize<'a>(path: &Path, o: &'a Opened) -> Result<safetensors::SafeTensor
 /// non-finite values.
 pub fn load(model: &mut Sequential, path: &Path) -> Result<HashMap<String, String>> {
     let o = open(path, model_bytes(model))?;
-    let (_, header) = safetensors::SafeTensors::read_metadata(&o.bytes)
+    load_bytes(model, &o.bytes, path)
+}
+
+/// [`load`] from the file's bytes (`path` names it in messages).
+///
+/// # Errors
+/// As [`load`].
+pub fn load_bytes(
+    model: &mut Sequential,
+    bytes: &[u8],
+    path: &Path,
+) -> Result<HashMap<String, String>> {
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
         .map_err(|e| bad(path, format!("not a valid safetensors file: {e}")))?;
     let meta = header.metadata().clone().unwrap_or_default();
-    fill_model(path, &deserialize(path, &o)?, model)?;
+    fill_model(path, &deserialize(path, bytes)?, model)?;
     Ok(meta)
 }
 
@@ -269,7 +281,22 @@ pub fn load_state(
     model.visit_params(&mut |_, p| sizes.push(p.value.len() as u64));
     let expected = model_bytes(model) + 8 * sizes.iter().sum::<u64>();
     let o = open(path, expected)?;
-    let (_, header) = safetensors::SafeTensors::read_metadata(&o.bytes)
+    load_state_bytes(model, opt, &o.bytes, path)
+}
+
+/// [`load_state`] from the file's bytes (`path` names it in messages).
+///
+/// # Errors
+/// As [`load_state`].
+pub fn load_state_bytes(
+    model: &mut Sequential,
+    opt: &mut Optimizer,
+    bytes: &[u8],
+    path: &Path,
+) -> Result<(TrainState, Option<String>)> {
+    let mut sizes = Vec::new();
+    model.visit_params(&mut |_, p| sizes.push(p.value.len() as u64));
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
         .map_err(|e| bad(path, format!("not a valid safetensors file: {e}")))?;
     let meta = header.metadata().clone().unwrap_or_default();
     let num = |key: &str| -> Result<String> {
@@ -287,7 +314,7 @@ pub fn load_state(
         .parse()
         .map_err(|_| parse_err("optim_steps"))?;
     let train_s: f64 = num("train_s")?.parse().map_err(|_| parse_err("train_s"))?;
-    let st = deserialize(path, &o)?;
+    let st = deserialize(path, bytes)?;
     fill_model(path, &st, model)?;
     let (mut m, mut v) = (Vec::new(), Vec::new());
     if t > 0 {

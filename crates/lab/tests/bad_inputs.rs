@@ -66,6 +66,20 @@ fn mnist_dir(root: &Path, name: &str, h: u32, w: u32, train_labels: &[u8]) -> St
     dir.to_string_lossy().into_owned()
 }
 
+/// `train --epochs 1` on `data` (default: the embedded MNIST, its own
+/// arch), with `--arch {in}-4-{classes}` for files unless `extra` gives one.
+fn train(data: Option<&str>, extra: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = ["train", "--epochs", "1"].map(String::from).to_vec();
+    if let Some(path) = data {
+        v.extend(["--data", path].map(String::from));
+        if !extra.contains(&"--arch") {
+            v.extend(["--arch", "{in}-4-{classes}"].map(String::from));
+        }
+    }
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
 #[test]
 fn bad_inputs_are_clear_errors_within_bounded_memory() {
     let root = tempfile::tempdir().unwrap();
@@ -92,36 +106,9 @@ fn bad_inputs_are_clear_errors_within_bounded_memory() {
     );
     assert_eq!(code, Some(0), "{err}");
     let a_file = csv("plain.txt", "x");
-    let fine = |extra: &[&str]| -> Vec<String> {
-        let mut v: Vec<String> = [
-            "train",
-            "--data",
-            &wine,
-            "--arch",
-            "{in}-4-{classes}",
-            "--epochs",
-            "1",
-        ]
-        .map(String::from)
-        .to_vec();
-        v.extend(extra.iter().map(|s| s.to_string()));
-        v
-    };
-    let with_data = |path: &str, extra: &[&str]| -> Vec<String> {
-        let mut v: Vec<String> = ["train", "--data", path, "--epochs", "1"]
-            .map(String::from)
-            .to_vec();
-        if !extra.contains(&"--arch") {
-            v.extend(["--arch", "{in}-4-{classes}"].map(String::from));
-        }
-        v.extend(extra.iter().map(|s| s.to_string()));
-        v
-    };
-    let mnist = |extra: &[&str]| -> Vec<String> {
-        let mut v: Vec<String> = ["train", "--epochs", "1"].map(String::from).to_vec();
-        v.extend(extra.iter().map(|s| s.to_string()));
-        v
-    };
+    let fine = |extra: &[&str]| train(Some(&wine), extra);
+    let with_data = |path: &str, extra: &[&str]| train(Some(path), extra);
+    let mnist = |extra: &[&str]| train(None, extra);
     let zero_px = mnist_dir(r, "zero", 0, 28, &[0, 1, 0, 1]);
     let stray = mnist_dir(r, "stray", 2, 2, &[0, 1, 255, 1, 0, 1]);
     let truncated = r.join("truncated");
