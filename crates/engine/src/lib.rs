@@ -28,6 +28,7 @@
 pub use dropout;
 
 pub mod error;
+pub mod footprint;
 pub mod init;
 pub mod layer;
 pub mod layers;

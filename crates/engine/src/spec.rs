@@ -26,6 +26,7 @@
 use dropout::Act;
 
 use crate::error::{ArchProblem, EngineError};
+pub use crate::footprint::{size, ModelSize, MAX_PARAMS};
 use crate::init::Init;
 use crate::layer::Layer;
 use crate::layers::{
@@ -128,7 +129,7 @@ impl ModelSpec {
     }
 }
 
-enum Tok {
+pub(crate) enum Tok {
     Conv(usize),
     Pool,
     Dense(usize),
@@ -141,7 +142,7 @@ fn arch_error(arch: &str, problem: ArchProblem) -> EngineError {
     }
 }
 
-fn parse_arch(arch: &str) -> Result<Vec<Tok>, EngineError> {
+pub(crate) fn parse_arch(arch: &str) -> Result<Vec<Tok>, EngineError> {
     let bad = |t: &str| arch_error(arch, ArchProblem::Token(t.to_string()));
     arch.split('-')
         .map(|t| {
@@ -163,72 +164,6 @@ fn parse_arch(arch: &str) -> Result<Vec<Tok>, EngineError> {
             }
         })
         .collect()
-}
-
-/// Most parameters a model may have: 100 M (weights, gradients and two
-/// optimizer moments: 1.6 GB). Anything larger is an input error here, not
-/// an allocation failure.
-pub const MAX_PARAMS: u64 = 100_000_000;
-
-/// What a model needs, computed from its spec before anything is allocated.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ModelSize {
-    /// Trainable parameters.
-    pub params: u64,
-    /// f32 buffers per sample of a batch, over all layers (outputs, input
-    /// gradients, normalisation and im2col buffers; an upper estimate).
-    pub floats_per_sample: u64,
-}
-
-/// The size of the model `spec` describes for inputs of shape `sample`, in
-/// saturating arithmetic (an absurd architecture gives `u64::MAX`, never an
-/// overflow).
-///
-/// # Errors
-/// [`EngineError::Arch`] for an unreadable architecture.
-pub fn size(spec: &ModelSpec, sample: &[usize]) -> Result<ModelSize, EngineError> {
-    let toks = parse_arch(&spec.arch)?;
-    let mul = |a: u64, b: u64| a.saturating_mul(b);
-    let (mut params, mut floats) = (0u64, 0u64);
-    let mut shape: Vec<u64> = sample.iter().map(|&d| d as u64).collect();
-    let cnn = toks.iter().any(|t| !matches!(t, Tok::Dense(_)));
-    let mut first_dense = !cnn;
-    for t in &toks {
-        match *t {
-            Tok::Conv(co) if shape.len() == 3 => {
-                let (ci, hw, co) = (shape[0], mul(shape[1], shape[2]), co as u64);
-                params = params.saturating_add(mul(mul(ci, 9), co).saturating_add(co));
-                // im2col columns, the product, output, norm and activation buffers.
-                floats = floats
-                    .saturating_add(mul(hw, mul(ci, 9)))
-                    .saturating_add(mul(8, mul(hw, co)));
-                shape[0] = co;
-            }
-            Tok::Pool if shape.len() == 3 => {
-                shape[1] /= 2;
-                shape[2] /= 2;
-                floats = floats.saturating_add(mul(2, shape.iter().fold(1, |a, &d| mul(a, d))));
-            }
-            Tok::Dense(k) => {
-                let k = k as u64;
-                if first_dense {
-                    first_dense = false;
-                    shape = vec![k];
-                    continue;
-                }
-                let inp = shape.iter().fold(1u64, |a, &d| mul(a, d));
-                params = params.saturating_add(mul(inp, k).saturating_add(k));
-                floats = floats.saturating_add(mul(8, k));
-                shape = vec![k];
-            }
-            _ => {}
-        }
-    }
-    let input = sample.iter().fold(1u64, |a, &d| mul(a, d as u64));
-    Ok(ModelSize {
-        params,
-        floats_per_sample: floats.saturating_add(mul(2, input)),
-    })
 }
 
 /// Build and initialise a model for inputs of per-sample shape `sample`.

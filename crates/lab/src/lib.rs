@@ -13,6 +13,7 @@ pub mod data;
 pub mod error;
 pub mod fuzz;
 pub mod mc;
+pub mod resume;
 pub mod rundir;
 pub mod study;
 pub mod train;

@@ -244,6 +244,16 @@ pub fn train(
     cfg.validate()?;
     let started = Instant::now();
     let (n, d, bs) = (splits.train.len(), splits.train.dim(), cfg.batch);
+    // The step counter keys the dropout masks: it must not wrap.
+    let steps = (n.div_ceil(bs) as u64).saturating_mul(cfg.epochs as u64);
+    if steps > u64::from(u32::MAX) {
+        return Err(crate::config::ConfigError::Invalid {
+            field: "epochs",
+            value: cfg.epochs.to_string(),
+            reason: "too many steps: epochs × batches per epoch must stay below 2^32",
+        }
+        .into());
+    }
     let config_json = cfg.to_json();
     let fingerprint = splits.test.fingerprint();
     let mut start = TrainState {
@@ -253,7 +263,13 @@ pub fn train(
     };
     let mut log = match lo.run_dir {
         Some(dir) if lo.resume => {
-            start = resume_state(dir, cfg, model, opt)?;
+            start = crate::resume::resume_state(dir, cfg, model, opt)?;
+            if u64::from(start.step) != start.epoch as u64 * n.div_ceil(bs) as u64 {
+                return Err(LabError::Checkpoint {
+                    path: dir.join(rundir::CHECKPOINT),
+                    msg: format!("says step {} after epoch {}, which this data and batch size cannot give; the file was edited — train again with --force", start.step, start.epoch),
+                });
+            }
             Some(MetricsLog::resume(dir, start.epoch)?)
         }
         Some(dir) => {
@@ -373,47 +389,4 @@ pub fn train(
 /// The data order of `epoch` (0-based): a seeded shuffle of the previous one.
 fn shuffle(seed: u64, epoch: usize, order: &mut [usize]) {
     Rng::new(seed ^ 0x58u64.wrapping_mul(epoch as u64 + 1)).shuffle(order);
-}
-
-/// The state to resume the run in `dir` from: its checkpoint, or the start
-/// when it was killed before writing one. Refuses a finished run and a
-/// checkpoint written under another configuration.
-fn resume_state(
-    dir: &Path,
-    cfg: &RunConfig,
-    model: &mut Sequential,
-    opt: &mut Optimizer,
-) -> Result<TrainState> {
-    rundir::remove_stale_temps(dir);
-    rundir::check_unfinished(dir)?;
-    let ck = dir.join(rundir::CHECKPOINT);
-    if !ck.exists() {
-        return Ok(TrainState {
-            epoch: 0,
-            step: 0,
-            train_s: 0.0,
-        });
-    }
-    let (state, stored) = checkpoint::load_state(model, opt, &ck)?;
-    let epochs = cfg.epochs;
-    let same = stored
-        .and_then(|t| RunConfig::from_json(&t).ok())
-        .is_some_and(|c| cfg.same_run(&c));
-    if !same {
-        return Err(LabError::Checkpoint {
-            path: ck,
-            msg: "was written under a different configuration than config.json; was config.json edited? Restore it, or train again with --force".into(),
-        });
-    }
-    if state.epoch == 0 || state.epoch >= epochs {
-        return Err(LabError::Checkpoint {
-            path: ck,
-            msg: format!(
-                "says epoch {} of {epochs}; checkpoints are only written between epochs 1 and {}",
-                state.epoch,
-                epochs.saturating_sub(1)
-            ),
-        });
-    }
-    Ok(state)
 }

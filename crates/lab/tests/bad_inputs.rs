@@ -164,6 +164,7 @@ fn bad_inputs_are_clear_errors_within_bounded_memory() {
         (fine(&["--input-dropout", "nan"]), "--input-dropout"),
         (fine(&["--conv-dropout", "2"]), "--conv-dropout"),
         (fine(&["--epochs", "0"]), "--epochs"),
+        (fine(&["--epochs", "99999999999", "--batch", "1"]), "2^32"),
         (fine(&["--batch", "0"]), "--batch"),
         (fine(&["--threads", "0"]), "--threads"),
         (fine(&["--norm", "group"]), "group"),
