@@ -66,10 +66,14 @@ fn mnist_dir(root: &Path, name: &str, h: u32, w: u32, train_labels: &[u8]) -> St
     dir.to_string_lossy().into_owned()
 }
 
-/// `train --epochs 1` on `data` (default: the embedded MNIST, its own
-/// arch), with `--arch {in}-4-{classes}` for files unless `extra` gives one.
+/// `train` on `data` (default: the embedded MNIST, its own arch), with
+/// `--epochs 1` and, for files, `--arch {in}-4-{classes}` unless `extra`
+/// gives them.
 fn train(data: Option<&str>, extra: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = ["train", "--epochs", "1"].map(String::from).to_vec();
+    let mut v: Vec<String> = vec!["train".into()];
+    if !extra.contains(&"--epochs") {
+        v.extend(["--epochs", "1"].map(String::from));
+    }
     if let Some(path) = data {
         v.extend(["--data", path].map(String::from));
         if !extra.contains(&"--arch") {
