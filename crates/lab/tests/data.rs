@@ -46,6 +46,28 @@ fn embedded_mnist_matches_its_readme() {
 }
 
 #[test]
+fn fashion_mnist_matches_its_readme() {
+    let s = load(
+        &DataConfig {
+            path: Some(repo("data/fashion-mnist")),
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap();
+    assert_eq!(
+        (s.train.len(), s.test.len(), s.classes),
+        (60_000, 10_000, 10)
+    );
+    assert_eq!(s.train.sample_shape, vec![1, 28, 28]);
+    // 6,000 training and 1,000 test images per class (data/fashion-mnist/README.md).
+    assert_eq!(s.train.class_counts(10), vec![6000; 10]);
+    assert_eq!(s.test.class_counts(10), vec![1000; 10]);
+    // Decompressed sizes from the README: 47,040,016 bytes = 16 + 60,000 × 784.
+    assert_eq!(s.train.x.len(), 60_000 * 784);
+}
+
+#[test]
 fn subsets_noise_and_validation() {
     let o = DataConfig {
         train_size: Some(1000),
