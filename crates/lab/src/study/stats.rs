@@ -1,16 +1,28 @@
 //! Summary statistics over seeds: mean with a 95 % confidence interval from
-//! Student's t distribution, `mean ± t_{0.975, n−1} · s / √n`, and paired
-//! differences (the same seed gives both arms the same data subset, initial
-//! weights and batch order, so differences are taken seed by seed).
+//! Student's t distribution, `mean ± t_{0.975, n−1} · s / √n` (exact
+//! quantiles from `statrs`), and paired differences (the same seed gives both
+//! arms the same data subset, initial weights and batch order, so
+//! differences are taken seed by seed). For tests:
+//!
+//! ```text
+//! t-test of mean = 0:   t = mean / (s/√n),  p = 2 · (1 − F_{n−1}(|t|))
+//! TOST, margin δ > 0:   p = max(1 − F(t₁), F(t₂)),  t₁ = (mean + δ)/(s/√n),  t₂ = (mean − δ)/(s/√n)
+//!                       equivalent (|effect| < δ) at level α when p < α  (Schuirmann 1987)
+//! Holm (1979):          sort p ascending; p̃_(i) = max_{j ≤ i} min(1, (m − j + 1) · p_(j))
+//! ```
 
 use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, StudentsT};
 
-/// Two-sided 97.5 % quantiles of Student's t for 1 … 30 degrees of freedom.
-const T975: [f64; 30] = [
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-    2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-    2.052, 2.048, 2.045, 2.042,
-];
+/// Student's t with `df` degrees of freedom (df ≥ 1).
+fn student(df: usize) -> StudentsT {
+    StudentsT::new(0.0, 1.0, df.max(1) as f64).expect("valid t parameters")
+}
+
+/// The `q` quantile of Student's t with `df` degrees of freedom.
+pub fn t_quantile(q: f64, df: usize) -> f64 {
+    student(df).inverse_cdf(q)
+}
 
 /// Mean ± 95 % CI half-width of a sample.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -35,12 +47,54 @@ impl Est {
             return Est { mean, ci: 0.0, n };
         }
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-        let t = T975[(n - 2).min(29)];
         Est {
             mean,
-            ci: t * (var / n as f64).sqrt(),
+            ci: t_quantile(0.975, n - 1) * (var / n as f64).sqrt(),
             n,
         }
+    }
+
+    /// Standard error s/√n, recovered from the CI (0 for n < 2).
+    pub fn se(&self) -> f64 {
+        if self.n < 2 {
+            0.0
+        } else {
+            self.ci / t_quantile(0.975, self.n - 1)
+        }
+    }
+
+    /// Two-sided p-value of the t-test of mean = 0 (1 when n < 2; 0 for a
+    /// nonzero mean with no spread).
+    pub fn p_value(&self) -> f64 {
+        if self.n < 2 {
+            return 1.0;
+        }
+        let se = self.se();
+        if se == 0.0 {
+            return if self.mean == 0.0 { 1.0 } else { 0.0 };
+        }
+        2.0 * (1.0 - student(self.n - 1).cdf((self.mean / se).abs()))
+    }
+
+    /// TOST p-value for |mean| < `margin`: small means "equivalent within
+    /// the margin" (1 when n < 2).
+    pub fn tost_p(&self, margin: f64) -> f64 {
+        if self.n < 2 {
+            return 1.0;
+        }
+        let se = self.se();
+        if se == 0.0 {
+            return if self.mean.abs() < margin { 0.0 } else { 1.0 };
+        }
+        let t = student(self.n - 1);
+        let lower = 1.0 - t.cdf((self.mean + margin) / se);
+        let upper = t.cdf((self.mean - margin) / se);
+        lower.max(upper)
+    }
+
+    /// Whether the effect lies within ±`margin` by TOST at α = 0.05.
+    pub fn equivalent(&self, margin: f64) -> bool {
+        self.tost_p(margin) < 0.05
     }
 
     /// Lower end of the CI.
@@ -80,6 +134,21 @@ pub fn paired(a: &[f64], b: &[f64]) -> Est {
     Est::of(&d)
 }
 
+/// Holm's step-down adjustment of `ps` (same order as given): reject
+/// hypothesis i at family-wise level α when the adjusted value is < α.
+pub fn holm(ps: &[f64]) -> Vec<f64> {
+    let m = ps.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| ps[a].total_cmp(&ps[b]));
+    let mut adjusted = vec![0.0; m];
+    let mut running: f64 = 0.0;
+    for (rank, &i) in order.iter().enumerate() {
+        running = running.max(((m - rank) as f64 * ps[i]).min(1.0));
+        adjusted[i] = running;
+    }
+    adjusted
+}
+
 /// Three seeds' values around `m` (m − 0.001, m, m + 0.001): test evidence
 /// with a small, nonzero spread.
 #[cfg(test)]
@@ -95,12 +164,34 @@ mod tests {
     fn ci_matches_hand_computation() {
         let e = Est::of(&[1.0, 2.0, 3.0]);
         assert_eq!(e.mean, 2.0);
-        // s = 1, t(2) = 4.303 → 4.303 / √3.
-        assert!((e.ci - 4.303 / 3f64.sqrt()).abs() < 1e-12);
+        // s = 1, t(2) = 4.302653 → 4.302653 / √3.
+        assert!((e.ci - 4.302_652_7 / 3f64.sqrt()).abs() < 1e-6);
         assert!(!e.above_zero(), "2 − 2.48 < 0");
         assert!(Est::of(&[3.0, 4.0, 5.0]).above_zero());
         assert!(Est::of(&[-3.0, -4.0, -5.0]).below_zero());
         assert!(!paired(&[1.0, 2.0], &[1.5, 1.5]).above_zero());
         assert_eq!(Est::of(&[5.0]).ci, 0.0);
+    }
+
+    #[test]
+    fn exact_quantiles_p_values_tost_and_holm() {
+        // Published values: t(0.975; 30) = 2.0423, t(0.975; 199) = 1.9720.
+        assert!((t_quantile(0.975, 30) - 2.042_272).abs() < 1e-5);
+        assert!((t_quantile(0.975, 199) - 1.971_957).abs() < 1e-5);
+        // mean 2, s = 1, n = 3: t = 2√3 = 3.464, p = 0.0742 (two-sided, df 2).
+        let e = Est::of(&[1.0, 2.0, 3.0]);
+        assert!((e.p_value() - 0.074_180).abs() < 1e-4, "{}", e.p_value());
+        // TOST: tight values around 0.1 are within ±1, not within ±0.05.
+        let tight = Est::of(&[0.09, 0.1, 0.11, 0.1, 0.1]);
+        assert!(tight.equivalent(1.0));
+        assert!(!tight.equivalent(0.05));
+        // Wide values are neither different from 0 nor shown equivalent.
+        let wide = Est::of(&[-3.0, 2.0, 1.0, -1.0]);
+        assert!(wide.p_value() > 0.05 && !wide.equivalent(0.5));
+        // Holm: p = (0.01, 0.04, 0.03) → (0.03, 0.06, 0.06).
+        let h = holm(&[0.01, 0.04, 0.03]);
+        for (got, want) in h.iter().zip([0.03, 0.06, 0.06]) {
+            assert!((got - want).abs() < 1e-12, "{h:?}");
+        }
     }
 }
