@@ -159,7 +159,9 @@ pub fn lines(ax: &Axes, series: &[Series]) -> String {
 }
 
 /// A decision surface: `cells` is a `g × g` grid of P(class 1) over
-/// `[lo, hi]²`; `points` are (x, y, class).
+/// `[lo, hi]²`; `points` are (x, y, class). The surface is one embedded PNG
+/// (g × g pixels, scaled up without smoothing) rather than g² SVG
+/// rectangles, which kept the report at megabytes.
 pub fn boundary(
     title: &str,
     lo: f64,
@@ -169,6 +171,7 @@ pub fn boundary(
     points: &[(f64, f64, u32)],
 ) -> String {
     let mut svg = String::new();
+    let mut area = None;
     {
         let root = SVGBackend::with_string(&mut svg, (300, 320)).into_drawing_area();
         let _ = root.fill(&WHITE);
@@ -180,18 +183,7 @@ pub fn boundary(
             .build_cartesian_2d(lo..hi, lo..hi)
         {
             let _ = c.configure_mesh().disable_mesh().draw();
-            let step = (hi - lo) / g as f64;
-            let _ = c.draw_series((0..g * g).map(|k| {
-                let (i, j) = (k % g, k / g);
-                let p = cells[k].clamp(0.0, 1.0);
-                let col = RGBColor(
-                    (255.0 - 80.0 * p) as u8,
-                    (235.0 - 60.0 * (p - 0.5).abs() * 2.0) as u8,
-                    (175.0 + 80.0 * p) as u8,
-                );
-                let (x, y) = (lo + i as f64 * step, lo + j as f64 * step);
-                Rectangle::new([(x, y), (x + step, y + step)], col.filled())
-            }));
+            area = Some(c.plotting_area().get_pixel_range());
             let _ = c.draw_series(points.iter().map(|&(x, y, l)| {
                 Circle::new(
                     (x, y),
@@ -206,5 +198,53 @@ pub fn boundary(
         }
         let _ = root.present();
     }
+    let (Some((xs, ys)), Some(png)) = (area, surface_png(cells, g)) else {
+        return svg;
+    };
+    // Under the points and axes: right after the background fill.
+    let image = format!(
+        r#"<image x="{}" y="{}" width="{}" height="{}" preserveAspectRatio="none" style="image-rendering:pixelated" href="data:image/png;base64,{png}"/>"#,
+        xs.start,
+        ys.start,
+        xs.end - xs.start,
+        ys.end - ys.start
+    );
+    match svg.find("/>") {
+        Some(at) => svg.insert_str(at + 2, &image),
+        None => return svg,
+    }
     svg
+}
+
+/// The colour of P(class 1) = p: red-ish through pale to blue-ish.
+fn shade(p: f64) -> [u8; 3] {
+    let p = p.clamp(0.0, 1.0);
+    [
+        (255.0 - 80.0 * p) as u8,
+        (235.0 - 60.0 * (p - 0.5).abs() * 2.0) as u8,
+        (175.0 + 80.0 * p) as u8,
+    ]
+}
+
+/// The grid as a base64 PNG, row 0 at the top (y = hi).
+fn surface_png(cells: &[f64], g: usize) -> Option<String> {
+    use base64::Engine;
+    if g == 0 || cells.len() < g * g {
+        return None;
+    }
+    let mut rgb = Vec::with_capacity(3 * g * g);
+    for row in (0..g).rev() {
+        for col in 0..g {
+            rgb.extend_from_slice(&shade(cells[row * g + col]));
+        }
+    }
+    let mut bytes = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut bytes, g as u32, g as u32);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header().ok()?;
+        w.write_image_data(&rgb).ok()?;
+    }
+    Some(base64::engine::general_purpose::STANDARD.encode(bytes))
 }
