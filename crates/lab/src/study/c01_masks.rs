@@ -121,6 +121,7 @@ impl Claim for Masks {
     const ID: &'static str = "C1";
     const CLAIM: &'static str = "A fraction p of units is zeroed at each training step, temporarily (a new mask each step); all units are back at test time.";
     const RULE: &'static str = "holds: mean dropped fraction within its 99.9% binomial interval around p, mean overlap of consecutive masks within its interval around p² + (1−p)², and eval output identical to the dropout-free net; holds partly: two of three; else does not hold.";
+    const CHECK: bool = true;
     type Evidence = Evidence;
 
     fn measure(&self, lab: &Lab) -> Result<Evidence> {

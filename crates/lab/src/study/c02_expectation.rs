@@ -67,6 +67,7 @@ impl Claim for Expectation {
     const ID: &'static str = "C2";
     const CLAIM: &'static str = "Scaling the survivors by 1/(1−p) keeps E[h'] = h, so the test-time network needs no change.";
     const RULE: &'static str = "(a) log–log slope of relative error vs K within [−0.6, −0.4] for every seed; (b) test NLL(mistaken) − NLL(inverted dropout) paired CI above 0. holds: both; holds partly: one; else does not hold.";
+    const CHECK: bool = true;
     type Evidence = Evidence;
 
     fn measure(&self, lab: &Lab) -> Result<Evidence> {

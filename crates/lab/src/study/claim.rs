@@ -106,6 +106,9 @@ pub trait Claim: Sync {
     const CLAIM: &'static str;
     /// The rule that turns evidence into a verdict, in words.
     const RULE: &'static str;
+    /// An implementation check (the code does what dropout's definition
+    /// says) rather than a claim about learning; reported apart.
+    const CHECK: bool = false;
     /// Everything measured, typed; saved as the claim's `numbers` in results.json.
     type Evidence: Serialize;
 
@@ -129,6 +132,8 @@ pub struct ClaimResult {
     pub id: &'static str,
     /// The claim.
     pub claim: &'static str,
+    /// An implementation check rather than a claim about learning.
+    pub check: bool,
     /// How it was tested.
     pub method: String,
     /// The verdict.
@@ -170,6 +175,7 @@ impl<C: Claim> DynClaim for C {
         Ok(ClaimResult {
             id: C::ID,
             claim: C::CLAIM,
+            check: C::CHECK,
             method: s.method,
             verdict: C::verdict(&e),
             rule: C::RULE,

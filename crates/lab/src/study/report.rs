@@ -97,7 +97,18 @@ section{{border-top:2px solid #ddd;margin-top:2em;padding-top:.5em}}figure{{disp
 <h2 id="summary">Summary</h2><table><tr><th>claim</th><th></th><th>verdict</th><th>key number</th></tr>"#,
         info.seeds.len()
     );
-    for r in results {
+    // Claims about learning first, then the implementation checks.
+    let ordered: Vec<&ClaimResult> = results
+        .iter()
+        .filter(|r| !r.check)
+        .chain(results.iter().filter(|r| r.check))
+        .collect();
+    let mut in_checks = false;
+    for r in &ordered {
+        if r.check && !in_checks {
+            in_checks = true;
+            h.push_str(r#"<tr><th colspan="4">Implementation checks: the code does what dropout's definition says</th></tr>"#);
+        }
         let _ = write!(
             h,
             r##"<tr><td><a href="#{id}">{id}</a></td><td>{claim}</td><td><span class="v {cls}">{v}</span></td><td>{key}</td></tr>"##,
@@ -109,7 +120,12 @@ section{{border-top:2px solid #ddd;margin-top:2em;padding-top:.5em}}figure{{disp
         );
     }
     h.push_str("</table>");
-    for r in results {
+    let mut in_checks = false;
+    for r in ordered {
+        if r.check && !in_checks {
+            in_checks = true;
+            h.push_str(r#"<h2 id="checks">Implementation checks</h2><p>These test the implementation against dropout's definition, not claims about learning.</p>"#);
+        }
         let _ = write!(
             h,
             r#"<section id="{id}"><h2>{id} — {claim}</h2><p><b>Method.</b> {method}</p>"#,
