@@ -35,6 +35,10 @@ pub struct Point {
     pub test_loss: f64,
     /// Test accuracy.
     pub test_acc: f64,
+    /// Validation accuracy, for runs with a validation split (absent from
+    /// the JSON otherwise, so entries without one keep their checksums).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_acc: Option<f64>,
 }
 
 /// A finished run.

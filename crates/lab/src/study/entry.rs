@@ -106,7 +106,7 @@ fn implausible(out: &RunOut, epochs: usize) -> Option<String> {
         ![p.batch_loss, p.train_loss, p.test_loss]
             .iter()
             .all(|v| v.is_finite())
-            || ![p.train_acc, p.test_acc]
+            || ![p.train_acc, p.test_acc, p.val_acc.unwrap_or(0.0)]
                 .iter()
                 .all(|a| (0.0..=1.0).contains(a))
     };

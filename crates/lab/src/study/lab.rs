@@ -86,6 +86,7 @@ impl TrainObserver for Curve {
                 train_acc: e.train.acc,
                 test_loss: e.test.loss,
                 test_acc: e.test.acc,
+                val_acc: e.val.map(|v| v.acc),
             });
         }
     }
@@ -302,6 +303,13 @@ impl Lab {
         let n = self.base_size();
         with_p(mnist_run(self.mlp(), n, self.epochs_for(n), seed), p)
     }
+}
+
+/// Final validation accuracies of runs (0 for runs without a validation split).
+pub fn val_accs(outs: &[RunOut]) -> Vec<f64> {
+    outs.iter()
+        .map(|o| o.last().val_acc.unwrap_or(0.0))
+        .collect()
 }
 
 /// Final test accuracies of runs.
