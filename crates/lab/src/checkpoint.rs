@@ -146,12 +146,8 @@ pub fn save_state(
     write(path, &tensors, meta)
 }
 
-/// An opened, size-checked safetensors file.
-struct Opened {
-    bytes: Vec<u8>,
-}
-
-fn open(path: &Path, expected_bytes: u64) -> Result<Opened> {
+/// The bytes of `path`, refused unread when far larger than `expected_bytes`.
+fn open(path: &Path, expected_bytes: u64) -> Result<Vec<u8>> {
     let len = std::fs::metadata(path).map_err(LabError::io(path))?.len();
     if len > expected_bytes.saturating_add(HEADER_SLACK) {
         return Err(bad(
@@ -159,8 +155,7 @@ fn open(path: &Path, expected_bytes: u64) -> Result<Opened> {
             format!("is {len} bytes, far more than this model's {expected_bytes}; it was written for another architecture"),
         ));
     }
-    let bytes = std::fs::read(path).map_err(LabError::io(path))?;
-    Ok(Opened { bytes })
+    std::fs::read(path).map_err(LabError::io(path))
 }
 
 fn f32s(
@@ -247,8 +242,8 @@ fn deserialize<'a>(path: &Path, bytes: &'a [u8]) -> Result<safetensors::SafeTens
 /// that is not safetensors, does not fit the model exactly, or holds
 /// non-finite values.
 pub fn load(model: &mut Sequential, path: &Path) -> Result<HashMap<String, String>> {
-    let o = open(path, model_bytes(model))?;
-    load_bytes(model, &o.bytes, path)
+    let bytes = open(path, model_bytes(model))?;
+    load_bytes(model, &bytes, path)
 }
 
 /// [`load`] from the file's bytes (`path` names it in messages).
@@ -280,8 +275,7 @@ pub fn load_state(
     let mut sizes = Vec::new();
     model.visit_params(&mut |_, p| sizes.push(p.value.len() as u64));
     let expected = model_bytes(model) + 8 * sizes.iter().sum::<u64>();
-    let o = open(path, expected)?;
-    load_state_bytes(model, opt, &o.bytes, path)
+    load_state_bytes(model, opt, &open(path, expected)?, path)
 }
 
 /// [`load_state`] from the file's bytes (`path` names it in messages).

@@ -11,6 +11,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod error;
+pub mod fnv;
 pub mod fuzz;
 pub mod mc;
 pub mod resume;

@@ -16,7 +16,7 @@
 //! ```
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{LabError, Result};
@@ -213,7 +213,12 @@ impl MetricsLog {
     /// [`LabError::Io`].
     pub fn create(dir: &Path) -> Result<Self> {
         let path = dir.join(METRICS);
-        let file = File::create(&path).map_err(LabError::io(&path))?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .open(&path)
+            .map_err(LabError::io(&path))?;
         sync_dir(dir)?;
         Ok(Self { file, path })
     }
@@ -259,6 +264,9 @@ impl MetricsLog {
             .map_err(LabError::io(&path))?;
         file.set_len(keep as u64).map_err(LabError::io(&path))?;
         file.sync_all().map_err(LabError::io(&path))?;
+        // Appends go to the end of what was kept.
+        let mut file = file;
+        file.seek(SeekFrom::End(0)).map_err(LabError::io(&path))?;
         Ok(Self { file, path })
     }
 
@@ -267,13 +275,11 @@ impl MetricsLog {
     /// # Errors
     /// [`LabError::Io`].
     pub fn append(&mut self, line: &str) -> Result<()> {
-        use std::io::{Seek, SeekFrom};
         let mut buf = Vec::with_capacity(line.len() + 1);
         buf.extend_from_slice(line.as_bytes());
         buf.push(b'\n');
         self.file
-            .seek(SeekFrom::End(0))
-            .and_then(|_| self.file.write_all(&buf))
+            .write_all(&buf)
             .and_then(|()| self.file.sync_data())
             .map_err(LabError::io(&self.path))
     }

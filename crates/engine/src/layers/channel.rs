@@ -18,41 +18,34 @@ use crate::wide::wide;
 /// `acc[ch] = 0`, then `f(ch, offset, len, &mut acc[ch])` for each
 /// `(sample, channel)` run of `len` values at `offset`, in sample order —
 /// the order of a sequential loop, so the sums do not depend on the
-/// thread count.
+/// thread count. (A [`dense_reduce`] whose row step visits each channel's run.)
 pub(crate) fn reduce(
     shape: &[usize],
     c: usize,
     acc: &mut [f64],
     f: impl Fn(usize, usize, usize, &mut f64) + Sync,
 ) {
-    let n = shape[0];
     let s: usize = shape[2..].iter().product();
-    // About four tasks per thread; the split only groups channels.
-    let block = c.div_ceil(4 * rayon::current_num_threads()).max(1);
-    acc.par_chunks_mut(block)
-        .enumerate()
-        .for_each(|(blk, acc)| {
-            wide(
-                #[inline(always)]
-                || {
-                    acc.fill(0.0);
-                    for i in 0..n {
-                        for (k, a) in acc.iter_mut().enumerate() {
-                            let ch = blk * block + k;
-                            f(ch, (i * c + ch) * s, s, a);
-                        }
-                    }
-                },
-            )
-        });
+    dense_reduce(
+        shape[0],
+        c,
+        acc,
+        #[inline(always)]
+        |acc, c0, i| {
+            for (k, a) in acc.iter_mut().enumerate() {
+                let ch = c0 + k;
+                f(ch, (i * c + ch) * s, s, a);
+            }
+        },
+    );
 }
 
-/// The `(N, C)` case of [`reduce`] and
-/// [`sum_runs`] (one value per sample and channel):
-/// `acc = 0`, then `f(acc_block, first_channel, i)` folds row `i` into a
-/// block of channels, rows in order — each channel's additions in the
-/// same order as those functions make them, so the sums are the same bits,
-/// but contiguous rows vectorise across channels.
+/// `acc = 0`, then `f(acc_block, first_channel, i)` folds sample `i` into
+/// a block of channels, samples in order, in parallel over blocks of about
+/// four per thread. Each channel's additions come in sample order whatever
+/// the blocks, so the sums are the same bits as a sequential loop (and as
+/// [`sum_runs`]); for `(N, C)` inputs the row step is contiguous and
+/// vectorises across channels.
 pub(crate) fn dense_reduce(
     n: usize,
     c: usize,

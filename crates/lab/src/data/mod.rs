@@ -80,19 +80,14 @@ impl Dataset {
     /// data sets with the same fingerprint hold the same samples in the same
     /// order (up to hash collisions).
     pub fn fingerprint(&self) -> String {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut eat = |bytes: [u8; 4]| {
-            for b in bytes {
-                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-            }
-        };
+        let mut h = crate::fnv::Fnv::default();
         for &y in &self.y {
-            eat(y.to_le_bytes());
+            h.write(&y.to_le_bytes());
         }
         for &x in &self.x {
-            eat(x.to_bits().to_le_bytes());
+            h.write(&x.to_bits().to_le_bytes());
         }
-        format!("{h:016x}")
+        h.hex()
     }
 
     /// Number of samples.

@@ -91,11 +91,7 @@ pub fn key(cfg: &RunConfig) -> String {
         super::entry::VERSION,
         serde_json::to_string(&c).expect("a config always serialises")
     );
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
+    crate::fnv::hex(text.as_bytes())
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use super::cache::RunOut;
 use crate::config::RunConfig;
 use crate::error::{LabError, Result};
+use crate::fnv::hex;
 
 /// The entry format and engine numerics version; older entries are retrained.
 pub const VERSION: u32 = 3;
@@ -47,16 +48,8 @@ struct Entry {
     checksum: String,
 }
 
-fn fnv(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
-}
-
 fn checksum(body: &Body) -> String {
-    fnv(serde_json::to_string(body)
+    hex(serde_json::to_string(body)
         .expect("an entry serialises")
         .as_bytes())
 }
@@ -144,7 +137,7 @@ pub fn read(p: &Paths, cfg: &RunConfig, want_model: bool) -> Result<Option<RunOu
             return Ok(None);
         };
         let bytes = std::fs::read(&p.model).map_err(|_| "its model file is missing".to_string())?;
-        if fnv(&bytes) != *want {
+        if hex(&bytes) != *want {
             return Err("its model file is not the one trained with it".into());
         }
     }
@@ -166,7 +159,7 @@ pub fn write(
         Some(m) => {
             crate::checkpoint::save(m, "{}", "", &p.model)?;
             let bytes = std::fs::read(&p.model).map_err(LabError::io(&p.model))?;
-            Some(fnv(&bytes))
+            Some(hex(&bytes))
         }
         None => None,
     };
