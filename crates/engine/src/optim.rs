@@ -80,11 +80,6 @@ impl Optimizer {
         }
     }
 
-    /// Steps taken so far (Adam's bias-correction counter t).
-    pub fn steps(&self) -> u32 {
-        self.t
-    }
-
     /// The state a resumed run needs: the step count and, per parameter in
     /// [`Sequential::visit_params`] order, the first moment (SGD: the
     /// momentum buffer) and the second moment (empty for SGD). Empty vectors

@@ -170,6 +170,23 @@ pub fn prepare_new(dir: &Path, force: bool) -> Result<()> {
     sync_dir(dir)
 }
 
+/// The run configuration stored in run directory `dir` (any format this
+/// version reads).
+///
+/// # Errors
+/// [`LabError::RunDir`] when `dir` has no readable `config.json`;
+/// [`LabError::Config`] when it is not a run configuration.
+pub fn read_config(dir: &Path) -> Result<crate::config::RunConfig> {
+    let path = dir.join(CONFIG);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        refused(
+            dir,
+            format!("not a run directory (no readable config.json: {e}); give the --out of a `dropout-lab train`"),
+        )
+    })?;
+    Ok(crate::config::RunConfig::from_json(&text)?)
+}
+
 /// Refuse to resume a run that has finished (its model is written).
 ///
 /// # Errors

@@ -34,14 +34,7 @@ pub struct EvalArgs {
 
 /// Evaluate a saved run.
 pub fn run(a: EvalArgs) -> Result<()> {
-    let cfg_path = a.run.join("config.json");
-    let text = std::fs::read_to_string(&cfg_path).with_context(|| {
-        format!(
-            "{}: not a run directory (no readable config.json); give the --out of a `dropout-lab train`",
-            a.run.display()
-        )
-    })?;
-    let cfg = RunConfig::from_json(&text).with_context(|| format!("{}", cfg_path.display()))?;
+    let cfg = rundir::read_config(&a.run)?;
     let model_path = a.run.join(rundir::MODEL);
     if !model_path.exists() {
         let hint = if a.run.join(rundir::CHECKPOINT).exists() {

@@ -54,14 +54,7 @@ pub struct TrainArgs {
 /// The configuration of a resumed run: its own `config.json`; any other run
 /// flag is an error rather than silently ignored.
 fn resumed_config(dir: &Path, flags: &RunConfig) -> Result<RunConfig> {
-    let path = dir.join(rundir::CONFIG);
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "{}: not a run directory (no readable config.json); give the --out of a `dropout-lab train`",
-            dir.display()
-        )
-    })?;
-    let mut cfg = RunConfig::from_json(&text).with_context(|| path.display().to_string())?;
+    let mut cfg = rundir::read_config(dir)?;
     let defaults = RunConfig {
         threads: flags.threads,
         ..RunConfig::default()
@@ -69,7 +62,7 @@ fn resumed_config(dir: &Path, flags: &RunConfig) -> Result<RunConfig> {
     if *flags != defaults {
         bail!(
             "--resume continues the run with the settings in {}; drop the other run flags (only --threads may change)",
-            path.display()
+            dir.join(rundir::CONFIG).display()
         );
     }
     cfg.threads = flags.threads;
