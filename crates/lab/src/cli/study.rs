@@ -4,10 +4,22 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use clap::Args;
+use clap::{Args, ValueEnum};
+use lab::config::Builtin;
 use lab::study::{claim_ids, report, run_study, Budget, StudyOptions};
 
 use super::progress::StudyBars;
+
+/// Which built-in data sets a study uses.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum StudyData {
+    /// MNIST only.
+    Mnist,
+    /// Fashion-MNIST only.
+    Fashion,
+    /// Both (MNIST first: the claims that run on one data set use MNIST).
+    Both,
+}
 
 #[derive(Args)]
 #[command(after_help = "Examples:
@@ -30,9 +42,12 @@ pub struct StudyArgs {
     /// Only these claims (comma-separated ids, e.g. C3,C9).
     #[arg(long, value_delimiter = ',')]
     claims: Vec<String>,
-    /// Seeds per setting (default: 2 quick, 3 default, 5 full).
+    /// Seeds per setting (default: 3 quick, 5 default, 10 full; some claims use more and say so).
     #[arg(long)]
     seeds: Option<usize>,
+    /// Data sets: claims C3, C9, C11 and C13 run on each; the others on the first.
+    #[arg(long, value_enum, default_value_t = StudyData::Both)]
+    dataset: StudyData,
     /// Output directory for index.html, results.json and the cache.
     #[arg(long, default_value = "report")]
     out: PathBuf,
@@ -62,9 +77,10 @@ pub fn run(a: StudyArgs) -> Result<()> {
         Budget::Default
     };
     let seeds = a.seeds.unwrap_or(match budget {
-        Budget::Tiny | Budget::Quick => 2,
-        Budget::Default => 3,
-        Budget::Full => 5,
+        Budget::Tiny => 2,
+        Budget::Quick => 3,
+        Budget::Default => 5,
+        Budget::Full => 10,
     });
     if !(1..=30).contains(&seeds) {
         bail!("--seeds {seeds}: use 1 to 30 (confidence intervals need at least 2)");
@@ -85,6 +101,11 @@ pub fn run(a: StudyArgs) -> Result<()> {
         budget,
         claims: a.claims.clone(),
         seeds,
+        datasets: match a.dataset {
+            StudyData::Mnist => vec![Builtin::Mnist],
+            StudyData::Fashion => vec![Builtin::Fashion],
+            StudyData::Both => Builtin::ALL.to_vec(),
+        },
         out: a.out.clone(),
         paper_epochs: a.paper.then_some(a.paper_epochs),
         command: std::env::args().collect::<Vec<_>>().join(" "),

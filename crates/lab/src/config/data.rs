@@ -21,12 +21,45 @@ pub enum Standardize {
     Off,
 }
 
+/// A data set compiled into the binary (see `data/*/README.md`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Builtin {
+    /// MNIST handwritten digits (LeCun et al. 1998).
+    #[default]
+    Mnist,
+    /// Fashion-MNIST clothing images (Xiao et al. 2017): MNIST's format and size, harder.
+    Fashion,
+}
+
+impl Builtin {
+    /// Both, in the study's order.
+    pub const ALL: [Builtin; 2] = [Builtin::Mnist, Builtin::Fashion];
+
+    /// The data set's usual name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Builtin::Mnist => "MNIST",
+            Builtin::Fashion => "Fashion-MNIST",
+        }
+    }
+
+    /// Whether this is the default (kept out of configs, so their cache keys stay).
+    pub fn is_mnist(&self) -> bool {
+        *self == Builtin::Mnist
+    }
+}
+
 /// Data settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Args)]
 pub struct DataConfig {
-    /// A CSV file, or a directory with the four MNIST-named IDX files (.gz or raw). Default: the embedded MNIST.
+    /// A CSV file, or a directory with the four MNIST-named IDX files (.gz or raw). Default: the built-in `--dataset`.
     #[arg(long = "data")]
     pub path: Option<PathBuf>,
+    /// The built-in data set used when `--data` is not given.
+    #[arg(long, value_enum, default_value_t = Builtin::Mnist)]
+    #[serde(default, skip_serializing_if = "Builtin::is_mnist")]
+    pub dataset: Builtin,
     /// CSV label column: `last`, a 0-based index, or a header name.
     #[arg(long, default_value = "last")]
     pub label_column: LabelColumn,

@@ -22,7 +22,7 @@ use clap::{Args, FromArgMatches};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-pub use self::data::{DataConfig, Standardize};
+pub use self::data::{Builtin, DataConfig, Standardize};
 pub use self::model::ModelConfig;
 pub use self::optim::{LrSchedule, OptimConfig, OptimizerName};
 

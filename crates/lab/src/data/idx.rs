@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use super::gz::{gunzip, read_maybe_gz};
 use super::{DataError, Dataset};
+use crate::config::Builtin;
 
 /// A parsed IDX array of bytes.
 #[derive(Clone, Debug, PartialEq)]
@@ -107,11 +108,19 @@ const MNIST_FILES: [&str; 4] = [
 ];
 
 /// The MNIST files shipped in `data/mnist`, compiled into the binary.
-static EMBEDDED: [&[u8]; 4] = [
+static MNIST: [&[u8]; 4] = [
     include_bytes!("../../../../data/mnist/train-images-idx3-ubyte.gz"),
     include_bytes!("../../../../data/mnist/train-labels-idx1-ubyte.gz"),
     include_bytes!("../../../../data/mnist/t10k-images-idx3-ubyte.gz"),
     include_bytes!("../../../../data/mnist/t10k-labels-idx1-ubyte.gz"),
+];
+
+/// The Fashion-MNIST files shipped in `data/fashion-mnist` (same names and layout).
+static FASHION: [&[u8]; 4] = [
+    include_bytes!("../../../../data/fashion-mnist/train-images-idx3-ubyte.gz"),
+    include_bytes!("../../../../data/fashion-mnist/train-labels-idx1-ubyte.gz"),
+    include_bytes!("../../../../data/fashion-mnist/t10k-images-idx3-ubyte.gz"),
+    include_bytes!("../../../../data/fashion-mnist/t10k-labels-idx1-ubyte.gz"),
 ];
 
 /// Images and labels from two parsed IDX arrays.
@@ -142,24 +151,30 @@ fn pair(images: &Idx, labels: &Idx, path: &Path) -> Result<Dataset, DataError> {
     })
 }
 
-/// Train and test sets of an MNIST-layout directory (`None`: the embedded copy),
-/// and a description of where they came from.
+/// Train and test sets of an MNIST-layout directory (`Err(builtin)`: the
+/// copy compiled into the binary), and a description of where they came from.
 ///
 /// # Errors
 /// [`DataError`] naming the missing or invalid file.
-pub fn load_dir(dir: Option<&Path>) -> Result<(Dataset, Dataset, String), DataError> {
-    let base = dir
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("data/mnist (embedded)"));
+pub fn load_dir(dir: Result<&Path, Builtin>) -> Result<(Dataset, Dataset, String), DataError> {
+    let base = match dir {
+        Ok(d) => d.to_path_buf(),
+        Err(Builtin::Mnist) => PathBuf::from("data/mnist (embedded)"),
+        Err(Builtin::Fashion) => PathBuf::from("data/fashion-mnist (embedded)"),
+    };
     let mut parsed = Vec::new();
     for (i, name) in MNIST_FILES.iter().enumerate() {
         let ndims = if name.contains("images") { 3 } else { 1 };
         let (bytes, path) = match dir {
-            None => {
+            Err(builtin) => {
                 let path = base.join(format!("{name}.gz"));
-                (gunzip(EMBEDDED[i], &path)?, path)
+                let files = match builtin {
+                    Builtin::Mnist => &MNIST,
+                    Builtin::Fashion => &FASHION,
+                };
+                (gunzip(files[i], &path)?, path)
             }
-            Some(d) => {
+            Ok(d) => {
                 let path = [d.join(format!("{name}.gz")), d.join(name)]
                     .into_iter()
                     .find(|p| p.exists())

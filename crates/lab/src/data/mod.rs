@@ -173,6 +173,15 @@ pub fn load(o: &DataConfig, seed: u64) -> Result<Splits, DataError> {
 /// # Errors
 /// [`DataError`] naming the file or setting at fault.
 pub fn load_raw(o: &DataConfig, seed: u64) -> Result<Raw, DataError> {
+    if o.path.is_some() && !o.dataset.is_mnist() {
+        return Err(DataError::Option {
+            field: "dataset",
+            value: format!("{:?}", o.dataset).to_lowercase(),
+            reason:
+                "a built-in data set and a data path (`--data`) were both given; give one of them"
+                    .into(),
+        });
+    }
     let (train, test, source, is_csv) = match &o.path {
         Some(p) if p.is_file() => {
             if !(0.0 < o.test_fraction && o.test_fraction < 1.0) {
@@ -200,7 +209,7 @@ pub fn load_raw(o: &DataConfig, seed: u64) -> Result<Raw, DataError> {
             (all.subset(&train_idx), all.subset(&test_idx), source, true)
         }
         Some(p) if p.is_dir() => {
-            let (train, test, source) = idx::load_dir(Some(p))?;
+            let (train, test, source) = idx::load_dir(Ok(p))?;
             (train, test, source, false)
         }
         Some(p) => {
@@ -210,7 +219,7 @@ pub fn load_raw(o: &DataConfig, seed: u64) -> Result<Raw, DataError> {
             })
         }
         None => {
-            let (train, test, source) = idx::load_dir(None)?;
+            let (train, test, source) = idx::load_dir(Err(o.dataset))?;
             (train, test, source, false)
         }
     };

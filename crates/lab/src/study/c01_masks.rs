@@ -218,6 +218,8 @@ impl Claim for Masks {
         });
         let first = e.layers.first();
         Section {
+            finding: String::new(),
+            limitations: String::new(),
             method: format!("The masks of the first {} training steps (batch {} × {} units, both hidden layers) of an MLP {} trained with p = {}, regenerated from their (seed, site, step) keys; eval logits on {} test images compared bit for bit with the same weights in a net built without dropout.", e.steps, e.batch, e.width, e.mlp, e.p, e.eval_samples),
             key_number: format!(
                 "dropped {:.4} (p = {}), overlap {:.4} (independent: {q}), eval identical: {}",

@@ -215,6 +215,8 @@ impl Claim for Expectation {
             },
         ];
         Section {
+            finding: String::new(),
+            limitations: String::new(),
         method: format!("MLP {} trained with p = {} on {} images, {} seeds. (a) first-layer activations of 256 test images averaged over K dropout masks, K = 1 … 1024. (b) the unscaled-dropout mistake, by exact reparametrisation (layers after a dropout site hold W/(1−p)), evaluated without rescaling.", e.mlp, e.p, e.n, e.slopes.len()),
         key_number: format!("slope {} (theory −0.5); NLL mistaken − correct = {}", Est::of(&e.slopes).fmt(1.0, 3), e.nll_difference().fmt(1.0, 4)),
         tables: vec![Table::new(

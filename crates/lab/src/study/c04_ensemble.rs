@@ -150,6 +150,8 @@ impl Claim for Ensemble {
                 .collect();
         let t_max = e.t[last] as f64;
         Section {
+            finding: String::new(),
+            limitations: String::new(),
         method: format!("MLP {} with p = 0.5 on {} images, {} seeds; MC dropout over T masks on the 10,000 test images vs the deterministic net (accuracy {} %).", e.mlp, e.n, e.deterministic_acc.len(), det.fmt(100.0, 2)),
         key_number: format!("acc MC(T=50) − deterministic = {} pts; KL {:.4} (T=1) → {:.4} (T=100)", e.d50().fmt(100.0, 2), Est::of(&e.kl[0]).mean, Est::of(&e.kl[last]).mean),
         tables: vec![Table::new("MC dropout vs weight scaling (mean ± 95% CI)", &["T", "MC test acc %", "MC − deterministic (pts)", "KL(MC ‖ det)"], rows)],

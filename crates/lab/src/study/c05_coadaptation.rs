@@ -190,6 +190,8 @@ impl Claim for Coadaptation {
             Evidence::loss(&e.acc_p05, &e.k),
         );
         Section {
+            finding: String::new(),
+            limitations: String::new(),
         method: format!("MLP {} on {} images, p = 0 vs 0.5, {} seeds; at test time k % of both hidden layers' units removed at random (3 draws), survivors rescaled; mean |correlation| of second-layer units on 2,000 test images.", e.mlp, e.n, e.corr_p0.len()),
         key_number: format!("accuracy lost at 50% ablation: p=0 {} pts, p=0.5 {} pts; mean |corr| {:.3} → {:.3}", Est::of(&l0).fmt(100.0, 1), Est::of(&l1).fmt(100.0, 1), Est::of(&e.corr_p0).mean, Est::of(&e.corr_p05).mean),
         tables: vec![

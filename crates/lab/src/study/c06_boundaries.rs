@@ -346,6 +346,8 @@ impl Claim for Boundaries {
             .collect();
         let seeds = e.problems.first().map_or(0, |p| p.test_acc_p0.len());
         Section {
+            finding: String::new(),
+            limitations: String::new(),
             method: format!("Two moons (σ = 0.25) and two spirals (σ = 0.1), {} training points with 20 % of the labels flipped, 1,000 clean test points; MLP 2-256-256-2, ReLU, Adam lr 0.01, {} epochs (the same updates for both arms), batch 32, p = 0 vs 0.5, {seeds} seeds. Smoothness: length of the decision boundary in [−2, 2]² (120×120 grid); the mean margin-gradient norm ‖∇ₓ(z₁ − z₀)‖ is shown but scales with the logits. Limitation: the length counts the whole box, including regions far from the data.", e.n, e.epochs),
             key_number: rows.iter().map(|r| format!("{}: boundary length {} → {}", r[0], r[1], r[2])).collect::<Vec<_>>().join("; "),
             tables: vec![Table::new("Boundary length, margin gradient and accuracy (mean ± 95% CI)", &["data", "length p=0", "length p=0.5", "difference", "‖∇g‖ p=0", "‖∇g‖ p=0.5", "test acc % p=0", "test acc % p=0.5"], rows)],

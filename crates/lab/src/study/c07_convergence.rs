@@ -137,6 +137,8 @@ impl Claim for Convergence {
                 .collect();
         let seeds = e.curves.first().map_or(0, Vec::len);
         Section {
+            finding: String::new(),
+            limitations: String::new(),
             method: format!(
                 "MLP {} on {} MNIST images, {} epochs, p ∈ {{0, 0.2, 0.5, 0.8}}, {seeds} seeds; training loss measured in eval mode after every epoch; epochs until it first falls below {THRESHOLD} (never = epochs + 1).",
                 e.mlp, e.n, e.epochs

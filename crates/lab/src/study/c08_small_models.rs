@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use super::claim::{Claim, Figure, Section, Table, Verdict};
-use super::lab::{mnist_run, test_accs, with_p, Lab};
+use super::lab::{image_run, test_accs, with_p, Lab};
 use super::plot::{lines, Axes, Series};
 use super::stats::{paired, Est};
 use super::Budget;
@@ -64,7 +64,7 @@ impl Claim for SmallModels {
         let (mut acc_p0, mut acc_p05) = (Vec::new(), Vec::new());
         for &w in &widths {
             let arch = format!("784-{w}-{w}-10");
-            let base = |s: u64| mnist_run(&arch, n, epochs, s);
+            let base = |s: u64| image_run(lab.primary(), &arch, n, epochs, s);
             acc_p0.push(test_accs(&lab.per_seed(&format!("w={w} p=0"), 0, base)?));
             acc_p05.push(test_accs(&lab.per_seed(
                 &format!("w={w} p=0.5"),
@@ -127,6 +127,8 @@ impl Claim for SmallModels {
         };
         let seeds = e.acc_p0.first().map_or(0, Vec::len);
         Section {
+            finding: String::new(),
+            limitations: String::new(),
             method: format!("MLPs 784-w-w-10, w ∈ {:?}, on {} clean MNIST images, {} epochs, p = 0 vs 0.5, {seeds} seeds, paired.", e.widths, e.n, e.epochs),
             key_number: format!("dropout lowers test accuracy at {below}; Δacc at w={}: {} pts", e.widths[0], deltas[0].fmt(100.0, 2)),
             tables: vec![Table::new("Test accuracy % by width (mean ± 95% CI)", &["width", "p=0", "p=0.5", "Δacc", "hurts"], rows)],

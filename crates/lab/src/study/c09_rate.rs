@@ -1,9 +1,11 @@
 //! C9 — "p is usually 0.3–0.5."
 //!
-//! Sweep p ∈ {0, 0.1, …, 0.8} at one setting (the budget's MLP, base subset,
-//! plus a stratified validation split from the training file, the same for
-//! every p of a seed). Everything is decided on **validation** accuracy; the
-//! test accuracy of each p is only reported.
+//! Per data set, sweep p ∈ {0, 0.1, …, 0.8} at one setting (the budget's
+//! MLP, base subset, plus a stratified validation split from the training
+//! file, the same for every p of a seed), trained for a fixed number of
+//! updates long enough for large p to converge (about twice the base
+//! runs'). Everything is decided on **validation** accuracy; the test
+//! accuracy of each p is only reported.
 //!
 //! ```text
 //! primary endpoint: the p with the highest mean validation accuracy (best)
@@ -19,7 +21,7 @@ use super::claim::{Claim, Figure, Section, Table, Verdict};
 use super::lab::{test_accs, val_accs, Lab};
 use super::plot::{lines, Axes, Series};
 use super::stats::{holm, paired, Est};
-use crate::config::RunConfig;
+use crate::config::{Builtin, RunConfig};
 use crate::error::Result;
 
 /// Equivalence margin for "tied": half a percentage point of accuracy.
@@ -34,6 +36,15 @@ pub struct Rate;
 /// What C9 measured.
 #[derive(Clone, Debug, Serialize)]
 pub struct Evidence {
+    /// Per data set.
+    pub data: Vec<DataEvidence>,
+}
+
+/// C9 on one data set.
+#[derive(Clone, Debug, Serialize)]
+pub struct DataEvidence {
+    /// The data set.
+    pub dataset: String,
     /// The MLP.
     pub mlp: String,
     /// Training images.
@@ -54,7 +65,7 @@ fn in_band(p: f32) -> bool {
     (0.3 - 1e-6..=0.5 + 1e-6).contains(&p)
 }
 
-impl Evidence {
+impl DataEvidence {
     /// Index of the p with the highest mean validation accuracy.
     fn best(&self) -> usize {
         (0..self.p.len())
@@ -111,44 +122,9 @@ impl Evidence {
     fn singled_out(&self) -> bool {
         self.outside_worse().iter().all(|&(_, q)| q < 0.05)
     }
-}
 
-/// C9's run: the base run with a validation split.
-fn run(lab: &Lab, p: f32, seed: u64) -> RunConfig {
-    let mut cfg = lab.base_run(p, seed);
-    cfg.data.val_size = VAL_SIZE;
-    cfg
-}
-
-impl Claim for Rate {
-    const ID: &'static str = "C9";
-    const CLAIM: &'static str = "The dropout rate p is usually best around 0.3–0.5.";
-    const RULE: &'static str = "decided on validation accuracy: best p = highest mean; tied = equivalent to best within ±0.5 points (TOST, α = 0.05); singled out = every p outside [0.3, 0.5] worse than best (one-sided paired t, Holm, α = 0.05). holds: best p ∈ [0.3, 0.5] and singled out; holds partly: best p ∈ [0.3, 0.5] but not singled out, or a p in [0.3, 0.5] tied with a best outside it; does not hold: best p outside [0.3, 0.5] and the band's best p worse than it (one-sided paired t, α = 0.05); inconclusive: otherwise (the band neither tied nor shown worse), or fewer than 2 seeds.";
-    type Evidence = Evidence;
-
-    fn measure(&self, lab: &Lab) -> Result<Evidence> {
-        let ps: Vec<f32> = (0..=8).map(|i| i as f32 / 10.0).collect();
-        lab.begin(Self::ID, ps.len() * lab.seeds.len());
-        let mut val_acc = Vec::new();
-        let mut test_acc = Vec::new();
-        for &p in &ps {
-            let outs = lab.per_seed(&format!("p={p}"), 0, |s| run(lab, p, s))?;
-            val_acc.push(val_accs(&outs));
-            test_acc.push(test_accs(&outs));
-        }
-        let n = lab.base_size();
-        Ok(Evidence {
-            mlp: lab.mlp().into(),
-            n,
-            val: VAL_SIZE,
-            epochs: lab.epochs_for(n),
-            p: ps,
-            val_acc,
-            test_acc,
-        })
-    }
-
-    fn verdict(e: &Evidence) -> Verdict {
+    fn verdict(&self) -> Verdict {
+        let e = self;
         if e.val_acc.first().map_or(0, Vec::len) < 2 {
             return Verdict::Inconclusive;
         }
@@ -173,8 +149,88 @@ impl Claim for Rate {
             Verdict::Inconclusive
         }
     }
+}
+
+/// C9's run on `ds`: the base run with a validation split and `epochs`.
+fn run(lab: &Lab, ds: Builtin, epochs: usize, p: f32, seed: u64) -> RunConfig {
+    let mut cfg = lab.base_run(p, seed);
+    cfg.data.dataset = ds;
+    cfg.data.val_size = VAL_SIZE;
+    cfg.epochs = epochs;
+    cfg
+}
+
+impl Claim for Rate {
+    const ID: &'static str = "C9";
+    const CLAIM: &'static str = "The dropout rate p is usually best around 0.3–0.5.";
+    const RULE: &'static str = "decided on validation accuracy: best p = highest mean; tied = equivalent to best within ±0.5 points (TOST, α = 0.05); singled out = every p outside [0.3, 0.5] worse than best (one-sided paired t, Holm, α = 0.05). holds: best p ∈ [0.3, 0.5] and singled out; holds partly: best p ∈ [0.3, 0.5] but not singled out, or a p in [0.3, 0.5] tied with a best outside it; does not hold: best p outside [0.3, 0.5] and the band's best p worse than it (one-sided paired t, α = 0.05); inconclusive: otherwise (the band neither tied nor shown worse), or fewer than 2 seeds.";
+    type Evidence = Evidence;
+
+    fn measure(&self, lab: &Lab) -> Result<Evidence> {
+        let ps: Vec<f32> = (0..=8).map(|i| i as f32 / 10.0).collect();
+        lab.begin(Self::ID, ps.len() * lab.seeds.len() * lab.datasets.len());
+        let n = lab.base_size();
+        // About twice the base runs' updates: large p converges slowly.
+        let epochs = 2 * lab.epochs_for(n);
+        let mut data = Vec::new();
+        for &ds in &lab.datasets {
+            let mut val_acc = Vec::new();
+            let mut test_acc = Vec::new();
+            for &p in &ps {
+                let what = format!("{} p={p}", ds.name());
+                let outs = lab.per_seed(&what, 0, |s| run(lab, ds, epochs, p, s))?;
+                val_acc.push(val_accs(&outs));
+                test_acc.push(test_accs(&outs));
+            }
+            data.push(DataEvidence {
+                dataset: ds.name().into(),
+                mlp: lab.mlp().into(),
+                n,
+                val: VAL_SIZE,
+                epochs,
+                p: ps.clone(),
+                val_acc,
+                test_acc,
+            });
+        }
+        Ok(Evidence { data })
+    }
+
+    fn verdict(e: &Evidence) -> Verdict {
+        Verdict::combine(&e.data.iter().map(DataEvidence::verdict).collect::<Vec<_>>())
+    }
 
     fn render(e: &Evidence) -> Section {
+        let parts: Vec<Part> = e.data.iter().map(DataEvidence::part).collect();
+        let join = |f: &dyn Fn(&Part) -> String, sep: &str| {
+            parts.iter().map(f).collect::<Vec<_>>().join(sep)
+        };
+        let method = e.data.first().map_or(String::new(), |d| {
+            let seeds = d.val_acc.first().map_or(0, Vec::len);
+            format!("MLP {} on {} training images plus {} validation images (stratified, from the training file) of each data set, {} epochs (about twice the other claims' base runs, so large p can converge), SGD at the study's lr 0.05 for every p, hidden dropout p ∈ {{0, 0.1, …, 0.8}}, {seeds} seeds. Selection and ties on validation accuracy only; test accuracy reported for the record. With {seeds} seeds a paired difference has a 95 % CI of about ±{:.1} standard deviations of the per-seed differences, so equivalence within ±0.5 points needs seed-to-seed spread well below that.", d.mlp, d.n, d.val, d.epochs, super::stats::t_quantile(0.975, seeds.max(2) - 1) / (seeds.max(1) as f64).sqrt())
+        });
+        Section {
+            finding: join(&|p| p.finding.clone(), " "),
+            limitations: "One learning rate (0.05) for every p: a large p can need a larger rate or more updates, so the best p here is the best at this rate and budget (`--full` is the place to tune both). One width and one training-set size.".into(),
+            method,
+            key_number: join(&|p| p.key.clone(), "; "),
+            tables: parts.iter().map(|p| p.table.clone()).collect(),
+            figures: parts.into_iter().map(|p| p.figure).collect(),
+        }
+    }
+}
+
+/// One data set's share of the section.
+struct Part {
+    finding: String,
+    key: String,
+    table: Table,
+    figure: Figure,
+}
+
+impl DataEvidence {
+    fn part(&self) -> Part {
+        let e = self;
         let (best, tied) = (e.best(), e.tied());
         let vals: Vec<Est> = e.val_acc.iter().map(|a| Est::of(a)).collect();
         let tests: Vec<Est> = e.test_acc.iter().map(|a| Est::of(a)).collect();
@@ -211,13 +267,16 @@ impl Claim for Rate {
                 .map(|(&p, m)| (f64::from(p), 100.0 * m.mean, 100.0 * m.ci))
                 .collect(),
         };
-        let seeds = e.val_acc.first().map_or(0, Vec::len);
         let outside_worse = worse.iter().filter(|(_, q)| *q < 0.05).count();
-        Section {
-            method: format!("MLP {} on {} MNIST images plus {} validation images (stratified, from the training file), {} epochs, hidden dropout p ∈ {{0, 0.1, …, 0.8}}, {seeds} seeds. Selection and ties on validation accuracy only; test accuracy reported for the record. With {seeds} seeds a paired difference has a 95 % CI of about ±2.5 standard deviations of the per-seed differences, so equivalence within ±0.5 points needs seed-to-seed spread well below that.", e.mlp, e.n, e.val, e.epochs),
-            key_number: format!("best p on validation = {:.1} (val {} %, test {} %); tied (±0.5 pt): {:?}; outside [0.3, 0.5] worse (Holm): {outside_worse}/{}", e.p[best], vals[best].fmt(100.0, 2), tests[best].fmt(100.0, 2), tied, worse.len()),
-            tables: vec![Table::new("Accuracy % by p (mean ± 95% CI)", &["p", "validation", "test", "", "Holm p (best beats it)"], rows)],
-            figures: vec![Figure { caption: "Validation and test accuracy against dropout rate".into(), svg: lines(&Axes { title: "Accuracy vs p", x: "p", y: "accuracy %", log_x: false, log_y: false }, &[series("validation", &vals), series("test", &tests)]) }],
+        let in_band_tied = tied.iter().filter(|&&p| in_band(p)).count();
+        Part {
+            finding: format!(
+                "On {}, validation accuracy peaked at p = {:.1} ({} %); {} rates were within ±0.5 points of it (TOST), {in_band_tied} of them in [0.3, 0.5], and {outside_worse} of the {} rates outside the band were shown worse — the verdict here: {}.",
+                e.dataset, e.p[best], vals[best].fmt(100.0, 2), tied.len() - 1, worse.len(), e.verdict().text()
+            ),
+            key: format!("{}: best p = {:.1} (val {} %, test {} %); tied: {:?}; outside band worse (Holm): {outside_worse}/{}", e.dataset, e.p[best], vals[best].fmt(100.0, 2), tests[best].fmt(100.0, 2), tied, worse.len()),
+            table: Table::new(format!("{}: accuracy % by p (mean ± 95% CI)", e.dataset), &["p", "validation", "test", "", "Holm p (best beats it)"], rows),
+            figure: Figure { caption: format!("{}: validation and test accuracy against dropout rate", e.dataset), svg: lines(&Axes { title: &e.dataset, x: "p", y: "accuracy %", log_x: false, log_y: false }, &[series("validation", &vals), series("test", &tests)]) },
         }
     }
 }
@@ -227,9 +286,10 @@ mod tests {
     use super::*;
 
     /// Per-p validation accuracies: five seeds with a tiny spread.
-    fn evidence(means: [f64; 4]) -> Evidence {
+    fn evidence(means: [f64; 4]) -> DataEvidence {
         let seeds = |m: f64| vec![m - 0.0002, m - 0.0001, m, m + 0.0001, m + 0.0002];
-        Evidence {
+        DataEvidence {
+            dataset: "D".into(),
             mlp: "m".into(),
             n: 1,
             val: 1,
@@ -240,35 +300,38 @@ mod tests {
         }
     }
 
+    fn verdict(d: &DataEvidence) -> Verdict {
+        Rate::verdict(&Evidence {
+            data: vec![d.clone()],
+        })
+    }
+
     #[test]
     fn every_verdict_of_the_rule() {
         // Best at 0.4, every p outside the band clearly worse.
-        assert_eq!(
-            Rate::verdict(&evidence([0.90, 0.92, 0.95, 0.93])),
-            Verdict::Holds
-        );
+        assert_eq!(verdict(&evidence([0.90, 0.92, 0.95, 0.93])), Verdict::Holds);
         // Best at 0.4, but 0.6 only 0.1 points lower on average with a wide
         // spread: not shown worse, so the band is not singled out.
         let mut close = evidence([0.90, 0.92, 0.95, 0.949]);
         close.val_acc[3] = vec![0.96, 0.94, 0.95, 0.955, 0.94];
-        assert_eq!(Rate::verdict(&close), Verdict::HoldsPartly);
+        assert_eq!(verdict(&close), Verdict::HoldsPartly);
         // Best at 0.6, 0.4 equivalent to it.
         let tied = evidence([0.90, 0.92, 0.9495, 0.95]);
-        assert_eq!(Rate::verdict(&tied), Verdict::HoldsPartly);
+        assert_eq!(verdict(&tied), Verdict::HoldsPartly);
         // Best at 0.6, 0.4 two points below with a tiny spread: shown worse.
         assert_eq!(
-            Rate::verdict(&evidence([0.90, 0.92, 0.93, 0.95])),
+            verdict(&evidence([0.90, 0.92, 0.93, 0.95])),
             Verdict::DoesNotHold
         );
         // Best at 0.6, 0.4 lower on average but too noisy to tell either way.
         let mut unclear = evidence([0.90, 0.92, 0.94, 0.95]);
         unclear.val_acc[2] = vec![0.97, 0.91, 0.95, 0.96, 0.91];
-        assert_eq!(Rate::verdict(&unclear), Verdict::Inconclusive);
+        assert_eq!(verdict(&unclear), Verdict::Inconclusive);
         // One seed.
         let mut one = evidence([0.90, 0.92, 0.95, 0.93]);
         for v in one.val_acc.iter_mut() {
             v.truncate(1);
         }
-        assert_eq!(Rate::verdict(&one), Verdict::Inconclusive);
+        assert_eq!(verdict(&one), Verdict::Inconclusive);
     }
 }

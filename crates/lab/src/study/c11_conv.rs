@@ -11,7 +11,7 @@ use engine::layers::DropoutKind;
 use serde::Serialize;
 
 use super::claim::{Claim, Section, Table, Verdict};
-use super::lab::{mnist_run, test_accs, with_p, Lab};
+use super::lab::{image_run, test_accs, with_p, Lab};
 use super::stats::{paired, Est};
 use super::Budget;
 use crate::error::Result;
@@ -73,7 +73,7 @@ impl Claim for Conv {
         let mut test_acc = Vec::new();
         for (name, &(p, cp, kind)) in ARMS.iter().zip(&arms) {
             let outs = lab.per_seed(name, 0, |s| {
-                let mut c = with_p(mnist_run(arch, n, epochs, s), p);
+                let mut c = with_p(image_run(lab.primary(), arch, n, epochs, s), p);
                 c.model.conv_dropout = cp;
                 c.model.conv_dropout_kind = kind;
                 c.optim.lr = 0.02;
@@ -120,6 +120,8 @@ impl Claim for Conv {
             .collect();
         let seeds = e.test_acc.first().map_or(0, Vec::len);
         Section {
+            finding: String::new(),
+            limitations: String::new(),
             method: format!("CNN {} (3×3 convs, padding 1, 2×2 max pool), {} MNIST images, {} epochs, SGD lr 0.02; conv dropout p = {} (element-wise or whole channels), dense-head dropout p = 0.5; {seeds} seeds.", e.arch, e.n, e.epochs, e.conv_p),
             key_number: format!("dense-only − element-wise conv = {} pts, − spatial conv = {} pts, − none = {} pts", vs[0].fmt(100.0, 2), vs[1].fmt(100.0, 2), vs[2].fmt(100.0, 2)),
             tables: vec![Table::new("Test accuracy % (mean ± 95% CI)", &["setting", "test acc", "dense-only advantage"], rows)],

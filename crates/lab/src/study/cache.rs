@@ -50,6 +50,12 @@ pub struct RunOut {
     pub curve: Vec<Point>,
     /// Seconds of training.
     pub train_s: f64,
+    /// Runs with label noise: the fraction of the flipped training labels
+    /// the final net predicts (memorisation; chance is 1/(classes − 1) of
+    /// the errors). Absent otherwise, so entries without noise keep their
+    /// checksums.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memorised: Option<f64>,
 }
 
 impl RunOut {
@@ -109,6 +115,7 @@ mod tests {
                 })
                 .collect(),
             train_s: 1.0,
+            memorised: None,
         }
     }
 

@@ -43,6 +43,23 @@ impl Verdict {
         }
     }
 
+    /// One verdict from the verdicts of the same rule on several data sets:
+    /// the same everywhere → that; support somewhere → holds partly; else
+    /// (does not hold and inconclusive mixed) → inconclusive.
+    pub fn combine(vs: &[Verdict]) -> Self {
+        match vs {
+            [] => Verdict::Inconclusive,
+            [first, rest @ ..] if rest.iter().all(|v| v == first) => *first,
+            _ if vs
+                .iter()
+                .any(|v| matches!(v, Verdict::Holds | Verdict::HoldsPartly)) =>
+            {
+                Verdict::HoldsPartly
+            }
+            _ => Verdict::Inconclusive,
+        }
+    }
+
     /// The usual two-part rule: both parts → holds, one → holds partly, none → does not hold.
     pub fn of_parts(a: bool, b: bool) -> Self {
         match (a, b) {
@@ -88,6 +105,10 @@ pub struct Figure {
 /// What a claim shows in the report besides its verdict and rule.
 #[derive(Clone, Debug, Default)]
 pub struct Section {
+    /// The result in plain words, first in the section ("On MNIST, dropout …").
+    pub finding: String,
+    /// What the budget or design cannot show (empty: nothing to add).
+    pub limitations: String,
     /// How it was tested (settings, sizes, seeds).
     pub method: String,
     /// One line with the number that decided it.
@@ -134,8 +155,12 @@ pub struct ClaimResult {
     pub claim: &'static str,
     /// An implementation check rather than a claim about learning.
     pub check: bool,
+    /// The result in plain words.
+    pub finding: String,
     /// How it was tested.
     pub method: String,
+    /// What the budget or design cannot show.
+    pub limitations: String,
     /// The verdict.
     pub verdict: Verdict,
     /// The rule that produced the verdict.
@@ -176,7 +201,9 @@ impl<C: Claim> DynClaim for C {
             id: C::ID,
             claim: C::CLAIM,
             check: C::CHECK,
+            finding: s.finding,
             method: s.method,
+            limitations: s.limitations,
             verdict: C::verdict(&e),
             rule: C::RULE,
             key_number: s.key_number,
@@ -185,5 +212,21 @@ impl<C: Claim> DynClaim for C {
             numbers: serde_json::to_value(&e).unwrap_or(serde_json::Value::Null),
             elapsed_s: t.elapsed().as_secs_f64(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Verdict::*;
+    use super::*;
+
+    #[test]
+    fn combining_data_sets() {
+        assert_eq!(Verdict::combine(&[Holds, Holds]), Holds);
+        assert_eq!(Verdict::combine(&[DoesNotHold, DoesNotHold]), DoesNotHold);
+        assert_eq!(Verdict::combine(&[Holds, DoesNotHold]), HoldsPartly);
+        assert_eq!(Verdict::combine(&[Inconclusive, HoldsPartly]), HoldsPartly);
+        assert_eq!(Verdict::combine(&[DoesNotHold, Inconclusive]), Inconclusive);
+        assert_eq!(Verdict::combine(&[]), Inconclusive);
     }
 }

@@ -259,6 +259,7 @@ mod tests {
                 })
                 .collect(),
             train_s: 1.0,
+            memorised: None,
         }
     }
 

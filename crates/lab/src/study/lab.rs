@@ -1,7 +1,10 @@
-//! The study's shared state: MNIST loaded once, the compute budget and seeds,
-//! the run cache, and where progress is reported. A study run is a plain
-//! [`RunConfig`]: [`mnist_run`] gives the study's standard one, and a claim
-//! changes what it varies (`RunConfig { epochs: 5, ..mnist_run(…) }`).
+//! The study's shared state: the built-in data sets loaded once, the compute
+//! budget and seeds, the run cache, and where progress is reported. A study
+//! run is a plain [`RunConfig`]: [`image_run`] gives the study's standard one,
+//! and a claim changes what it varies (`RunConfig { epochs: 5, ..image_run(…) }`).
+//!
+//! Claims that matter most off MNIST run on every data set of the study
+//! ([`Lab::datasets`]); the others on the first ([`Lab::primary`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,10 +15,10 @@ use super::cache::{key, Point, RunOut};
 use super::claim::ClaimResult;
 use super::entry;
 use super::Budget;
-use crate::config::{DataConfig, ModelConfig, RunConfig, Standardize};
+use crate::config::{Builtin, DataConfig, ModelConfig, RunConfig, Standardize};
 use crate::data::{load_raw, prepare, Dataset, Raw, Splits};
 use crate::error::{LabError, Result};
-use crate::train::{build_model, fit, EpochMetrics, LoopOptions, TrainObserver};
+use crate::train::{build_model, evaluate, fit, EpochMetrics, LoopOptions, TrainObserver};
 
 /// Where the study reports progress (the binary draws bars or prints lines).
 pub trait StudyProgress: Send + Sync {
@@ -33,12 +36,13 @@ pub trait StudyProgress: Send + Sync {
 impl StudyProgress for () {}
 
 /// The study's standard run: a ReLU net `arch` on a stratified subset of `n`
-/// MNIST training images (all of them for n ≥ 60,000), no standardisation,
+/// training images of `ds` (all of them for n ≥ 60,000), no standardisation,
 /// no dropout, SGD (lr 0.05, momentum 0.9, constant), batch 128.
-pub fn mnist_run(arch: &str, n: usize, epochs: usize, seed: u64) -> RunConfig {
+pub fn image_run(ds: Builtin, arch: &str, n: usize, epochs: usize, seed: u64) -> RunConfig {
     let d = RunConfig::default();
     RunConfig {
         data: DataConfig {
+            dataset: ds,
             train_size: (n < 60_000).then_some(n),
             standardize: Standardize::Off,
             ..d.data
@@ -63,7 +67,9 @@ pub fn with_p(mut cfg: RunConfig, p: f32) -> RunConfig {
 
 /// The study's shared state.
 pub struct Lab {
-    raw: Raw,
+    raws: Vec<(Builtin, Raw)>,
+    /// The data sets of the study, the primary first.
+    pub datasets: Vec<Builtin>,
     cache: PathBuf,
     /// Compute budget.
     pub budget: Budget,
@@ -93,7 +99,7 @@ impl TrainObserver for Curve {
 }
 
 impl Lab {
-    /// MNIST from the binary, a run cache under `cache`.
+    /// The data sets `datasets` (at least one) from the binary, a run cache under `cache`.
     ///
     /// # Errors
     /// When the cache directory cannot be made.
@@ -101,13 +107,29 @@ impl Lab {
         cache: &Path,
         budget: Budget,
         seeds: usize,
+        datasets: Vec<Builtin>,
         progress: Box<dyn StudyProgress>,
     ) -> Result<Self> {
-        let raw = load_raw(&DataConfig::default(), 0)?;
+        let datasets = if datasets.is_empty() {
+            vec![Builtin::Mnist]
+        } else {
+            datasets
+        };
+        let raws = datasets
+            .iter()
+            .map(|&ds| {
+                let cfg = DataConfig {
+                    dataset: ds,
+                    ..DataConfig::default()
+                };
+                Ok((ds, load_raw(&cfg, 0)?))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let cache = cache.join("runs");
         std::fs::create_dir_all(&cache).map_err(LabError::io(&cache))?;
         Ok(Self {
-            raw,
+            raws,
+            datasets,
             cache,
             budget,
             seeds: (0..seeds as u64).collect(),
@@ -141,12 +163,38 @@ impl Lab {
     /// # Errors
     /// Data settings the data cannot satisfy.
     pub fn splits(&self, cfg: &RunConfig) -> Result<Splits> {
-        Ok(prepare(&self.raw, &cfg.data, cfg.seed)?)
+        Ok(prepare(self.raw(cfg.data.dataset)?, &cfg.data, cfg.seed)?)
     }
 
-    /// The full MNIST test set.
+    fn raw(&self, ds: Builtin) -> Result<&Raw> {
+        self.raws
+            .iter()
+            .find(|(d, _)| *d == ds)
+            .map(|(_, r)| r)
+            .ok_or_else(|| {
+                LabError::Data(crate::data::DataError::Option {
+                    field: "dataset",
+                    value: ds.name().into(),
+                    reason: format!(
+                        "not loaded: this study runs on {}",
+                        self.datasets
+                            .iter()
+                            .map(|d| d.name())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                })
+            })
+    }
+
+    /// The primary data set: claims that run on one data set use it.
+    pub fn primary(&self) -> Builtin {
+        self.datasets[0]
+    }
+
+    /// The full test set of the primary data set.
     pub fn test(&self) -> &Dataset {
-        &self.raw.test
+        &self.raws[0].1.test
     }
 
     /// Train `make(seed)` for every seed (cached, evaluated every
@@ -212,10 +260,12 @@ impl Lab {
         // The study's runs use the caller's thread pool.
         let (mut model, summary) =
             fit(cfg, &splits, LoopOptions::in_memory(eval_every, &mut curve))?;
+        let memorised = memorised(&mut model, cfg, &splits, self.raw(cfg.data.dataset)?)?;
         let out = RunOut {
             epochs: cfg.epochs,
             curve: curve.0,
             train_s: summary.last.train_s,
+            memorised,
         };
         // A run retrained for a finer curve keeps its model stored if it had
         // one (the same bits: training is deterministic).
@@ -254,6 +304,9 @@ impl Lab {
         let Some(out) = out.serve(eval_every) else {
             return Ok(None);
         };
+        if cfg.data.label_noise > 0.0 && out.memorised.is_none() {
+            return Ok(None);
+        }
         if !want_model {
             return Ok(Some((out, None)));
         }
@@ -298,11 +351,48 @@ impl Lab {
         }
     }
 
-    /// The standard MLP run of the budget on its base subset, hidden dropout `p`.
+    /// The standard MLP run of the budget on its base subset of the primary
+    /// data set, hidden dropout `p`.
     pub fn base_run(&self, p: f32, seed: u64) -> RunConfig {
         let n = self.base_size();
-        with_p(mnist_run(self.mlp(), n, self.epochs_for(n), seed), p)
+        with_p(
+            image_run(self.primary(), self.mlp(), n, self.epochs_for(n), seed),
+            p,
+        )
     }
+
+    /// Epochs giving about `updates` optimizer steps on `n` samples with batch 128.
+    pub fn epochs_for_updates(n: usize, updates: usize) -> usize {
+        let per_epoch = n.div_ceil(128).max(1);
+        ((updates as f64 / per_epoch as f64).round() as usize).max(1)
+    }
+}
+
+/// With label noise: the accuracy of `model` on the training samples whose
+/// label was flipped, against the flipped labels (the same subset drawn
+/// without noise tells which those are).
+fn memorised(
+    model: &mut Sequential,
+    cfg: &RunConfig,
+    splits: &Splits,
+    raw: &Raw,
+) -> Result<Option<f64>> {
+    if cfg.data.label_noise <= 0.0 {
+        return Ok(None);
+    }
+    let clean_cfg = DataConfig {
+        label_noise: 0.0,
+        ..cfg.data.clone()
+    };
+    let clean = prepare(raw, &clean_cfg, cfg.seed)?;
+    let flipped: Vec<usize> = (0..splits.train.len())
+        .filter(|&i| clean.train.y[i] != splits.train.y[i])
+        .collect();
+    if flipped.is_empty() {
+        return Ok(Some(0.0));
+    }
+    let set = splits.train.subset(&flipped);
+    Ok(Some(evaluate(model, &set, 512)?.acc))
 }
 
 /// Final validation accuracies of runs (0 for runs without a validation split).

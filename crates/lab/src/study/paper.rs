@@ -11,8 +11,9 @@ use serde::Serialize;
 
 use super::cache::RunOut;
 use super::claim::{Claim, Figure, Section, Table, Verdict};
-use super::lab::{mnist_run, with_p, Lab};
+use super::lab::{image_run, with_p, Lab};
 use super::plot::{lines, Axes, Series};
+use crate::config::Builtin;
 use crate::error::Result;
 
 /// The reproduction, `epochs` epochs per setting (one seed: the paper reports single numbers).
@@ -49,7 +50,10 @@ impl Claim for Paper {
         lab.begin(Self::ID, ARMS.len());
         let mut runs = Vec::new();
         for &(name, p, pin, mn, _) in &ARMS {
-            let mut cfg = with_p(mnist_run(ARCH, 60_000, self.epochs, lab.seeds[0]), p);
+            let mut cfg = with_p(
+                image_run(Builtin::Mnist, ARCH, 60_000, self.epochs, lab.seeds[0]),
+                p,
+            );
             cfg.model.input_dropout = pin;
             cfg.optim.max_norm = mn;
             runs.push(lab.run(&cfg, 1)?);
@@ -98,6 +102,8 @@ impl Claim for Paper {
             })
             .collect();
         Section {
+            finding: String::new(),
+            limitations: String::new(),
             method: format!("{ARCH}, ReLU, input dropout 0.2, hidden 0.5, SGD momentum 0.9, lr 0.05 (constant), batch 128, {} epochs on all 60,000 training images, one seed; error on the 10,000 test images.", e.epochs),
             key_number: rows.iter().map(|r| format!("{}: {} % (paper {})", r[0], r[1], r[3])).collect::<Vec<_>>().join("; "),
             tables: vec![Table::new(format!("Test error % after {} epochs", e.epochs), &["setting", "final", "best epoch", "paper", "training s"], rows)],

@@ -90,10 +90,11 @@ pub fn html(results: &[ClaimResult], info: &RunInfo) -> String {
 body{{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}}
 table{{border-collapse:collapse;margin:.8em 0;font-size:.92em}}th,td{{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}}th{{background:#f3f3f3}}
 .v{{font-weight:600;padding:.1em .5em;border-radius:.3em;white-space:nowrap}}.holds{{background:#d7f2d7}}.partly{{background:#fff1c2}}.nothold{{background:#f7d4d4}}.inconclusive{{background:#e4e4e4}}
-section{{border-top:2px solid #ddd;margin-top:2em;padding-top:.5em}}figure{{display:inline-block;margin:.5em;vertical-align:top}}figcaption{{font-size:.85em;color:#555;max-width:560px}}
+section{{border-top:2px solid #ddd;margin-top:2em;padding-top:.5em}}.grid{{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:.8em}}figure{{margin:0}}figure svg,figure img{{width:100%;height:auto}}figcaption{{font-size:.85em;color:#555}}
+.finding{{background:#f4f9f4;border-left:4px solid #7a7;padding:.4em .8em}}.limits{{font-size:.92em;color:#444}}
 .rule{{background:#f7f7fb;border-left:4px solid #99c;padding:.4em .8em;font-size:.92em}}footer{{margin-top:3em;font-size:.85em;color:#555;border-top:1px solid #ddd;padding-top:.5em}}
 </style></head><body><h1>dropout-lab study</h1>
-<p>Every claim of the dropout lesson, measured on real MNIST (and 2-D toy data for C6) over {} seeds. Each verdict is derived from the numbers by the rule shown with it; "does not hold" is a possible outcome.</p>
+<p>Every claim of the dropout lesson, measured on real MNIST and Fashion-MNIST (and 2-D toy data for C6) over {} seeds (some claims use more; each section says). Each verdict is derived from the numbers by the rule shown with it; "does not hold" is a possible outcome.</p>
 <h2 id="summary">Summary</h2><table><tr><th>claim</th><th></th><th>verdict</th><th>key number</th></tr>"#,
         info.seeds.len()
     );
@@ -128,11 +129,20 @@ section{{border-top:2px solid #ddd;margin-top:2em;padding-top:.5em}}figure{{disp
         }
         let _ = write!(
             h,
-            r#"<section id="{id}"><h2>{id} — {claim}</h2><p><b>Method.</b> {method}</p>"#,
+            r#"<section id="{id}"><h2>{id} — {claim}</h2><p><span class="v {cls}">{v}</span></p>"#,
             id = r.id,
             claim = esc(r.claim),
-            method = esc(&r.method)
+            cls = badge(r.verdict),
+            v = r.verdict.text(),
         );
+        if !r.finding.is_empty() {
+            let _ = write!(
+                h,
+                r#"<p class="finding"><b>Finding.</b> {}</p>"#,
+                esc(&r.finding)
+            );
+        }
+        let _ = write!(h, "<p><b>Method.</b> {}</p>", esc(&r.method));
         for t in &r.tables {
             let _ = write!(h, "<p><b>{}</b></p><table><tr>", esc(&t.title));
             for c in &t.header {
@@ -148,12 +158,23 @@ section{{border-top:2px solid #ddd;margin-top:2em;padding-top:.5em}}figure{{disp
             }
             h.push_str("</table>");
         }
-        for f in &r.figures {
+        if !r.figures.is_empty() {
+            h.push_str(r#"<div class="grid">"#);
+            for f in &r.figures {
+                let _ = write!(
+                    h,
+                    "<figure>{}<figcaption>{}</figcaption></figure>",
+                    f.svg,
+                    esc(&f.caption)
+                );
+            }
+            h.push_str("</div>");
+        }
+        if !r.limitations.is_empty() {
             let _ = write!(
                 h,
-                "<figure>{}<figcaption>{}</figcaption></figure>",
-                f.svg,
-                esc(&f.caption)
+                r#"<p class="limits"><b>Limitations.</b> {}</p>"#,
+                esc(&r.limitations)
             );
         }
         let _ = write!(
