@@ -17,13 +17,13 @@
 //! secondary (reported):           gap (train acc on the given labels − test acc), memorisation
 //!                                 (share of flipped training labels the net reproduces)
 //! ```
-//! The verdict rule is [`Overfitting::RULE`].
+//! The verdict rule is [`Overfitting::RULE`]; the report section is
+//! [`super::c03_render`].
 
 use serde::Serialize;
 
-use super::claim::{Claim, Figure, Section, Table, Verdict};
+use super::claim::{Claim, Section, Verdict};
 use super::lab::{gaps, image_run, test_accs, with_p, Lab};
-use super::plot::{lines, Axes, Series};
 use super::stats::{holm, ols, paired, Coef, Est};
 use super::tune::{tune, Tuned};
 use super::Budget;
@@ -34,7 +34,7 @@ use crate::error::Result;
 pub const MARGIN: f64 = 0.005;
 
 /// Validation images held out from the training file in every C3 run.
-const VAL_SIZE: usize = 1_000;
+pub const VAL_SIZE: usize = 1_000;
 
 /// C3.
 pub struct Overfitting;
@@ -61,7 +61,7 @@ pub struct Cell {
 }
 
 impl Cell {
-    fn gain(&self) -> Est {
+    pub(super) fn gain(&self) -> Est {
         paired(&self.acc_p05, &self.acc_p0)
     }
 }
@@ -81,7 +81,7 @@ pub struct DataEvidence {
 
 impl DataEvidence {
     /// Holm-adjusted one-sided p of "dropout raises test accuracy", per cell.
-    fn helped(&self) -> Vec<f64> {
+    pub(super) fn helped(&self) -> Vec<f64> {
         let raw: Vec<f64> = self
             .cells
             .iter()
@@ -90,12 +90,12 @@ impl DataEvidence {
         holm(&raw)
     }
 
-    fn n_helped(&self) -> usize {
+    pub(super) fn n_helped(&self) -> usize {
         self.helped().iter().filter(|&&q| q < 0.05).count()
     }
 
     /// (β1 on log10 n, β2 on noise) of the OLS of per-seed Δacc.
-    fn slopes(&self) -> Option<(Coef, Coef)> {
+    pub(super) fn slopes(&self) -> Option<(Coef, Coef)> {
         let (mut x, mut y) = (Vec::new(), Vec::new());
         for c in &self.cells {
             for (a, b) in c.acc_p05.iter().zip(&c.acc_p0) {
@@ -108,13 +108,13 @@ impl DataEvidence {
     }
 
     /// Holm-adjusted one-sided p of β1 < 0 and β2 > 0.
-    fn slope_tests(&self) -> Option<(f64, f64)> {
+    pub(super) fn slope_tests(&self) -> Option<(f64, f64)> {
         let (size, noise) = self.slopes()?;
         let q = holm(&[size.p_one_sided(false), noise.p_one_sided(true)]);
         Some((q[0], q[1]))
     }
 
-    fn verdict(&self) -> Verdict {
+    pub(super) fn verdict(&self) -> Verdict {
         let helped = self.n_helped() > 0;
         let both = self
             .slope_tests()
@@ -129,58 +129,6 @@ impl DataEvidence {
             _ if no_help => Verdict::DoesNotHold,
             _ => Verdict::Inconclusive,
         }
-    }
-
-    fn best_cell(&self) -> Option<&Cell> {
-        self.cells
-            .iter()
-            .max_by(|a, b| a.gain().mean.total_cmp(&b.gain().mean))
-    }
-
-    fn finding(&self) -> String {
-        let gains: Vec<f64> = self.cells.iter().map(|c| 100.0 * c.gain().mean).collect();
-        let lo = gains.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = gains.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let mut s = format!(
-            "On {}, dropout (p = 0.5) changed test accuracy by {lo:+.1} to {hi:+.1} points across the {} cells and raised it significantly in {} of them",
-            self.dataset,
-            self.cells.len(),
-            self.n_helped()
-        );
-        if let Some(c) = self.best_cell() {
-            s += &format!(
-                "; most at {} images with {:.0} % noise ({:+.1} points)",
-                c.train_size,
-                c.noise * 100.0,
-                100.0 * c.gain().mean
-            );
-        }
-        if let Some((size, noise)) = self.slopes() {
-            s += &format!(
-                ". The gain changes by {:+.1} points per tenfold more data and by {:+.1} points per 10 % more noise",
-                100.0 * size.value,
-                10.0 * noise.value
-            );
-        }
-        let noisiest = self
-            .cells
-            .iter()
-            .filter(|c| !c.mem_p0.is_empty())
-            .max_by(|a, b| {
-                (a.noise, std::cmp::Reverse(a.train_size))
-                    .partial_cmp(&(b.noise, std::cmp::Reverse(b.train_size)))
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            });
-        if let Some(c) = noisiest {
-            s += &format!(
-                ". At {} images with {:.0} % noise the plain net reproduced {:.0} % of the flipped labels, the dropout net {:.0} %",
-                c.train_size,
-                c.noise * 100.0,
-                100.0 * Est::of(&c.mem_p0).mean,
-                100.0 * Est::of(&c.mem_p05).mean
-            );
-        }
-        s + "."
     }
 }
 
@@ -296,121 +244,7 @@ impl Claim for Overfitting {
     }
 
     fn render(e: &Evidence) -> Section {
-        let mut tables = Vec::new();
-        let mut figures = Vec::new();
-        let mut regress = Vec::new();
-        for d in &e.data {
-            let q = d.helped();
-            let rows = d
-                .cells
-                .iter()
-                .zip(&q)
-                .map(|(c, q)| {
-                    let mem = |m: &[f64]| {
-                        if m.is_empty() {
-                            "—".into()
-                        } else {
-                            Est::of(m).fmt(100.0, 1)
-                        }
-                    };
-                    vec![
-                        c.train_size.to_string(),
-                        format!("{:.0}%", c.noise * 100.0),
-                        Est::of(&c.acc_p0).fmt(100.0, 2),
-                        Est::of(&c.acc_p05).fmt(100.0, 2),
-                        c.gain().fmt(100.0, 2),
-                        format!("{q:.3}"),
-                        format!("{:.2}", 100.0 * c.gain().detectable()),
-                        Est::of(&c.gap_p0).fmt(100.0, 1),
-                        Est::of(&c.gap_p05).fmt(100.0, 1),
-                        mem(&c.mem_p0),
-                        mem(&c.mem_p05),
-                    ]
-                })
-                .collect();
-            tables.push(Table::new(
-                format!("{}: test accuracy, gap and memorisation (%, mean ± 95% CI over seeds); lr p=0: {}, lr p=0.5: {}", d.dataset, d.lr_p0.chosen, d.lr_p05.chosen),
-                &["train size", "noise", "acc p=0", "acc p=0.5", "Δacc", "Holm p (Δacc > 0)", "detectable Δ (80 % power)", "gap p=0", "gap p=0.5", "memorised p=0", "memorised p=0.5"],
-                rows,
-            ));
-            if let (Some((size, noise)), Some((qs, qn))) = (d.slopes(), d.slope_tests()) {
-                regress.push(vec![
-                    d.dataset.clone(),
-                    format!("{:+.2} ± {:.2}", 100.0 * size.value, 100.0 * size.ci()),
-                    format!("{qs:.3}"),
-                    format!("{:+.2} ± {:.2}", 10.0 * noise.value, 10.0 * noise.ci()),
-                    format!("{qn:.3}"),
-                    d.verdict().text().into(),
-                ]);
-            }
-            let series = e
-                .noises
-                .iter()
-                .map(|&noise| Series {
-                    name: format!("noise {:.0}%", noise * 100.0),
-                    points: d
-                        .cells
-                        .iter()
-                        .filter(|c| c.noise == noise)
-                        .map(|c| {
-                            (
-                                c.train_size as f64,
-                                100.0 * c.gain().mean,
-                                100.0 * c.gain().ci,
-                            )
-                        })
-                        .collect(),
-                })
-                .collect::<Vec<_>>();
-            figures.push(Figure {
-                caption: format!("{}: Δ test accuracy (p=0.5 − p=0, mean ± 95% CI) against training-set size, at {} updates", d.dataset, e.updates),
-                svg: lines(&Axes { title: &d.dataset, x: "training images", y: "Δ test acc (pts)", log_x: true, log_y: false }, &series),
-            });
-        }
-        tables.push(Table::new(
-            "Regression of Δacc on size and noise (points; 95% CI; Holm-adjusted one-sided p)",
-            &[
-                "data",
-                "per tenfold more data",
-                "p (< 0)",
-                "per 10 % more noise",
-                "p (> 0)",
-                "verdict",
-            ],
-            regress,
-        ));
-        let tuning = e
-            .data
-            .iter()
-            .map(|d| {
-                format!(
-                    "{}: p=0 {}; p=0.5 {}",
-                    d.dataset,
-                    d.lr_p0.describe(),
-                    d.lr_p05.describe()
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-        let seeds = e
-            .data
-            .first()
-            .and_then(|d| d.cells.first())
-            .map_or(0, |c| c.acc_p0.len());
-        Section {
-            finding: e.data.iter().map(DataEvidence::finding).collect::<Vec<_>>().join(" "),
-            method: format!(
-                "MLP {} (ReLU, He-normal init, hidden dropout p = 0 vs 0.5, no input dropout) trained with SGD (momentum 0.9 in the heavy-ball form v ← μv + g, constant learning rate, batch 128, reshuffled each epoch, last partial batch kept) for {} updates in every cell (epochs = {} / ⌈n/128⌉, rounded), on stratified subsets of n ∈ {:?} training images with {{0, 20, 40}} % symmetric label noise (a flipped label is drawn uniformly from the other nine classes), pixels scaled to [0, 1], no standardisation, {seeds} seeds (paired: the same subset, flips, init and batch order in both arms). {} clean validation images are held out from the training file; each arm's learning rate was chosen from {:?} on validation accuracy at the reference cell (middle size, 20 % noise) — {tuning}. The endpoint is the test accuracy on the full clean 10,000-image test set after the last update (no early stopping). Gap = train accuracy against the labels as given − test accuracy; memorised = share of the flipped training labels the final net predicts.",
-                e.mlp, e.updates, e.updates, e.sizes, VAL_SIZE, e.data.first().map(|d| d.lr_p0.grid.clone()).unwrap_or_default()
-            ),
-            limitations: "One learning rate per arm, tuned at one reference cell rather than per cell; p fixed at 0.5 (C9 tunes it); one width. The endpoint is the accuracy after a fixed number of updates: an implementation that stops early on validation, counts epochs instead of updates, standardises pixels or uses Adam trains the plain net to a different point and will see a different (usually smaller) gain, because without early stopping the plain net has time to memorise the noisy labels. The OLS treats seeds of different cells as independent, though a seed's subsets are nested draws from the same file.".into(),
-            key_number: e.data.iter().map(|d| {
-                let (s, n) = d.slopes().map_or((0.0, 0.0), |(s, n)| (s.value, n.value));
-                format!("{}: helped in {}/{} cells, slope {:+.1} pts/decade of n, {:+.1} pts/10 % noise", d.dataset, d.n_helped(), d.cells.len(), 100.0 * s, 10.0 * n)
-            }).collect::<Vec<_>>().join("; "),
-            tables,
-            figures,
-        }
+        super::c03_render::render(e)
     }
 }
 

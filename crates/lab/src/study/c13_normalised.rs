@@ -135,8 +135,9 @@ pub struct Evidence {
 fn nets(budget: Budget) -> [(&'static str, &'static str, Norm); 3] {
     let (cnn, mlp) = match budget {
         Budget::Tiny => ("c4-p-16-10", "784-16-16-10"),
-        Budget::Quick => ("c8-p-c16-p-64-10", "784-128-128-10"),
-        Budget::Default | Budget::Full => ("c16-p-c32-p-128-10", "784-256-256-10"),
+        Budget::Quick => ("c4-p-c8-p-64-10", "784-128-128-10"),
+        Budget::Default => ("c8-p-c16-p-64-10", "784-256-256-10"),
+        Budget::Full => ("c16-p-c32-p-128-10", "784-512-512-10"),
     };
     [
         ("BatchNorm CNN", cnn, Norm::Batch),
@@ -174,7 +175,7 @@ impl Claim for Normalised {
         let (sizes, updates, lrs): (Vec<usize>, usize, Vec<f32>) = match lab.budget {
             Budget::Tiny => (vec![200, 400], 20, vec![0.05]),
             Budget::Quick => (vec![1_000, 4_000], 300, vec![0.02, 0.1]),
-            Budget::Default => (vec![1_000, 8_000], 600, vec![0.02, 0.1]),
+            Budget::Default => (vec![1_000, 8_000], 500, vec![0.02, 0.1]),
             Budget::Full => (vec![1_000, 8_000, 59_000], 3_000, vec![0.01, 0.03, 0.1]),
         };
         let nets_of = nets(lab.budget);

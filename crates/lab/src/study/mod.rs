@@ -12,6 +12,7 @@ pub mod bn_probe;
 pub mod c01_masks;
 pub mod c02_expectation;
 pub mod c03_overfitting;
+pub mod c03_render;
 pub mod c04_ensemble;
 pub mod c05_coadaptation;
 pub mod c06_boundaries;
