@@ -79,6 +79,10 @@ pub struct DataConfig {
     /// Symmetric label noise on the training labels (fraction in [0, 1)).
     #[arg(long, default_value_t = 0.0)]
     pub label_noise: f64,
+    /// Seed of the data preparation alone (CSV test split, validation split, subset, label noise); default: `--seed`. Lets nets with different inits share one data set.
+    #[arg(long)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_seed: Option<u64>,
     /// Standardise features with the training set's mean and sd.
     #[arg(long, value_enum, default_value_t = Standardize::Auto)]
     pub standardize: Standardize,

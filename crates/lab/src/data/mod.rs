@@ -173,6 +173,7 @@ pub fn load(o: &DataConfig, seed: u64) -> Result<Splits, DataError> {
 /// # Errors
 /// [`DataError`] naming the file or setting at fault.
 pub fn load_raw(o: &DataConfig, seed: u64) -> Result<Raw, DataError> {
+    let seed = o.data_seed.unwrap_or(seed);
     if o.path.is_some() && !o.dataset.is_mnist() {
         return Err(DataError::Option {
             field: "dataset",

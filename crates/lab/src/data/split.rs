@@ -1,4 +1,4 @@
-//! Preparation of loaded data, in order, all seeded by the run's seed:
+//! Preparation of loaded data, in order, all seeded by the run's seed (or `data_seed` when given):
 //! 1. the training file is shuffled; `val_size` samples are taken from it,
 //!    stratified, as the validation set;
 //! 2. `train_size = N` keeps a stratified subset of N of the rest (class
@@ -107,6 +107,7 @@ pub(crate) fn dense_labels(train: &[u32], classes: usize, source: &str) -> Resul
 /// # Errors
 /// [`DataError::Option`] for settings the data cannot satisfy.
 pub fn prepare(raw: &Raw, o: &DataConfig, seed: u64) -> Result<Splits, DataError> {
+    let seed = o.data_seed.unwrap_or(seed);
     if !(0.0..1.0).contains(&o.label_noise) {
         return Err(option(
             "label_noise",
