@@ -75,12 +75,14 @@ fn drops(curve: &[Vec<f64>], i: usize) -> Vec<f64> {
 }
 
 impl Evidence {
-    fn robust(&self) -> Est {
-        let i = self
-            .k_targeted
+    fn primary(&self) -> usize {
+        self.k_targeted
             .iter()
             .position(|&k| (k - K_PRIMARY).abs() < 1e-9)
-            .unwrap_or(0);
+            .unwrap_or(0)
+    }
+    fn robust(&self) -> Est {
+        let i = self.primary();
         paired(&drops(&self.p0.targeted, i), &drops(&self.p05.targeted, i))
     }
     fn less_coadapted(&self) -> Est {
