@@ -193,7 +193,7 @@ impl Claim for Overfitting {
         let mut data = Vec::new();
         for &ds in &lab.datasets {
             let tuned = |p: f32| {
-                tune(lab, &format!("{} p={p} lr", ds.name()), &lrs, |lr, s| {
+                tune(lab, &format!("{} p={p} lr", ds.name()), &lrs, 0, |lr, s| {
                     Self::run(lab, ds, (ref_n, ref_noise), updates, p, lr, s)
                 })
             };

@@ -158,7 +158,9 @@ impl Claim for Conv {
             let (mut tuned, mut test_acc) = (Vec::new(), Vec::new());
             for (k, grid) in grids.iter().enumerate() {
                 let what = format!("{} {}", ds.name(), ARMS[k]);
-                let t = tune(lab, &what, grid, |p, s| arm(ds, (arch, n, epochs), k, p, s))?;
+                let t = tune(lab, &what, grid, 0, |p, s| {
+                    arm(ds, (arch, n, epochs), k, p, s)
+                })?;
                 let outs =
                     lab.per_seed(&what, 0, |s| arm(ds, (arch, n, epochs), k, t.chosen, s))?;
                 test_acc.push(test_accs(&outs));

@@ -191,6 +191,7 @@ impl Claim for Normalised {
                         lab,
                         &format!("{} {name} p={p} lr", ds.name()),
                         &lrs,
+                        0,
                         |lr, s| run(ds, (arch, norm), sizes[0], updates, p, lr, s),
                     )
                 };

@@ -58,7 +58,9 @@ impl Tuned {
 }
 
 /// Train `make(value, seed)` for every grid value and seed (runs need a
-/// validation split) and choose on validation accuracy.
+/// validation split; evaluated every `eval_every` epochs, 0 = last only, so
+/// a caller that later wants the chosen run's curve finds it cached) and
+/// choose on validation accuracy.
 ///
 /// # Errors
 /// Training errors.
@@ -66,11 +68,12 @@ pub fn tune(
     lab: &Lab,
     what: &str,
     grid: &[f32],
+    eval_every: usize,
     make: impl Fn(f32, u64) -> RunConfig,
 ) -> Result<Tuned> {
     let mut val = Vec::new();
     for &v in grid {
-        let outs = lab.per_seed(&format!("{what} {v}"), 0, |s| make(v, s))?;
+        let outs = lab.per_seed(&format!("{what} {v}"), eval_every, |s| make(v, s))?;
         val.push(val_accs(&outs));
     }
     Ok(Tuned::choose(grid.to_vec(), val))
