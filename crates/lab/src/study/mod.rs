@@ -16,6 +16,7 @@ pub mod c03_render;
 pub mod c04_ensemble;
 pub mod c05_coadaptation;
 pub mod c06_boundaries;
+pub mod c06_probe;
 pub mod c07_convergence;
 pub mod c08_small_models;
 pub mod c09_rate;
