@@ -55,7 +55,7 @@ fn tiny_study_report_has_every_claim_and_resumes_from_cache() {
             "{id}: verdict {}",
             c["verdict"]
         );
-        for f in ["claim", "rule", "method", "key_number"] {
+        for f in ["claim", "rule", "method", "key_number", "finding"] {
             assert!(
                 c[f].as_str().is_some_and(|s| !s.is_empty()),
                 "{id}: {f} missing"

@@ -218,7 +218,7 @@ impl Claim for Masks {
         });
         let first = e.layers.first();
         Section {
-            finding: String::new(),
+            finding: format!("Over {} training steps the masks dropped {:.4} of the units (p = {}), consecutive masks overlapped as independent draws would ({:.4} vs {q}), and evaluation was {} with the plain network.", e.steps, first.map_or(f64::NAN, |l| l.dropped_mean), e.p, first.map_or(f64::NAN, |l| l.overlap_mean), if e.eval_identical { "bit-identical" } else { "NOT identical" }),
             limitations: String::new(),
             method: format!("The masks of the first {} training steps (batch {} × {} units, both hidden layers) of an MLP {} trained with p = {}, regenerated from their (seed, site, step) keys; eval logits on {} test images compared bit for bit with the same weights in a net built without dropout.", e.steps, e.batch, e.width, e.mlp, e.p, e.eval_samples),
             key_number: format!(
