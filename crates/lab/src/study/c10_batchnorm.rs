@@ -145,7 +145,7 @@ impl Claim for BatchNormClash {
         let widths: &[usize] = match lab.budget {
             Budget::Tiny => &[16],
             Budget::Quick => &[64, 256],
-            Budget::Default => &[64, 256, 1024],
+            Budget::Default => &[64, 256, 512],
             Budget::Full => &[64, 256, 1024, 2048],
         };
         let (cnn_arch, cn, updates) = match lab.budget {
