@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use lab::config::{DataConfig, Standardize};
+use lab::config::{Builtin, DataConfig, Standardize};
 use lab::data::csv::LabelColumn;
 use lab::data::load;
 
@@ -65,6 +65,29 @@ fn fashion_mnist_matches_its_readme() {
     assert_eq!(s.test.class_counts(10), vec![1000; 10]);
     // Decompressed sizes from the README: 47,040,016 bytes = 16 + 60,000 × 784.
     assert_eq!(s.train.x.len(), 60_000 * 784);
+    // The copy compiled into the binary is the same data, and not MNIST.
+    let built_in = load(
+        &DataConfig {
+            dataset: Builtin::Fashion,
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap();
+    assert_eq!(
+        (built_in.train.x == s.train.x, built_in.test.y == s.test.y),
+        (true, true)
+    );
+    let mnist = load(&DataConfig::default(), 0).unwrap();
+    assert_ne!(mnist.train.y, built_in.train.y);
+    // Both a built-in data set and a path: refused, naming both.
+    let both = DataConfig {
+        dataset: Builtin::Fashion,
+        path: Some(repo("data/mnist")),
+        ..Default::default()
+    };
+    let e = load(&both, 0).unwrap_err().to_string();
+    assert!(e.contains("dataset") && e.contains("--data"), "{e}");
 }
 
 #[test]
