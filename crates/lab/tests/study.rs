@@ -174,3 +174,30 @@ fn two_studies_on_one_cache_train_each_run_once() {
     );
     std::fs::remove_dir_all(&out).ok();
 }
+
+#[test]
+fn a_run_trained_again_for_its_weights_keeps_its_finer_curve() {
+    use lab::config::Builtin;
+    use lab::study::lab::image_run;
+    use lab::study::{Budget, Lab};
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::new(
+        dir.path(),
+        Budget::Tiny,
+        1,
+        vec![Builtin::Mnist],
+        Box::new(()),
+    )
+    .unwrap();
+    let cfg = image_run(Builtin::Mnist, "784-8-10", 100, 3, 0);
+    // A curve of every epoch, without weights.
+    assert_eq!(lab.run(&cfg, 1).unwrap().curve.len(), 3);
+    // The weights are wanted: trained again (nothing stored them) …
+    let (out, _, _) = lab.trained(&cfg).unwrap();
+    assert_eq!(out.curve.len(), 1, "the caller gets what it asked for");
+    assert_eq!(lab.runs_trained(), 2);
+    // … and the stored entry still holds every epoch: both requests are served now.
+    assert_eq!(lab.run(&cfg, 1).unwrap().curve.len(), 3);
+    lab.trained(&cfg).unwrap();
+    assert_eq!(lab.runs_trained(), 2, "nothing trained a third time");
+}

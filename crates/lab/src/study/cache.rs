@@ -13,7 +13,8 @@
 //! are bit-identical on any), and neither does how often a run is evaluated,
 //! so that is not in the key. A cached run serves a request when it holds
 //! every epoch the request evaluates ([`RunOut::serve`]); otherwise the run is
-//! trained again — to the same weights — and stored with the finer curve.
+//! trained again — to the same weights — evaluated on the union of both
+//! schedules (gcd of the intervals), and stored with that curve.
 
 use serde::{Deserialize, Serialize};
 
@@ -67,6 +68,14 @@ impl RunOut {
     /// Train accuracy − test accuracy at the end.
     pub fn gap(&self) -> f64 {
         self.last().train_acc - self.last().test_acc
+    }
+
+    /// The evaluation interval this curve was recorded with (0: the last epoch only).
+    pub fn schedule(&self) -> usize {
+        match self.curve.as_slice() {
+            [first, _, ..] => first.epoch,
+            _ => 0,
+        }
     }
 
     /// This run as if evaluated every `every` epochs (0 = last only), if it
@@ -128,6 +137,15 @@ mod tests {
         assert_eq!(run(6, 0).serve(1), None);
         assert_eq!(run(6, 2).serve(3), None);
         assert_eq!(run(6, 2).serve(0), Some(run(6, 0)));
+    }
+
+    #[test]
+    fn the_schedule_of_a_curve() {
+        assert_eq!(run(30, 2).schedule(), 2);
+        assert_eq!(run(30, 1).schedule(), 1);
+        assert_eq!(run(30, 0).schedule(), 0);
+        assert_eq!(run(3, 5).schedule(), 0, "only the last epoch");
+        assert_eq!(run(3, 2).schedule(), 2);
     }
 
     #[test]

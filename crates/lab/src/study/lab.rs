@@ -255,11 +255,17 @@ impl Lab {
         if let Some(hit) = self.cached(&paths, cfg, eval_every, want_model, true)? {
             return Ok(hit);
         }
+        // A run trained again — for a finer curve, or for its weights — also
+        // evaluates every epoch its stored entry had, so one request never
+        // undoes what another stored.
+        let every = match entry::read(&paths, cfg, false) {
+            Ok(Some(old)) => gcd(eval_every, old.schedule()),
+            _ => eval_every,
+        };
         let splits = self.splits(cfg)?;
         let mut curve = Curve(Vec::new());
         // The study's runs use the caller's thread pool.
-        let (mut model, summary) =
-            fit(cfg, &splits, LoopOptions::in_memory(eval_every, &mut curve))?;
+        let (mut model, summary) = fit(cfg, &splits, LoopOptions::in_memory(every, &mut curve))?;
         let memorised = memorised(&mut model, cfg, &splits, self.raw(cfg.data.dataset)?)?;
         let out = RunOut {
             epochs: cfg.epochs,
@@ -272,7 +278,8 @@ impl Lab {
         let keep_model = want_model || paths.model().exists();
         entry::write(&paths, cfg, &out, keep_model.then_some(&mut model))?;
         self.trained.fetch_add(1, Ordering::Relaxed);
-        Ok((out, want_model.then_some(model)))
+        let asked = out.serve(eval_every).unwrap_or(out);
+        Ok((asked, want_model.then_some(model)))
     }
 
     /// The cached result of `cfg`, if an entry serves the request and checks
@@ -365,6 +372,15 @@ impl Lab {
     pub fn epochs_for_updates(n: usize, updates: usize) -> usize {
         let per_epoch = n.div_ceil(128).max(1);
         ((updates as f64 / per_epoch as f64).round() as usize).max(1)
+    }
+}
+
+/// Greatest common divisor, 0 being "the last epoch only" (every schedule divides it).
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
     }
 }
 
