@@ -21,6 +21,8 @@ use super::claim::{Claim, Figure, Section, Table, Verdict};
 use super::lab::{test_accs, val_accs, Lab};
 use super::plot::{lines, Axes, Series};
 use super::stats::{holm, paired, Est};
+use super::tune::tune;
+use super::Budget;
 use crate::config::{Builtin, RunConfig};
 use crate::error::Result;
 
@@ -55,6 +57,8 @@ pub struct DataEvidence {
     pub epochs: usize,
     /// Dropout rates swept.
     pub p: Vec<f32>,
+    /// The learning rate of each p (chosen on validation in `--full`).
+    pub lr: Vec<f32>,
     /// Validation accuracy, p × seed (decides).
     pub val_acc: Vec<Vec<f64>>,
     /// Test accuracy, p × seed (reported only).
@@ -152,11 +156,12 @@ impl DataEvidence {
 }
 
 /// C9's run on `ds`: the base run with a validation split and `epochs`.
-fn run(lab: &Lab, ds: Builtin, epochs: usize, p: f32, seed: u64) -> RunConfig {
+fn run(lab: &Lab, ds: Builtin, epochs: usize, (p, lr): (f32, f32), seed: u64) -> RunConfig {
     let mut cfg = lab.base_run(p, seed);
     cfg.data.dataset = ds;
     cfg.data.val_size = VAL_SIZE;
     cfg.epochs = epochs;
+    cfg.optim.lr = lr;
     cfg
 }
 
@@ -168,19 +173,30 @@ impl Claim for Rate {
 
     fn measure(&self, lab: &Lab) -> Result<Evidence> {
         let ps: Vec<f32> = (0..=8).map(|i| i as f32 / 10.0).collect();
-        lab.begin(Self::ID, ps.len() * lab.seeds.len() * lab.datasets.len());
+        // Each p at its own learning rate in --full; the study's 0.05 otherwise.
+        let lrs: &[f32] = match lab.budget {
+            Budget::Full => &[0.02, 0.05, 0.1],
+            _ => &[0.05],
+        };
+        lab.begin(
+            Self::ID,
+            ps.len() * (lrs.len() + 1) * lab.seeds.len() * lab.datasets.len(),
+        );
         let n = lab.base_size();
         // About twice the base runs' updates: large p converges slowly.
         let epochs = 2 * lab.epochs_for(n);
         let mut data = Vec::new();
         for &ds in &lab.datasets {
-            let mut val_acc = Vec::new();
-            let mut test_acc = Vec::new();
+            let (mut val_acc, mut test_acc, mut lr) = (Vec::new(), Vec::new(), Vec::new());
             for &p in &ps {
                 let what = format!("{} p={p}", ds.name());
-                let outs = lab.per_seed(&what, 0, |s| run(lab, ds, epochs, p, s))?;
+                let t = tune(lab, &format!("{what} lr"), lrs, 0, |lr, s| {
+                    run(lab, ds, epochs, (p, lr), s)
+                })?;
+                let outs = lab.per_seed(&what, 0, |s| run(lab, ds, epochs, (p, t.chosen), s))?;
                 val_acc.push(val_accs(&outs));
                 test_acc.push(test_accs(&outs));
+                lr.push(t.chosen);
             }
             data.push(DataEvidence {
                 dataset: ds.name().into(),
@@ -189,6 +205,7 @@ impl Claim for Rate {
                 val: VAL_SIZE,
                 epochs,
                 p: ps.clone(),
+                lr,
                 val_acc,
                 test_acc,
             });
@@ -207,11 +224,11 @@ impl Claim for Rate {
         };
         let method = e.data.first().map_or(String::new(), |d| {
             let seeds = d.val_acc.first().map_or(0, Vec::len);
-            format!("MLP {} on {} training images plus {} validation images (stratified, from the training file) of each data set, {} epochs (about twice the other claims' base runs, so large p can converge), SGD at the study's lr 0.05 for every p, hidden dropout p ∈ {{0, 0.1, …, 0.8}}, {seeds} seeds. Selection and ties on validation accuracy only; test accuracy reported for the record. With {seeds} seeds a paired difference has a 95 % CI of about ±{:.1} standard deviations of the per-seed differences, so equivalence within ±0.5 points needs seed-to-seed spread well below that.", d.mlp, d.n, d.val, d.epochs, super::stats::t_quantile(0.975, seeds.max(2) - 1) / (seeds.max(1) as f64).sqrt())
+            format!("MLP {} on {} training images plus {} validation images (stratified, from the training file) of each data set, {} epochs (about twice the other claims' base runs, so large p can converge), SGD (lr 0.05 for every p, or tuned per p in `--full`), hidden dropout p ∈ {{0, 0.1, …, 0.8}}, {seeds} seeds. Selection and ties on validation accuracy only; test accuracy reported for the record. With {seeds} seeds a paired difference has a 95 % CI of about ±{:.1} standard deviations of the per-seed differences, so equivalence within ±0.5 points needs seed-to-seed spread well below that.", d.mlp, d.n, d.val, d.epochs, super::stats::t_quantile(0.975, seeds.max(2) - 1) / (seeds.max(1) as f64).sqrt())
         });
         Section {
             finding: join(&|p| p.finding.clone(), " "),
-            limitations: "One learning rate (0.05) for every p: a large p can need a larger rate or more updates, so the best p here is the best at this rate and budget (`--full` is the place to tune both). One width and one training-set size.".into(),
+            limitations: "At the default budget every p trains at the study's learning rate 0.05: a large p can need another rate or more updates, so the best p here is the best at this rate and budget (`--full` tunes the rate of each p on validation from {0.02, 0.05, 0.1}; the lr column shows the choice). The rate and p are chosen on the same validation images, which flatters every p alike. One width and one training-set size.".into(),
             method,
             key_number: join(&|p| p.key.clone(), "; "),
             tables: parts.iter().map(|p| p.table.clone()).collect(),
@@ -245,6 +262,7 @@ impl DataEvidence {
                         .map_or(String::new(), |(_, q)| format!("{q:.3}"));
                     vec![
                         format!("{p:.1}"),
+                        e.lr.get(i).map_or(String::new(), f32::to_string),
                         vals[i].fmt(100.0, 2),
                         tests[i].fmt(100.0, 2),
                         if i == best {
@@ -275,7 +293,7 @@ impl DataEvidence {
                 e.dataset, e.p[best], vals[best].fmt(100.0, 2), tied.len() - 1, worse.len(), e.verdict().text()
             ),
             key: format!("{}: best p = {:.1} (val {} %, test {} %); tied: {:?}; outside band worse (Holm): {outside_worse}/{}", e.dataset, e.p[best], vals[best].fmt(100.0, 2), tests[best].fmt(100.0, 2), tied, worse.len()),
-            table: Table::new(format!("{}: accuracy % by p (mean ± 95% CI)", e.dataset), &["p", "validation", "test", "", "Holm p (best beats it)"], rows),
+            table: Table::new(format!("{}: accuracy % by p (mean ± 95% CI)", e.dataset), &["p", "lr", "validation", "test", "", "Holm p (best beats it)"], rows),
             figure: Figure { caption: format!("{}: validation and test accuracy against dropout rate", e.dataset), svg: lines(&Axes { title: &e.dataset, x: "p", y: "accuracy %", log_x: false, log_y: false }, &[series("validation", &vals), series("test", &tests)]) },
         }
     }
@@ -295,6 +313,7 @@ mod tests {
             val: 1,
             epochs: 1,
             p: vec![0.0, 0.2, 0.4, 0.6],
+            lr: vec![0.05; 4],
             val_acc: means.iter().map(|&m| seeds(m)).collect(),
             test_acc: means.iter().map(|&m| seeds(m)).collect(),
         }
