@@ -23,20 +23,21 @@ enum StudyData {
 
 #[derive(Args)]
 #[command(after_help = "Examples:
-  dropout-lab study                      # all claims, 3 seeds, ~7 min on 2 cores -> report/index.html
-  dropout-lab study --quick              # ~1 min, smaller nets
+  dropout-lab study                      # all 13 claims, MNIST + Fashion-MNIST, 5 seeds, ~40 min on 2 cores -> report/index.html
+  dropout-lab study --quick              # ~5 min: smaller nets, 3 seeds, most tuning sweeps off
+  dropout-lab study --dataset fashion --claims C3   # one claim, one data set
   dropout-lab study --claims C3,C9 --seeds 5
   dropout-lab study --paper --paper-epochs 50   # Srivastava et al. 2014 Table 2 (an hour or more)
 
 Interrupted? Run the same command again: finished training runs are cached in <out>/report-cache.")]
 pub struct StudyArgs {
-    /// Small budget: smaller nets, fewer samples, 2 seeds (≤ 3 minutes).
+    /// Small budget: smaller nets, fewer samples, 3 seeds, most tuning sweeps off (≤ 5 minutes).
     #[arg(long, conflicts_with = "full")]
     quick: bool,
     /// Smoke-test budget (seconds; numbers meaningless): checks the pipeline.
     #[arg(long, hide = true, conflicts_with_all = ["quick", "full"])]
     tiny: bool,
-    /// Large budget: bigger grids (up to all 60k images), 5 seeds.
+    /// Large budget: bigger grids (up to all 60k images), 10 seeds, every tuning sweep (hours).
     #[arg(long)]
     full: bool,
     /// Only these claims (comma-separated ids, e.g. C3,C9).

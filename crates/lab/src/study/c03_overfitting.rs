@@ -177,7 +177,7 @@ impl Claim for Overfitting {
     fn measure(&self, lab: &Lab) -> Result<Evidence> {
         let (sizes, updates, lrs): (Vec<usize>, usize, Vec<f32>) = match lab.budget {
             Budget::Tiny => (vec![200, 400], 30, vec![0.02, 0.05]),
-            Budget::Quick => (vec![500, 2_000], 400, vec![0.02, 0.05, 0.1]),
+            Budget::Quick => (vec![500, 2_000], 300, vec![0.05]),
             Budget::Default => (vec![1_000, 4_000, 16_000], 1_500, vec![0.02, 0.05, 0.1]),
             Budget::Full => (
                 vec![1_000, 4_000, 16_000, 59_000],

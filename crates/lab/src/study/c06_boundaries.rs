@@ -126,7 +126,7 @@ impl Problem {
 fn seeds(budget: Budget) -> u64 {
     match budget {
         Budget::Tiny => 2,
-        Budget::Quick => 10,
+        Budget::Quick => 6,
         Budget::Default => 20,
         Budget::Full => 30,
     }
@@ -153,7 +153,7 @@ impl Claim for Boundaries {
         let n = 300;
         let epochs = match lab.budget {
             Budget::Tiny => 10,
-            Budget::Quick => 200,
+            Budget::Quick => 150,
             Budget::Default => 400,
             Budget::Full => 600,
         };

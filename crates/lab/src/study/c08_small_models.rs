@@ -86,6 +86,12 @@ fn run(mut c: RunConfig, p: f32) -> RunConfig {
 }
 
 fn arm(lab: &Lab, base: &dyn Fn(u64) -> RunConfig, tune_p: bool) -> Result<Arm> {
+    // --quick skips the tuning sweep (its one value is p = 0.5 itself).
+    let grid: &[f32] = if lab.budget == Budget::Quick {
+        &[0.5]
+    } else {
+        &[0.1, 0.3, 0.5]
+    };
     let b = base(0);
     let (arch, n) = (
         b.model.arch.clone(),
@@ -99,9 +105,7 @@ fn arm(lab: &Lab, base: &dyn Fn(u64) -> RunConfig, tune_p: bool) -> Result<Arm> 
         train[i] = outs.iter().map(|o| o.last().train_acc).collect();
     }
     let (tuned, tuned_test) = if tune_p {
-        let t = tune(lab, &format!("{arch} p"), &[0.1, 0.3, 0.5], 0, |p, s| {
-            run(base(s), p)
-        })?;
+        let t = tune(lab, &format!("{arch} p"), grid, 0, |p, s| run(base(s), p))?;
         let outs = lab.per_seed(&format!("{arch} tuned p"), 0, |s| run(base(s), t.chosen))?;
         (Some(t), test_accs(&outs))
     } else {
@@ -136,7 +140,8 @@ impl Claim for SmallModels {
             Budget::Tiny => 2_000,
             _ => 60_000 - VAL_SIZE,
         };
-        lab.begin(Self::ID, (widths.len() * 6 + 2) * lab.seeds.len());
+        let tried = if lab.budget == Budget::Quick { 1 } else { 3 };
+        lab.begin(Self::ID, (widths.len() * (3 + tried) + 2) * lab.seeds.len());
         let mut sweep = Vec::new();
         for &w in &widths {
             let arch = format!("784-{w}-{w}-10");

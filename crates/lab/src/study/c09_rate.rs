@@ -183,8 +183,9 @@ impl Claim for Rate {
             ps.len() * (lrs.len() + 1) * lab.seeds.len() * lab.datasets.len(),
         );
         let n = lab.base_size();
-        // About twice the base runs' updates: large p converges slowly.
-        let epochs = 2 * lab.epochs_for(n);
+        // About twice the base runs' updates: large p converges slowly
+        // (--quick keeps the base runs' length).
+        let epochs = if lab.budget == Budget::Quick { 1 } else { 2 } * lab.epochs_for(n);
         let mut data = Vec::new();
         for &ds in &lab.datasets {
             let (mut val_acc, mut test_acc, mut lr) = (Vec::new(), Vec::new(), Vec::new());
@@ -224,7 +225,7 @@ impl Claim for Rate {
         };
         let method = e.data.first().map_or(String::new(), |d| {
             let seeds = d.val_acc.first().map_or(0, Vec::len);
-            format!("MLP {} on {} training images plus {} validation images (stratified, from the training file) of each data set, {} epochs (about twice the other claims' base runs, so large p can converge), SGD (lr 0.05 for every p, or tuned per p in `--full`), hidden dropout p ∈ {{0, 0.1, …, 0.8}}, {seeds} seeds. Selection and ties on validation accuracy only; test accuracy reported for the record. With {seeds} seeds a paired difference has a 95 % CI of about ±{:.1} standard deviations of the per-seed differences, so equivalence within ±0.5 points needs seed-to-seed spread well below that.", d.mlp, d.n, d.val, d.epochs, super::stats::t_quantile(0.975, seeds.max(2) - 1) / (seeds.max(1) as f64).sqrt())
+            format!("MLP {} on {} training images plus {} validation images (stratified, from the training file) of each data set, {} epochs (twice the other claims' base runs, so large p can converge; the same length in --quick), SGD (lr 0.05 for every p, or tuned per p in `--full`), hidden dropout p ∈ {{0, 0.1, …, 0.8}}, {seeds} seeds. Selection and ties on validation accuracy only; test accuracy reported for the record. With {seeds} seeds a paired difference has a 95 % CI of about ±{:.1} standard deviations of the per-seed differences, so equivalence within ±0.5 points needs seed-to-seed spread well below that.", d.mlp, d.n, d.val, d.epochs, super::stats::t_quantile(0.975, seeds.max(2) - 1) / (seeds.max(1) as f64).sqrt())
         });
         Section {
             finding: join(&|p| p.finding.clone(), " "),

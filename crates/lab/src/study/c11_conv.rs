@@ -141,7 +141,7 @@ impl Claim for Conv {
     fn measure(&self, lab: &Lab) -> Result<Evidence> {
         let (arch, n, epochs) = match lab.budget {
             Budget::Tiny => ("c2-p-c2-p-16-10", 200, 2),
-            Budget::Quick => ("c4-p-c8-p-128-10", 1_000, 20),
+            Budget::Quick => ("c4-p-c8-p-128-10", 1_000, 12),
             Budget::Default => ("c8-p-c16-p-256-10", 1_000, 50),
             Budget::Full => ("c16-p-c32-p-512-10", 5_000, 60),
         };

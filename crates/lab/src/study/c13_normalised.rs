@@ -174,7 +174,7 @@ impl Claim for Normalised {
     fn measure(&self, lab: &Lab) -> Result<Evidence> {
         let (sizes, updates, lrs): (Vec<usize>, usize, Vec<f32>) = match lab.budget {
             Budget::Tiny => (vec![200, 400], 20, vec![0.05]),
-            Budget::Quick => (vec![1_000, 4_000], 300, vec![0.02, 0.1]),
+            Budget::Quick => (vec![1_000, 4_000], 200, vec![0.05]),
             Budget::Default => (vec![1_000, 8_000], 500, vec![0.02, 0.1]),
             Budget::Full => (vec![1_000, 8_000, 59_000], 3_000, vec![0.01, 0.03, 0.1]),
         };

@@ -46,11 +46,11 @@ use crate::error::Result;
 pub enum Budget {
     /// Seconds: a smoke test of the whole pipeline (numbers meaningless).
     Tiny,
-    /// Minutes: smaller nets, fewer samples and seeds.
+    /// Minutes: smaller nets, fewer samples and seeds, most tuning sweeps off (≤ 5 min on 2 cores).
     Quick,
-    /// The default (≤ 20 min on 2 cores).
+    /// The default (≤ 40 min on 2 cores).
     Default,
-    /// Larger grids (up to all 60k training images), 5 seeds.
+    /// Larger grids (up to all 60k training images), 10 seeds, every tuning sweep.
     Full,
 }
 

@@ -304,13 +304,6 @@ pub fn ols(x: &[Vec<f64>], y: &[f64]) -> Option<Vec<Coef>> {
     )
 }
 
-/// Three seeds' values around `m` (m − 0.001, m, m + 0.001): test evidence
-/// with a small, nonzero spread.
-#[cfg(test)]
-pub(crate) fn around(m: f64) -> Vec<f64> {
-    vec![m - 0.001, m, m + 0.001]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
