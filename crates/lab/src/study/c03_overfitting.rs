@@ -23,7 +23,7 @@
 use serde::Serialize;
 
 use super::claim::{Claim, Section, Verdict};
-use super::lab::{gaps, image_run, test_accs, with_p, Lab};
+use super::lab::{gaps, test_accs, updates_run, Lab};
 use super::stats::{holm, ols, paired, Coef, Est};
 use super::tune::{tune, Tuned};
 use super::Budget;
@@ -157,13 +157,8 @@ impl Overfitting {
         lr: f32,
         seed: u64,
     ) -> RunConfig {
-        let mut c = with_p(
-            image_run(ds, lab.mlp(), n, Lab::epochs_for_updates(n, updates), seed),
-            p,
-        );
+        let mut c = updates_run(ds, lab.mlp(), (n, VAL_SIZE), updates, (p, lr), seed);
         c.data.label_noise = noise;
-        c.data.val_size = VAL_SIZE;
-        c.optim.lr = lr;
         c
     }
 }

@@ -333,26 +333,11 @@ impl Claim for Ensemble {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::study::stats::{five, five_shuffled};
 
     fn evidence(single: f64, det: f64, spread: f64) -> Evidence {
-        let v = |m: f64| {
-            vec![
-                m,
-                m + spread,
-                m - spread,
-                m + 2.0 * spread,
-                m - 2.0 * spread,
-            ]
-        };
-        let w = |m: f64| {
-            vec![
-                m - 2.0 * spread,
-                m,
-                m + 2.0 * spread,
-                m - spread,
-                m + spread,
-            ]
-        };
+        let v = |m: f64| five(m, spread);
+        let w = |m: f64| five_shuffled(m, spread);
         Evidence {
             mlp: "m".into(),
             n: 1,

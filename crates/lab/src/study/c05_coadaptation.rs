@@ -280,27 +280,12 @@ impl Claim for Coadaptation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::study::stats::{five, five_shuffled};
 
     /// Targeted accuracy at 20 % and interactions, per arm.
     fn evidence(acc20: [f64; 2], inter: [f64; 2], spread: f64) -> Evidence {
-        let v = |m: f64| {
-            vec![
-                m,
-                m + spread,
-                m - spread,
-                m + 2.0 * spread,
-                m - 2.0 * spread,
-            ]
-        };
-        let w = |m: f64| {
-            vec![
-                m - 2.0 * spread,
-                m,
-                m + 2.0 * spread,
-                m - spread,
-                m + spread,
-            ]
-        };
+        let v = |m: f64| five(m, spread);
+        let w = |m: f64| five_shuffled(m, spread);
         let arm = |a: f64, i: f64, f: &dyn Fn(f64) -> Vec<f64>| Arm {
             targeted: vec![v(0.95), v(0.94), v(0.93), f(a)],
             random: vec![v(0.95)],

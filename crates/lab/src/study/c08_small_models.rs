@@ -239,26 +239,11 @@ impl Claim for SmallModels {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::study::stats::{five, five_shuffled};
 
     fn arm(delta: f64, spread: f64) -> Arm {
-        let v = |m: f64| {
-            vec![
-                m,
-                m + spread,
-                m - spread,
-                m + 2.0 * spread,
-                m - 2.0 * spread,
-            ]
-        };
-        let w = |m: f64| {
-            vec![
-                m - 2.0 * spread,
-                m,
-                m + 2.0 * spread,
-                m - spread,
-                m + spread,
-            ]
-        };
+        let v = |m: f64| five(m, spread);
+        let w = |m: f64| five_shuffled(m, spread);
         Arm {
             arch: "784-16-16-10".into(),
             n: 1,

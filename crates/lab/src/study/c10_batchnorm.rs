@@ -253,28 +253,13 @@ impl Claim for BatchNormClash {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::study::stats::{five, five_shuffled};
 
     /// A net where placing dropout before BN costs `a`, shifts the variance by `s`
     /// and recomputing BN statistics recovers `r` (5 seeds, small spread).
     fn net(a: f64, s: f64, r: f64, spread: f64) -> Net {
-        let v = |x: f64| {
-            vec![
-                x,
-                x + spread,
-                x - spread,
-                x + 2.0 * spread,
-                x - 2.0 * spread,
-            ]
-        };
-        let w = |x: f64| {
-            vec![
-                x - 2.0 * spread,
-                x,
-                x + 2.0 * spread,
-                x - spread,
-                x + spread,
-            ]
-        };
+        let v = |m: f64| five(m, spread);
+        let w = |m: f64| five_shuffled(m, spread);
         Net {
             arch: "a".into(),
             width: Some(8),

@@ -252,27 +252,12 @@ impl Claim for WeightDecay {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::study::stats::{five, five_shuffled};
 
     fn evidence(both_gain: f64, rho_drop: f64, spread: f64) -> Evidence {
-        let seeds = |m: f64| {
-            vec![
-                m - spread,
-                m,
-                m + spread,
-                m + 2.0 * spread,
-                m - 2.0 * spread,
-            ]
-        };
+        let seeds = |m: f64| five(m, spread);
         // The combination's seeds in another order, so paired differences vary.
-        let shuffled = |m: f64| {
-            vec![
-                m - 2.0 * spread,
-                m + 2.0 * spread,
-                m + spread,
-                m,
-                m - spread,
-            ]
-        };
+        let shuffled = |m: f64| five_shuffled(m, spread);
         let mut grid = Vec::new();
         for (p, l2, acc, rho) in [
             (0.0, 0.0, 0.90, 0.0),

@@ -23,7 +23,7 @@ use engine::spec::Norm;
 use serde::Serialize;
 
 use super::claim::{Claim, Figure, Section, Table, Verdict};
-use super::lab::{image_run, test_accs, with_p, Lab};
+use super::lab::{test_accs, updates_run, Lab};
 use super::plot::{lines, Axes, Series};
 use super::stats::{holm, paired, Est};
 use super::tune::{tune, Tuned};
@@ -155,13 +155,8 @@ fn run(
     lr: f32,
     seed: u64,
 ) -> RunConfig {
-    let mut c = with_p(
-        image_run(ds, arch, n, Lab::epochs_for_updates(n, updates), seed),
-        p,
-    );
+    let mut c = updates_run(ds, arch, (n, VAL_SIZE), updates, (p, lr), seed);
     c.model.norm = norm;
-    c.data.val_size = VAL_SIZE;
-    c.optim.lr = lr;
     c
 }
 

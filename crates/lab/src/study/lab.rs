@@ -59,6 +59,26 @@ pub fn image_run(ds: Builtin, arch: &str, n: usize, epochs: usize, seed: u64) ->
     }
 }
 
+/// [`image_run`] for about `updates` optimizer steps (batch 128), hidden
+/// dropout `p`, learning rate `lr`, and `val` validation images held out:
+/// the run of the claims that compare arms at equal updates.
+pub fn updates_run(
+    ds: Builtin,
+    arch: &str,
+    (n, val): (usize, usize),
+    updates: usize,
+    (p, lr): (f32, f32),
+    seed: u64,
+) -> RunConfig {
+    let mut c = with_p(
+        image_run(ds, arch, n, Lab::epochs_for_updates(n, updates), seed),
+        p,
+    );
+    c.data.val_size = val;
+    c.optim.lr = lr;
+    c
+}
+
 /// `cfg` with hidden dropout `p`.
 pub fn with_p(mut cfg: RunConfig, p: f32) -> RunConfig {
     cfg.model.dropout = p;

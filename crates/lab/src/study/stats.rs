@@ -304,6 +304,19 @@ pub fn ols(x: &[Vec<f64>], y: &[f64]) -> Option<Vec<Coef>> {
     )
 }
 
+/// Five seeds' values around `m` with spread `s`: test evidence.
+#[cfg(test)]
+pub(crate) fn five(m: f64, s: f64) -> Vec<f64> {
+    vec![m, m + s, m - s, m + 2.0 * s, m - 2.0 * s]
+}
+
+/// The values of [`five`] in another order, so that paired differences
+/// against [`five`] vary (by (−2, −1, 3, −3, 3)·s).
+#[cfg(test)]
+pub(crate) fn five_shuffled(m: f64, s: f64) -> Vec<f64> {
+    vec![m - 2.0 * s, m, m + 2.0 * s, m - s, m + s]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
