@@ -15,7 +15,7 @@
 //! spec.dropout = 0.5;
 //! let mut model = build(&spec, &[4], 1).unwrap();
 //! model.input_mut(2).copy_from_slice(&[0.1, 0.2, 0.3, 0.4, -1.0, 0.0, 1.0, 2.0]);
-//! let mut opt = Optimizer::new(OptimKind::Sgd { momentum: 0.9, nesterov: false }, 0.0, None);
+//! let mut opt = Optimizer::new(OptimKind::Sgd { momentum: 0.9, nesterov: false, dampened: false }, 0.0, None);
 //! let ctx = Ctx::train(1, 0);
 //! let out = model.forward_backward(&[0, 2], &ctx).unwrap();
 //! opt.step(&mut model, 0.1);

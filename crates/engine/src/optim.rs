@@ -4,6 +4,7 @@
 //! (weights only, not biases or normalisation parameters):
 //! ```text
 //! SGD:       g' = g + λθ;  v ← μ v + g';  θ ← θ − η v           (Nesterov: θ ← θ − η (g' + μ v))
+//!            dampened (Hinton et al. 2012):  v ← μ v + (1 − μ) g';  θ ← θ − η v
 //! Adam:      g' = g + λθ;  m ← β1 m + (1−β1) g';  v ← β2 v + (1−β2) g'²
 //!            θ ← θ − η m̂ / (√v̂ + ε),  m̂ = m/(1−β1^t), v̂ = v/(1−β2^t)
 //!            computed as θ ← θ − (η/c1) · m / (√v · (1/√c2) + ε),  c1 = 1−β1^t, c2 = 1−β2^t
@@ -33,6 +34,9 @@ pub enum OptimKind {
         momentum: f32,
         /// Nesterov momentum.
         nesterov: bool,
+        /// Scale the gradient by (1 − μ) in the momentum update (Hinton et
+        /// al. 2012's form); not with Nesterov.
+        dampened: bool,
     },
     /// Adam with L2 decay folded into the gradient.
     Adam {
@@ -128,6 +132,14 @@ impl Optimizer {
         Ok(())
     }
 
+    /// Change SGD's momentum μ (a momentum schedule calls it between steps;
+    /// other optimizers ignore it).
+    pub fn set_momentum(&mut self, mu: f32) {
+        if let OptimKind::Sgd { momentum, .. } = &mut self.kind {
+            *momentum = mu;
+        }
+    }
+
     /// One update of every parameter with learning rate `lr`.
     pub fn step(&mut self, model: &mut Sequential, lr: f32) {
         self.t += 1;
@@ -155,9 +167,18 @@ impl Optimizer {
                 .zip(p.grad.par_chunks(CHUNK))
                 .zip(m.par_chunks_mut(CHUNK));
             match kind {
-                OptimKind::Sgd { momentum, nesterov } => vals.for_each(|((w, g), m)| {
-                    sgd(w, g, m, lr, lam, momentum, nesterov);
-                }),
+                OptimKind::Sgd {
+                    momentum,
+                    nesterov,
+                    dampened,
+                } => {
+                    // Dampened: v ← μv + (1 − μ)g' is μv + g'' with g'' = (1 − μ)g',
+                    // which the same loop computes with the gradient scale folded in.
+                    let scale = if dampened { 1.0 - momentum } else { 1.0 };
+                    vals.for_each(|((w, g), m)| {
+                        sgd(w, g, m, lr, lam, (momentum, scale), nesterov);
+                    })
+                }
                 OptimKind::Adam { beta1, beta2, eps } | OptimKind::AdamW { beta1, beta2, eps } => {
                     let a = Adam {
                         lr,
@@ -193,15 +214,31 @@ impl Optimizer {
 /// SGD on one chunk: zipped slices (no bounds checks) and the Nesterov
 /// choice outside the loop, so the compiler vectorises it; the arithmetic is
 /// the module formula, operation for operation.
-fn sgd(w: &mut [f32], g: &[f32], m: &mut [f32], lr: f32, lam: f32, mu: f32, nesterov: bool) {
+fn sgd(
+    w: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    lr: f32,
+    lam: f32,
+    mu_scale: (f32, f32),
+    nesterov: bool,
+) {
     wide(
         #[inline(always)]
-        || sgd_body(w, g, m, lr, lam, mu, nesterov),
+        || sgd_body(w, g, m, lr, lam, mu_scale, nesterov),
     )
 }
 
 #[inline(always)]
-fn sgd_body(w: &mut [f32], g: &[f32], m: &mut [f32], lr: f32, lam: f32, mu: f32, nesterov: bool) {
+fn sgd_body(
+    w: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    lr: f32,
+    lam: f32,
+    (mu, scale): (f32, f32),
+    nesterov: bool,
+) {
     let it = w.iter_mut().zip(g).zip(m.iter_mut());
     if nesterov {
         it.for_each(|((w, &g), m)| {
@@ -209,10 +246,16 @@ fn sgd_body(w: &mut [f32], g: &[f32], m: &mut [f32], lr: f32, lam: f32, mu: f32,
             *m = mu * *m + g;
             *w -= lr * (g + mu * *m);
         });
-    } else {
+    } else if scale == 1.0 {
         it.for_each(|((w, &g), m)| {
             let g = g + lam * *w;
             *m = mu * *m + g;
+            *w -= lr * *m;
+        });
+    } else {
+        it.for_each(|((w, &g), m)| {
+            let g = g + lam * *w;
+            *m = mu * *m + scale * g;
             *w -= lr * *m;
         });
     }
@@ -278,7 +321,8 @@ fn adam_body(a: &Adam, w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
     }
 }
 
-/// A learning-rate schedule over epochs.
+/// A learning-rate schedule over epochs (or, for the `…Step` variants,
+/// over optimizer steps).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Schedule {
     /// η.
@@ -300,11 +344,32 @@ pub enum Schedule {
         /// Total epochs.
         total: usize,
     },
+    /// η / (1 + k · epoch)  (inverse-time decay).
+    InvTime {
+        /// Decay rate k per epoch.
+        k: f32,
+    },
+    /// η · γ^t, t the 0-based optimizer step.
+    ExponentialStep {
+        /// Decay factor γ per step.
+        gamma: f32,
+    },
+    /// η / (1 + k · t), t the 0-based optimizer step.
+    InvTimeStep {
+        /// Decay rate k per step.
+        k: f32,
+    },
 }
 
 impl Schedule {
-    /// The learning rate at `epoch` (0-based) for base rate `lr`.
+    /// The learning rate at `epoch` (0-based) for base rate `lr`, for the
+    /// per-epoch schedules (per-step ones: their value at step 0).
     pub fn lr(self, lr: f32, epoch: usize) -> f32 {
+        self.lr_at(lr, epoch, 0)
+    }
+
+    /// The learning rate at `epoch` and global optimizer `step` (both 0-based).
+    pub fn lr_at(self, lr: f32, epoch: usize, step: u64) -> f32 {
         match self {
             Self::Constant => lr,
             Self::Step { every, gamma } => lr * gamma.powi((epoch / every.max(1)) as i32),
@@ -313,6 +378,12 @@ impl Schedule {
                 let f = (epoch.min(total) as f32) / total.max(1) as f32;
                 lr * 0.5 * (1.0 + (std::f32::consts::PI * f).cos())
             }
+            Self::InvTime { k } => lr / (1.0 + k * epoch as f32),
+            // In f64: γ^t for t in the hundreds of thousands.
+            Self::ExponentialStep { gamma } => {
+                (f64::from(lr) * f64::from(gamma).powf(step as f64)) as f32
+            }
+            Self::InvTimeStep { k } => (f64::from(lr) / (1.0 + f64::from(k) * step as f64)) as f32,
         }
     }
 }
@@ -337,5 +408,92 @@ mod tests {
         assert!((Schedule::Exponential { gamma: 0.9 }.lr(1.0, 2) - 0.81).abs() < 1e-6);
         assert!((Schedule::Cosine { total: 10 }.lr(1.0, 5) - 0.5).abs() < 1e-6);
         assert!(Schedule::Cosine { total: 10 }.lr(1.0, 10).abs() < 1e-6);
+        // Inverse time: 1 / (1 + 0.5 · 4) = 1/3.
+        assert!((Schedule::InvTime { k: 0.5 }.lr(1.0, 4) - 1.0 / 3.0).abs() < 1e-7);
+        // Per step: 2 · 0.99^100 = 0.732064…, 2 / (1 + 1e-3 · 1000) = 1.
+        let e = Schedule::ExponentialStep { gamma: 0.99 };
+        assert!((e.lr_at(2.0, 7, 100) - 0.732_064).abs() < 1e-5);
+        assert_eq!(e.lr_at(2.0, 7, 0), 2.0);
+        assert!((Schedule::InvTimeStep { k: 1e-3 }.lr_at(2.0, 0, 1000) - 1.0).abs() < 1e-6);
+        // Per-epoch schedules ignore the step.
+        assert_eq!(
+            Schedule::InvTime { k: 0.5 }.lr_at(1.0, 4, 99),
+            Schedule::InvTime { k: 0.5 }.lr(1.0, 4)
+        );
+    }
+
+    #[test]
+    fn max_norm_binds_each_incoming_weight_vector() {
+        use crate::spec::{build, ModelSpec};
+        let mut model = build(&ModelSpec::new("4-3-2"), &[4], 0).unwrap();
+        let mut opt = Optimizer::new(
+            OptimKind::Sgd {
+                momentum: 0.0,
+                nesterov: false,
+                dampened: false,
+            },
+            0.0,
+            Some(2.0),
+        );
+        // A huge step: every weight row leaves the ball, and must be pulled back to norm 2.
+        model.visit_params(&mut |_, p| p.grad.iter_mut().for_each(|g| *g = -10.0));
+        opt.step(&mut model, 1.0);
+        let mut rows = 0;
+        model.visit_params(&mut |_, p| {
+            if p.kind == ParamKind::Weight {
+                for r in p.value.chunks(p.row) {
+                    let n = r.iter().map(|w| w * w).sum::<f32>().sqrt();
+                    assert!((n - 2.0).abs() < 1e-5, "row norm {n}");
+                    rows += 1;
+                }
+            }
+        });
+        assert_eq!(rows, 3 + 2, "one incoming vector per output unit");
+    }
+
+    #[test]
+    fn dampened_momentum_by_hand() {
+        use crate::spec::{build, ModelSpec};
+        // One weight matrix: 1 input, 1 output (and a bias), gradient set by hand.
+        let mut model = build(&ModelSpec::new("1-1"), &[1], 0).unwrap();
+        let mut opt = Optimizer::new(
+            OptimKind::Sgd {
+                momentum: 0.9,
+                nesterov: false,
+                dampened: true,
+            },
+            0.0,
+            None,
+        );
+        let w0 = {
+            let mut w = 0.0;
+            model.visit_params(&mut |_, p| {
+                if p.kind == ParamKind::Weight {
+                    w = p.value[0];
+                }
+            });
+            w
+        };
+        let set_grad = |model: &mut Sequential, g: f32| {
+            model.visit_params(&mut |_, p| p.grad.iter_mut().for_each(|x| *x = g));
+        };
+        // Step 1, g = 1: v = 0.9·0 + 0.1·1 = 0.1, w = w0 − 0.5·0.1.
+        // Step 2, g = 2, μ now 0.5: v = 0.5·0.1 + 0.5·2 = 1.05, w −= 0.5·1.05.
+        set_grad(&mut model, 1.0);
+        opt.step(&mut model, 0.5);
+        opt.set_momentum(0.5);
+        set_grad(&mut model, 2.0);
+        opt.step(&mut model, 0.5);
+        let mut w = 0.0;
+        model.visit_params(&mut |_, p| {
+            if p.kind == ParamKind::Weight {
+                w = p.value[0];
+            }
+        });
+        assert!(
+            (w - (w0 - 0.05 - 0.525)).abs() < 1e-6,
+            "{w} vs {}",
+            w0 - 0.575
+        );
     }
 }

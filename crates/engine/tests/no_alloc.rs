@@ -154,6 +154,7 @@ fn training_step_allocates_only_inside_gemm() {
             OptimKind::Sgd {
                 momentum: 0.9,
                 nesterov: true,
+                dampened: false,
             },
             1e-4,
             Some(3.0),

@@ -35,9 +35,14 @@ fn reference(
 ) {
     for i in 0..w.len() {
         match kind {
-            OptimKind::Sgd { momentum, nesterov } => {
+            OptimKind::Sgd {
+                momentum,
+                nesterov,
+                dampened,
+            } => {
                 let g = g[i] + lam * w[i];
-                m[i] = momentum * m[i] + g;
+                let scale = if dampened { 1.0 - momentum } else { 1.0 };
+                m[i] = momentum * m[i] + scale * g;
                 let step = if nesterov { g + momentum * m[i] } else { m[i] };
                 w[i] -= lr * step;
             }
@@ -96,10 +101,17 @@ fn every_optimizer_equals_its_reference_on_1_and_2_threads() {
         OptimKind::Sgd {
             momentum: 0.9,
             nesterov: false,
+            dampened: false,
         },
         OptimKind::Sgd {
             momentum: 0.9,
             nesterov: true,
+            dampened: false,
+        },
+        OptimKind::Sgd {
+            momentum: 0.9,
+            nesterov: false,
+            dampened: true,
         },
         OptimKind::Adam {
             beta1: 0.9,

@@ -3,7 +3,7 @@
 //! the last, one `metrics.jsonl` line per epoch, and the checkpoint at the end.
 //!
 //! ```text
-//! for epoch e:  η_e = schedule(η, e);  shuffle (seed, e)
+//! for epoch e:  η_e = schedule(η, e) (per-step schedules: η_t at every step);  μ_e = ramp(e) if set;  shuffle (seed, e)
 //!   for batch b:  forward_backward (dropout key = (seed, site, step));  optimizer step;  step += 1
 //!   if e evaluated: eval mode, no dropout: train acc/loss, val, test;  gap = train acc − test acc
 //! ```
@@ -289,7 +289,10 @@ pub fn train(
     let mut last = None;
     let eval_batch = eval_batch(model, bs);
     for epoch in start.epoch..cfg.epochs {
-        let lr = schedule.lr(cfg.optim.lr, epoch);
+        let lr = schedule.lr_at(cfg.optim.lr, epoch, u64::from(step));
+        if let Some(ramp) = cfg.optim.momentum_ramp {
+            opt.set_momentum(ramp.at(epoch));
+        }
         lo.observer
             .epoch_start(epoch + 1, cfg.epochs, n.div_ceil(bs));
         shuffle(cfg.seed, epoch, &mut order);
@@ -310,7 +313,7 @@ pub fn train(
                     epoch: epoch + 1,
                 });
             }
-            opt.step(model, lr);
+            opt.step(model, schedule.lr_at(cfg.optim.lr, epoch, u64::from(step)));
             loss_sum += out.loss_sum;
             step += 1;
             lo.observer.step();

@@ -24,7 +24,7 @@ use thiserror::Error;
 
 pub use self::data::{Builtin, DataConfig, Standardize};
 pub use self::model::ModelConfig;
-pub use self::optim::{LrSchedule, OptimConfig, OptimizerName};
+pub use self::optim::{LrSchedule, MomentumForm, MomentumRamp, OptimConfig, OptimizerName};
 
 /// The `config.json` format this version writes.
 pub const FORMAT: u32 = 2;
@@ -164,6 +164,12 @@ impl RunConfig {
             "momentum",
             o.momentum,
             "must be in [0, 1)",
+        )?;
+        check(
+            !(o.nesterov && o.momentum_form == MomentumForm::Dampened),
+            "momentum_form",
+            "dampened",
+            "the dampened form is not defined with Nesterov momentum; drop --nesterov or use heavy-ball",
         )?;
         check(
             o.weight_decay >= 0.0 && o.weight_decay.is_finite(),

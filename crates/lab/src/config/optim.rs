@@ -4,6 +4,10 @@
 //! ```text
 //! η_e = η · schedule(e)      constant: 1    exp:γ: γ^e    step:k:γ: γ^⌊e/k⌋
 //!                            cosine: ½ (1 + cos(π e / E))   (E = epochs)
+//!                            invtime:k: 1 / (1 + k e)
+//! per step t (0-based):      exp-step:γ: γ^t    invtime-step:k: 1 / (1 + k t)
+//! momentum ramp μ0:μ1:K:     μ_e = μ0 + (μ1 − μ0) · min(e / K, 1)   (SGD; e 0-based epoch)
+//! momentum form:             heavy-ball  v ← μv + g      dampened  v ← μv + (1 − μ) g
 //! ```
 
 use std::fmt;
@@ -26,9 +30,9 @@ pub enum OptimizerName {
     Adamw,
 }
 
-/// A learning-rate schedule over epochs (see the module docs). Written as
-/// `constant`, `cosine`, `exp:GAMMA` or `step:EVERY:GAMMA`, on the command line
-/// and in `config.json` alike.
+/// A learning-rate schedule (see the module docs). Written as `constant`,
+/// `cosine`, `exp:GAMMA`, `step:EVERY:GAMMA`, `invtime:K`, `exp-step:GAMMA`
+/// or `invtime-step:K`, on the command line and in `config.json` alike.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum LrSchedule {
@@ -49,6 +53,21 @@ pub enum LrSchedule {
         /// Factor per decay, in (0, 1].
         gamma: f32,
     },
+    /// η / (1 + k·e).
+    InvTime {
+        /// Decay rate per epoch, ≥ 0.
+        k: f32,
+    },
+    /// η · γ^t over optimizer steps t.
+    ExpStep {
+        /// Factor per step, in (0, 1].
+        gamma: f32,
+    },
+    /// η / (1 + k·t) over optimizer steps t.
+    InvTimeStep {
+        /// Decay rate per step, ≥ 0.
+        k: f32,
+    },
 }
 
 impl FromStr for LrSchedule {
@@ -61,8 +80,15 @@ impl FromStr for LrSchedule {
                 "`{s}`: the factor `{g}` must be a number in (0, 1]"
             )),
         };
+        let rate = |k: &str| match k.parse::<f32>() {
+            Ok(v) if v >= 0.0 && v.is_finite() => Ok(v),
+            _ => Err(format!("`{s}`: the rate `{k}` must be a number ≥ 0")),
+        };
         match s.split(':').collect::<Vec<_>>().as_slice() {
             ["constant"] => Ok(Self::Constant),
+            ["invtime", k] => Ok(Self::InvTime { k: rate(k)? }),
+            ["exp-step", g] => Ok(Self::ExpStep { gamma: gamma(g)? }),
+            ["invtime-step", k] => Ok(Self::InvTimeStep { k: rate(k)? }),
             ["cosine"] => Ok(Self::Cosine),
             ["exp", g] => Ok(Self::Exp { gamma: gamma(g)? }),
             ["step", e, g] => match e.parse::<usize>() {
@@ -73,7 +99,7 @@ impl FromStr for LrSchedule {
                 _ => Err(format!("`{s}`: EVERY `{e}` must be a whole number ≥ 1")),
             },
             _ => Err(format!(
-                "`{s}`: expected constant, cosine, exp:GAMMA or step:EVERY:GAMMA"
+                "`{s}`: expected constant, cosine, exp:GAMMA, step:EVERY:GAMMA, invtime:K, exp-step:GAMMA or invtime-step:K"
             )),
         }
     }
@@ -86,6 +112,9 @@ impl fmt::Display for LrSchedule {
             Self::Cosine => write!(f, "cosine"),
             Self::Exp { gamma } => write!(f, "exp:{gamma}"),
             Self::Step { every, gamma } => write!(f, "step:{every}:{gamma}"),
+            Self::InvTime { k } => write!(f, "invtime:{k}"),
+            Self::ExpStep { gamma } => write!(f, "exp-step:{gamma}"),
+            Self::InvTimeStep { k } => write!(f, "invtime-step:{k}"),
         }
     }
 }
@@ -111,7 +140,90 @@ impl LrSchedule {
             Self::Cosine => Schedule::Cosine { total: epochs },
             Self::Exp { gamma } => Schedule::Exponential { gamma },
             Self::Step { every, gamma } => Schedule::Step { every, gamma },
+            Self::InvTime { k } => Schedule::InvTime { k },
+            Self::ExpStep { gamma } => Schedule::ExponentialStep { gamma },
+            Self::InvTimeStep { k } => Schedule::InvTimeStep { k },
         }
+    }
+}
+
+/// How SGD's momentum buffer takes the gradient.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum MomentumForm {
+    /// v ← μv + g (PyTorch's form).
+    #[default]
+    HeavyBall,
+    /// v ← μv + (1 − μ)g (Hinton et al. 2012); not with Nesterov.
+    Dampened,
+}
+
+impl MomentumForm {
+    /// Whether this is the default (kept out of configs, so their cache keys stay).
+    pub fn is_default(&self) -> bool {
+        *self == Self::HeavyBall
+    }
+}
+
+/// A linear momentum ramp from μ0 to μ1 over the first K epochs (then μ1),
+/// written `MU0:MU1:K`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MomentumRamp {
+    /// μ at epoch 0.
+    pub from: f32,
+    /// μ from epoch K on.
+    pub to: f32,
+    /// Epochs of the ramp (≥ 1).
+    pub epochs: usize,
+}
+
+impl MomentumRamp {
+    /// μ at 0-based epoch `e`.
+    pub fn at(&self, e: usize) -> f32 {
+        let f = (e as f32 / self.epochs.max(1) as f32).min(1.0);
+        self.from + (self.to - self.from) * f
+    }
+}
+
+impl FromStr for MomentumRamp {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let mu = |v: &str| match v.parse::<f32>() {
+            Ok(x) if (0.0..1.0).contains(&x) => Ok(x),
+            _ => Err(format!("`{s}`: momentum `{v}` must be in [0, 1)")),
+        };
+        match s.split(':').collect::<Vec<_>>().as_slice() {
+            [a, b, k] => Ok(Self {
+                from: mu(a)?,
+                to: mu(b)?,
+                epochs: match k.parse::<usize>() {
+                    Ok(k) if k >= 1 => k,
+                    _ => return Err(format!("`{s}`: epochs `{k}` must be a whole number ≥ 1")),
+                },
+            }),
+            _ => Err(format!("`{s}`: expected MU0:MU1:EPOCHS, e.g. 0.5:0.99:500")),
+        }
+    }
+}
+
+impl fmt::Display for MomentumRamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.from, self.to, self.epochs)
+    }
+}
+
+impl TryFrom<String> for MomentumRamp {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<MomentumRamp> for String {
+    fn from(r: MomentumRamp) -> String {
+        r.to_string()
     }
 }
 
@@ -130,13 +242,21 @@ pub struct OptimConfig {
     /// Nesterov momentum (SGD).
     #[arg(long)]
     pub nesterov: bool,
+    /// SGD momentum form: heavy-ball (v ← μv + g) or dampened (v ← μv + (1 − μ)g, Hinton et al. 2012).
+    #[arg(long, value_enum, default_value_t = MomentumForm::HeavyBall)]
+    #[serde(default, skip_serializing_if = "MomentumForm::is_default")]
+    pub momentum_form: MomentumForm,
+    /// SGD momentum ramp MU0:MU1:EPOCHS (linear over the first EPOCHS epochs; overrides --momentum), e.g. 0.5:0.99:500.
+    #[arg(long)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub momentum_ramp: Option<MomentumRamp>,
     /// L2 weight decay λ (weights only; decoupled for AdamW).
     #[arg(long, default_value_t = 0.0)]
     pub weight_decay: f32,
     /// Max-norm bound on each unit's incoming weights (0 = off; Srivastava et al. use 3-4).
     #[arg(long, default_value_t = 0.0)]
     pub max_norm: f32,
-    /// LR schedule: constant, cosine, exp:GAMMA, step:EVERY:GAMMA.
+    /// LR schedule: constant, cosine, exp:GAMMA, step:EVERY:GAMMA, invtime:K (per epoch); exp-step:GAMMA, invtime-step:K (per step).
     #[arg(long, default_value = "constant")]
     pub schedule: LrSchedule,
 }
@@ -146,8 +266,9 @@ impl OptimConfig {
     pub fn kind(&self) -> OptimKind {
         match self.optimizer {
             OptimizerName::Sgd => OptimKind::Sgd {
-                momentum: self.momentum,
+                momentum: self.momentum_ramp.map_or(self.momentum, |r| r.at(0)),
                 nesterov: self.nesterov,
+                dampened: self.momentum_form == MomentumForm::Dampened,
             },
             OptimizerName::Adam => OptimKind::Adam {
                 beta1: 0.9,
@@ -170,11 +291,19 @@ impl OptimConfig {
 
 #[cfg(test)]
 mod tests {
-    use super::LrSchedule;
+    use super::{LrSchedule, MomentumRamp};
 
     #[test]
     fn schedules_round_trip_and_reject_nonsense() {
-        for s in ["constant", "cosine", "exp:0.95", "step:10:0.5"] {
+        for s in [
+            "constant",
+            "cosine",
+            "exp:0.95",
+            "step:10:0.5",
+            "invtime:0.01",
+            "exp-step:0.9999",
+            "invtime-step:0.001",
+        ] {
             let v: LrSchedule = s.parse().unwrap();
             assert_eq!(v.to_string(), s);
         }
@@ -186,8 +315,25 @@ mod tests {
             "step:0:0.5",
             "step:x",
             "linear",
+            "invtime:-1",
+            "exp-step:0",
+            "invtime-step:x",
         ] {
             assert!(s.parse::<LrSchedule>().is_err(), "{s}");
+        }
+    }
+
+    #[test]
+    fn momentum_ramp_by_hand() {
+        let r: MomentumRamp = "0.5:0.99:500".parse().unwrap();
+        assert_eq!(r.to_string(), "0.5:0.99:500");
+        assert_eq!(r.at(0), 0.5);
+        // Halfway: 0.5 + 0.49 · 0.5 = 0.745; after the ramp: 0.99.
+        assert!((r.at(250) - 0.745).abs() < 1e-6);
+        assert_eq!(r.at(500), 0.99);
+        assert_eq!(r.at(10_000), 0.99);
+        for bad in ["0.5:1.0:10", "0.5:0.9", "0.5:0.9:0", "-0.1:0.9:5", "a:b:c"] {
+            assert!(bad.parse::<MomentumRamp>().is_err(), "{bad}");
         }
     }
 }
