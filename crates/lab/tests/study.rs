@@ -201,3 +201,37 @@ fn a_run_trained_again_for_its_weights_keeps_its_finer_curve() {
     lab.trained(&cfg).unwrap();
     assert_eq!(lab.runs_trained(), 2, "nothing trained a third time");
 }
+
+#[test]
+fn a_tuning_sweep_passes_over_a_learning_rate_that_diverges() {
+    use lab::config::Builtin;
+    use lab::study::lab::image_run;
+    use lab::study::tune::tune;
+    use lab::study::{Budget, Lab};
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::new(
+        dir.path(),
+        Budget::Tiny,
+        2,
+        vec![Builtin::Mnist],
+        Box::new(()),
+    )
+    .unwrap();
+    let t = tune(&lab, "lr", &[0.05, 1e30], 0, |lr, s| {
+        let mut c = image_run(Builtin::Mnist, "784-8-10", 100, 2, s);
+        c.data.val_size = 100;
+        c.optim.lr = lr;
+        c
+    })
+    .unwrap();
+    assert_eq!((t.chosen, t.diverged.clone()), (0.05, vec![false, true]));
+    // Every value diverging is an error that says so.
+    let e = tune(&lab, "lr", &[1e30], 0, |lr, s| {
+        let mut c = image_run(Builtin::Mnist, "784-8-10", 100, 2, s);
+        c.data.val_size = 100;
+        c.optim.lr = lr;
+        c
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("learning rate"), "{e}");
+}

@@ -173,6 +173,11 @@ impl Lab {
         self.progress.claim_end(r);
     }
 
+    /// Tell the user something that does not stop the study (one line).
+    pub fn warn(&self, msg: &str) {
+        self.progress.warn(msg);
+    }
+
     /// Runs trained (not served from the cache) so far.
     pub fn runs_trained(&self) -> usize {
         self.trained.load(Ordering::Relaxed)

@@ -7,13 +7,15 @@
 //! for v in grid:  val(v) = mean over seeds of the final validation accuracy of make(v, seed)
 //! chosen = argmax_v val(v)        (ties: the first in grid order)
 //! ```
+//! A value whose training diverged for any seed (a learning rate too large)
+//! is not eligible; the sweep fails only when every value diverged.
 
 use serde::Serialize;
 
-use super::lab::{val_accs, Lab};
+use super::lab::Lab;
 use super::stats::Est;
 use crate::config::RunConfig;
-use crate::error::Result;
+use crate::error::{LabError, Result};
 
 /// What a tuning sweep tried and chose.
 #[derive(Clone, Debug, Serialize)]
@@ -24,23 +26,36 @@ pub struct Tuned {
     pub val_acc: Vec<Vec<f64>>,
     /// The chosen value.
     pub chosen: f32,
+    /// Whether a run of the value diverged (not eligible).
+    pub diverged: Vec<bool>,
 }
 
 impl Tuned {
     /// Choose from measured validation accuracies (grid order breaks ties).
     pub fn choose(grid: Vec<f32>, val_acc: Vec<Vec<f64>>) -> Self {
-        let mut best = 0;
-        for i in 1..grid.len() {
-            if Est::of(&val_acc[i]).mean > Est::of(&val_acc[best]).mean {
-                best = i;
+        let none = vec![false; grid.len()];
+        Self::choose_finite(grid, val_acc, none).expect("nothing diverged")
+    }
+
+    /// Choose among the values none of whose runs diverged; `None` when all did.
+    pub fn choose_finite(
+        grid: Vec<f32>,
+        val_acc: Vec<Vec<f64>>,
+        diverged: Vec<bool>,
+    ) -> Option<Self> {
+        let mut best: Option<usize> = None;
+        for i in (0..grid.len()).filter(|&i| !diverged[i]) {
+            if best.is_none_or(|b| Est::of(&val_acc[i]).mean > Est::of(&val_acc[b]).mean) {
+                best = Some(i);
             }
         }
-        let chosen = grid.get(best).copied().unwrap_or(0.0);
-        Self {
+        let chosen = grid[best?];
+        Some(Self {
             grid,
             val_acc,
             chosen,
-        }
+            diverged,
+        })
     }
 
     /// `value (val acc %)` for every grid value, the chosen one starred.
@@ -48,9 +63,14 @@ impl Tuned {
         self.grid
             .iter()
             .zip(&self.val_acc)
-            .map(|(v, a)| {
+            .zip(&self.diverged)
+            .map(|((v, a), &d)| {
                 let star = if *v == self.chosen { "*" } else { "" };
-                format!("{v}{star} ({:.2})", 100.0 * Est::of(a).mean)
+                if d {
+                    format!("{v} (diverged)")
+                } else {
+                    format!("{v}{star} ({:.2})", 100.0 * Est::of(a).mean)
+                }
             })
             .collect::<Vec<_>>()
             .join(", ")
@@ -71,12 +91,27 @@ pub fn tune(
     eval_every: usize,
     make: impl Fn(f32, u64) -> RunConfig,
 ) -> Result<Tuned> {
-    let mut val = Vec::new();
+    let (mut val, mut diverged, mut last_err) = (Vec::new(), Vec::new(), None);
     for &v in grid {
-        let outs = lab.per_seed(&format!("{what} {v}"), eval_every, |s| make(v, s))?;
-        val.push(val_accs(&outs));
+        let (mut accs, mut div) = (Vec::new(), false);
+        for &s in &lab.seeds {
+            match lab.run(&make(v, s), eval_every) {
+                Ok(o) => accs.push(o.last().val_acc.unwrap_or(0.0)),
+                Err(e @ LabError::Diverged { .. }) => {
+                    lab.warn(&format!("{what} {v}, seed {s}: {e}; not eligible"));
+                    (div, last_err) = (true, Some(e));
+                }
+                Err(e) => return Err(e),
+            }
+            lab.tick(&format!("{what} {v}"));
+        }
+        val.push(accs);
+        diverged.push(div);
     }
-    Ok(Tuned::choose(grid.to_vec(), val))
+    match Tuned::choose_finite(grid.to_vec(), val, diverged) {
+        Some(t) => Ok(t),
+        None => Err(last_err.expect("an empty grid chooses nothing")),
+    }
 }
 
 #[cfg(test)]
@@ -94,5 +129,15 @@ mod tests {
             "0.9 beats 0.81; 0.9 ties 0.9 and comes first"
         );
         assert!(t.describe().contains("0.1* (90.00)"), "{}", t.describe());
+        // A diverged value is not eligible, however good its other seeds.
+        let t = Tuned::choose_finite(
+            vec![0.01, 0.1],
+            vec![vec![0.8, 0.8], vec![0.99]],
+            vec![false, true],
+        )
+        .unwrap();
+        assert_eq!(t.chosen, 0.01);
+        assert!(t.describe().contains("0.1 (diverged)"), "{}", t.describe());
+        assert!(Tuned::choose_finite(vec![1.0], vec![vec![]], vec![true]).is_none());
     }
 }
