@@ -235,3 +235,75 @@ fn a_tuning_sweep_passes_over_a_learning_rate_that_diverges() {
     .unwrap_err();
     assert!(e.to_string().contains("learning rate"), "{e}");
 }
+
+#[test]
+fn a_long_study_run_stopped_midway_continues_to_the_same_result() {
+    use lab::config::Builtin;
+    use lab::study::lab::image_run;
+    use lab::study::{Budget, Lab};
+    use lab::train::{fit, EpochMetrics, LoopOptions, TrainObserver};
+
+    /// Stops the process's training (by panicking) at the end of epoch 4.
+    struct Stop;
+    impl TrainObserver for Stop {
+        fn epoch_end(&mut self, m: &EpochMetrics) {
+            assert!(m.epoch < 4, "stopped");
+        }
+    }
+
+    let cfg = image_run(Builtin::Mnist, "784-8-10", 200, 6, 3);
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let stopped = Lab::new(
+        a.path(),
+        Budget::Tiny,
+        1,
+        vec![Builtin::Mnist],
+        Box::new(()),
+    )
+    .unwrap();
+    let dir = stopped.run_dir(&cfg);
+    std::fs::create_dir_all(&dir).unwrap();
+    let splits = stopped.splits(&cfg).unwrap();
+    let killed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let lo = LoopOptions {
+            run_dir: Some(&dir),
+            eval_every: 1,
+            observer: &mut Stop,
+            checkpoint_every: 2,
+            resume: false,
+        };
+        fit(&cfg, &splits, lo).map(|_| ())
+    }));
+    assert!(killed.is_err(), "the first attempt stops at epoch 4");
+    assert!(dir.join("checkpoint.safetensors").exists());
+    let resumed = stopped.run_resumable(&cfg, 1, 2).unwrap();
+    assert!(
+        !dir.exists(),
+        "the run directory goes once the entry is written"
+    );
+    let whole = Lab::new(
+        b.path(),
+        Budget::Tiny,
+        1,
+        vec![Builtin::Mnist],
+        Box::new(()),
+    )
+    .unwrap()
+    .run_resumable(&cfg, 1, 2)
+    .unwrap();
+    assert_eq!(
+        resumed.curve.len(),
+        6,
+        "every epoch, the ones before the stop included"
+    );
+    assert_eq!(
+        resumed.curve, whole.curve,
+        "the same weights at every epoch"
+    );
+    // Served from the cache now.
+    assert_eq!(
+        stopped.run_resumable(&cfg, 1, 2).unwrap().curve,
+        whole.curve
+    );
+    assert_eq!(stopped.runs_trained(), 1);
+}

@@ -14,11 +14,14 @@ use engine::Sequential;
 use super::cache::{key, Point, RunOut};
 use super::claim::ClaimResult;
 use super::entry;
+use super::long_run;
+use super::runs::memorised;
+pub use super::runs::{gaps, image_run, test_accs, updates_run, val_accs, with_p};
 use super::Budget;
-use crate::config::{Builtin, DataConfig, ModelConfig, RunConfig, Standardize};
+use crate::config::{Builtin, DataConfig, RunConfig};
 use crate::data::{load_raw, prepare, Dataset, Raw, Splits};
 use crate::error::{LabError, Result};
-use crate::train::{build_model, evaluate, fit, EpochMetrics, LoopOptions, TrainObserver};
+use crate::train::{build_model, fit, EpochMetrics, LoopOptions, TrainObserver};
 
 /// Where the study reports progress (the binary draws bars or prints lines).
 pub trait StudyProgress: Send + Sync {
@@ -35,56 +38,6 @@ pub trait StudyProgress: Send + Sync {
 /// Reports nothing.
 impl StudyProgress for () {}
 
-/// The study's standard run: a ReLU net `arch` on a stratified subset of `n`
-/// training images of `ds` (all of them for n ≥ 60,000), no standardisation,
-/// no dropout, SGD (lr 0.05, momentum 0.9, constant), batch 128.
-pub fn image_run(ds: Builtin, arch: &str, n: usize, epochs: usize, seed: u64) -> RunConfig {
-    let d = RunConfig::default();
-    RunConfig {
-        data: DataConfig {
-            dataset: ds,
-            train_size: (n < 60_000).then_some(n),
-            standardize: Standardize::Off,
-            ..d.data
-        },
-        model: ModelConfig {
-            arch: arch.into(),
-            dropout: 0.0,
-            input_dropout: 0.0,
-            ..d.model
-        },
-        epochs,
-        seed,
-        ..d
-    }
-}
-
-/// [`image_run`] for about `updates` optimizer steps (batch 128), hidden
-/// dropout `p`, learning rate `lr`, and `val` validation images held out:
-/// the run of the claims that compare arms at equal updates.
-pub fn updates_run(
-    ds: Builtin,
-    arch: &str,
-    (n, val): (usize, usize),
-    updates: usize,
-    (p, lr): (f32, f32),
-    seed: u64,
-) -> RunConfig {
-    let mut c = with_p(
-        image_run(ds, arch, n, Lab::epochs_for_updates(n, updates), seed),
-        p,
-    );
-    c.data.val_size = val;
-    c.optim.lr = lr;
-    c
-}
-
-/// `cfg` with hidden dropout `p`.
-pub fn with_p(mut cfg: RunConfig, p: f32) -> RunConfig {
-    cfg.model.dropout = p;
-    cfg
-}
-
 /// The study's shared state.
 pub struct Lab {
     raws: Vec<(Builtin, Raw)>,
@@ -98,6 +51,10 @@ pub struct Lab {
     progress: Box<dyn StudyProgress>,
     trained: AtomicUsize,
 }
+
+/// How [`Lab::run_with`] trains a run: (splits, evaluate every, cache key)
+/// → (model, evaluated curve, training seconds).
+type Trainer<'a> = dyn Fn(&Splits, usize, &str) -> Result<(Sequential, Vec<Point>, f64)> + 'a;
 
 /// Collects the evaluated epochs of a run.
 struct Curve(Vec<Point>);
@@ -267,6 +224,52 @@ impl Lab {
         eval_every: usize,
         want_model: bool,
     ) -> Result<(RunOut, Option<Sequential>)> {
+        self.run_with(cfg, eval_every, want_model, &|splits, every, _| {
+            let mut curve = Curve(Vec::new());
+            // The study's runs use the caller's thread pool.
+            let (model, summary) = fit(cfg, splits, LoopOptions::in_memory(every, &mut curve))?;
+            Ok((model, curve.0, summary.last.train_s))
+        })
+    }
+
+    /// Train (or fetch) a long run that checkpoints every `checkpoint_every`
+    /// epochs in a run directory beside its cache entry, so a study that is
+    /// stopped continues it where it stopped (see [`super::long_run`]).
+    ///
+    /// # Errors
+    /// Training and I/O errors.
+    pub fn run_resumable(
+        &self,
+        cfg: &RunConfig,
+        eval_every: usize,
+        checkpoint_every: usize,
+    ) -> Result<RunOut> {
+        let dir = long_run::dir(&self.cache, &key(cfg));
+        let (out, _) = self.run_with(cfg, eval_every, false, &|splits, every, _| {
+            long_run::train_in(&dir, cfg, splits, every, checkpoint_every)
+        })?;
+        // The entry is written: the run directory has served its purpose.
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(LabError::io(&dir))?;
+        }
+        Ok(out)
+    }
+
+    /// The run directory a resumable run of `cfg` trains in.
+    pub fn run_dir(&self, cfg: &RunConfig) -> std::path::PathBuf {
+        long_run::dir(&self.cache, &key(cfg))
+    }
+
+    /// Serve `cfg` from the cache, or train it with `train(splits, every, key)`
+    /// (the model, its evaluated curve, training seconds) under the entry's
+    /// lock and store it.
+    fn run_with(
+        &self,
+        cfg: &RunConfig,
+        eval_every: usize,
+        want_model: bool,
+        train: &Trainer<'_>,
+    ) -> Result<(RunOut, Option<Sequential>)> {
         let key = key(cfg);
         let paths = entry::Paths::new(&self.cache, &key);
         if let Some(hit) = self.cached(&paths, cfg, eval_every, want_model, false)? {
@@ -288,14 +291,12 @@ impl Lab {
             _ => eval_every,
         };
         let splits = self.splits(cfg)?;
-        let mut curve = Curve(Vec::new());
-        // The study's runs use the caller's thread pool.
-        let (mut model, summary) = fit(cfg, &splits, LoopOptions::in_memory(every, &mut curve))?;
+        let (mut model, curve, train_s) = train(&splits, every, &key)?;
         let memorised = memorised(&mut model, cfg, &splits, self.raw(cfg.data.dataset)?)?;
         let out = RunOut {
             epochs: cfg.epochs,
-            curve: curve.0,
-            train_s: summary.last.train_s,
+            curve,
+            train_s,
             memorised,
         };
         // A run retrained for a finer curve keeps its model stored if it had
@@ -407,48 +408,4 @@ fn gcd(a: usize, b: usize) -> usize {
     } else {
         gcd(b, a % b)
     }
-}
-
-/// With label noise: the accuracy of `model` on the training samples whose
-/// label was flipped, against the flipped labels (the same subset drawn
-/// without noise tells which those are).
-fn memorised(
-    model: &mut Sequential,
-    cfg: &RunConfig,
-    splits: &Splits,
-    raw: &Raw,
-) -> Result<Option<f64>> {
-    if cfg.data.label_noise <= 0.0 {
-        return Ok(None);
-    }
-    let clean_cfg = DataConfig {
-        label_noise: 0.0,
-        ..cfg.data.clone()
-    };
-    let clean = prepare(raw, &clean_cfg, cfg.seed)?;
-    let flipped: Vec<usize> = (0..splits.train.len())
-        .filter(|&i| clean.train.y[i] != splits.train.y[i])
-        .collect();
-    if flipped.is_empty() {
-        return Ok(Some(0.0));
-    }
-    let set = splits.train.subset(&flipped);
-    Ok(Some(evaluate(model, &set, 512)?.acc))
-}
-
-/// Final validation accuracies of runs (0 for runs without a validation split).
-pub fn val_accs(outs: &[RunOut]) -> Vec<f64> {
-    outs.iter()
-        .map(|o| o.last().val_acc.unwrap_or(0.0))
-        .collect()
-}
-
-/// Final test accuracies of runs.
-pub fn test_accs(outs: &[RunOut]) -> Vec<f64> {
-    outs.iter().map(|o| o.last().test_acc).collect()
-}
-
-/// Final generalisation gaps of runs.
-pub fn gaps(outs: &[RunOut]) -> Vec<f64> {
-    outs.iter().map(RunOut::gap).collect()
 }

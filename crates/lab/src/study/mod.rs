@@ -28,9 +28,11 @@ pub mod cache;
 pub mod claim;
 pub mod entry;
 pub mod lab;
+pub mod long_run;
 pub mod paper;
 pub mod plot;
 pub mod report;
+pub mod runs;
 pub mod stats;
 pub mod tune;
 
