@@ -307,3 +307,46 @@ fn a_long_study_run_stopped_midway_continues_to_the_same_result() {
     );
     assert_eq!(stopped.runs_trained(), 1);
 }
+
+#[test]
+fn the_paper_protocol_runs_end_to_end_on_the_smoke_budget() {
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_dropout-lab"))
+        .args([
+            "study",
+            "--tiny",
+            "--paper",
+            "--paper-epochs",
+            "4",
+            "--quiet",
+            "--out",
+        ])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("results.json")).unwrap())
+            .unwrap();
+    let arms = json["claims"][0]["numbers"]["arms"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(arms.len(), 4, "Table 2's three rows and the baseline");
+    for a in &arms {
+        // The final runs take as many updates as validation chose (500 → 600 steps an epoch).
+        assert!(a["final_epochs"].as_u64().unwrap() >= 1);
+        assert_eq!(
+            a["test_error"].as_array().unwrap().len(),
+            2,
+            "one final run per seed"
+        );
+    }
+    // Nothing is left in a run directory once its entry is written.
+    let runs = out.path().join("report-cache/runs");
+    assert!(std::fs::read_dir(runs).unwrap().all(|e| !e
+        .unwrap()
+        .path()
+        .to_string_lossy()
+        .ends_with(".run")));
+}
