@@ -175,20 +175,19 @@ fn two_studies_on_one_cache_train_each_run_once() {
     std::fs::remove_dir_all(&out).ok();
 }
 
+/// A study lab on MNIST with its cache in `dir`.
+fn mnist_lab(dir: &Path, seeds: usize) -> lab::study::Lab {
+    use lab::config::Builtin;
+    use lab::study::{Budget, Lab};
+    Lab::new(dir, Budget::Tiny, seeds, vec![Builtin::Mnist], Box::new(())).unwrap()
+}
+
 #[test]
 fn a_run_trained_again_for_its_weights_keeps_its_finer_curve() {
     use lab::config::Builtin;
     use lab::study::lab::image_run;
-    use lab::study::{Budget, Lab};
     let dir = tempfile::tempdir().unwrap();
-    let lab = Lab::new(
-        dir.path(),
-        Budget::Tiny,
-        1,
-        vec![Builtin::Mnist],
-        Box::new(()),
-    )
-    .unwrap();
+    let lab = mnist_lab(dir.path(), 1);
     let cfg = image_run(Builtin::Mnist, "784-8-10", 100, 3, 0);
     // A curve of every epoch, without weights.
     assert_eq!(lab.run(&cfg, 1).unwrap().curve.len(), 3);
@@ -207,32 +206,18 @@ fn a_tuning_sweep_passes_over_a_learning_rate_that_diverges() {
     use lab::config::Builtin;
     use lab::study::lab::image_run;
     use lab::study::tune::tune;
-    use lab::study::{Budget, Lab};
     let dir = tempfile::tempdir().unwrap();
-    let lab = Lab::new(
-        dir.path(),
-        Budget::Tiny,
-        2,
-        vec![Builtin::Mnist],
-        Box::new(()),
-    )
-    .unwrap();
-    let t = tune(&lab, "lr", &[0.05, 1e30], 0, |lr, s| {
+    let lab = mnist_lab(dir.path(), 2);
+    let make = |lr: f32, s: u64| {
         let mut c = image_run(Builtin::Mnist, "784-8-10", 100, 2, s);
         c.data.val_size = 100;
         c.optim.lr = lr;
         c
-    })
-    .unwrap();
+    };
+    let t = tune(&lab, "lr", &[0.05, 1e30], 0, make).unwrap();
     assert_eq!((t.chosen, t.diverged.clone()), (0.05, vec![false, true]));
     // Every value diverging is an error that says so.
-    let e = tune(&lab, "lr", &[1e30], 0, |lr, s| {
-        let mut c = image_run(Builtin::Mnist, "784-8-10", 100, 2, s);
-        c.data.val_size = 100;
-        c.optim.lr = lr;
-        c
-    })
-    .unwrap_err();
+    let e = tune(&lab, "lr", &[1e30], 0, make).unwrap_err();
     assert!(e.to_string().contains("learning rate"), "{e}");
 }
 
@@ -240,7 +225,6 @@ fn a_tuning_sweep_passes_over_a_learning_rate_that_diverges() {
 fn a_long_study_run_stopped_midway_continues_to_the_same_result() {
     use lab::config::Builtin;
     use lab::study::lab::image_run;
-    use lab::study::{Budget, Lab};
     use lab::train::{fit, EpochMetrics, LoopOptions, TrainObserver};
 
     /// Stops the process's training (by panicking) at the end of epoch 4.
@@ -253,14 +237,7 @@ fn a_long_study_run_stopped_midway_continues_to_the_same_result() {
 
     let cfg = image_run(Builtin::Mnist, "784-8-10", 200, 6, 3);
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let stopped = Lab::new(
-        a.path(),
-        Budget::Tiny,
-        1,
-        vec![Builtin::Mnist],
-        Box::new(()),
-    )
-    .unwrap();
+    let stopped = mnist_lab(a.path(), 1);
     let dir = stopped.run_dir(&cfg);
     std::fs::create_dir_all(&dir).unwrap();
     let splits = stopped.splits(&cfg).unwrap();
@@ -281,16 +258,7 @@ fn a_long_study_run_stopped_midway_continues_to_the_same_result() {
         !dir.exists(),
         "the run directory goes once the entry is written"
     );
-    let whole = Lab::new(
-        b.path(),
-        Budget::Tiny,
-        1,
-        vec![Builtin::Mnist],
-        Box::new(()),
-    )
-    .unwrap()
-    .run_resumable(&cfg, 1, 2)
-    .unwrap();
+    let whole = mnist_lab(b.path(), 1).run_resumable(&cfg, 1, 2).unwrap();
     assert_eq!(
         resumed.curve.len(),
         6,
