@@ -3,7 +3,7 @@
 //! the last, one `metrics.jsonl` line per epoch, and the checkpoint at the end.
 //!
 //! ```text
-//! for epoch e:  η_e = schedule(η, e) (per-step schedules: η_t at every step);  μ_e = ramp(e) if set;  shuffle (seed, e)
+//! for epoch e:  η_e = schedule(η, e) (per-step schedules: η_t at every step);  μ from the momentum ramp if set;  shuffle (seed, e)
 //!   for batch b:  forward_backward (dropout key = (seed, site, step));  optimizer step;  step += 1
 //!   if e evaluated: eval mode, no dropout: train acc/loss, val, test;  gap = train acc − test acc
 //! ```
@@ -290,9 +290,6 @@ pub fn train(
     let eval_batch = eval_batch(model, bs);
     for epoch in start.epoch..cfg.epochs {
         let lr = schedule.lr_at(cfg.optim.lr, epoch, u64::from(step));
-        if let Some(ramp) = cfg.optim.momentum_ramp {
-            opt.set_momentum(ramp.at(epoch));
-        }
         lo.observer
             .epoch_start(epoch + 1, cfg.epochs, n.div_ceil(bs));
         shuffle(cfg.seed, epoch, &mut order);
@@ -312,6 +309,9 @@ pub fn train(
                     step,
                     epoch: epoch + 1,
                 });
+            }
+            if let Some(ramp) = cfg.optim.momentum_ramp {
+                opt.set_momentum(ramp.at(epoch, u64::from(step)));
             }
             opt.step(model, schedule.lr_at(cfg.optim.lr, epoch, u64::from(step)));
             loss_sum += out.loss_sum;

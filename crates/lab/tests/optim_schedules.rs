@@ -27,6 +27,8 @@ fn momentum_ramp_form_and_per_step_schedules_reach_the_loop() {
     let (plain, _) = run(|c| c.optim.momentum = 0.0);
     let (ramp0, _) = run(|c| c.optim.momentum_ramp = Some("0:0:1".parse().unwrap()));
     assert_eq!(plain, ramp0, "a ramp held at 0 is momentum 0");
+    let (exp0, _) = run(|c| c.optim.momentum_ramp = Some("exp:0:0:5".parse().unwrap()));
+    assert_eq!(plain, exp0, "so is the exponential approach to 0");
     let (heavy, _) = run(|_| {});
     assert_ne!(heavy, plain);
     let (damp, _) = run(|c| c.optim.momentum_form = MomentumForm::Dampened);

@@ -7,6 +7,7 @@
 //!                            invtime:k: 1 / (1 + k e)
 //! per step t (0-based):      exp-step:γ: γ^t    invtime-step:k: 1 / (1 + k t)
 //! momentum ramp μ0:μ1:K:     μ_e = μ0 + (μ1 − μ0) · min(e / K, 1)   (SGD; e 0-based epoch)
+//!   exp:μ0:μ1:T:             μ_t = μ1 − (μ1 − μ0) · exp(−t / T)     (per step t)
 //! momentum form:             heavy-ball  v ← μv + g      dampened  v ← μv + (1 − μ) g
 //! ```
 
@@ -165,24 +166,34 @@ impl MomentumForm {
     }
 }
 
-/// A linear momentum ramp from μ0 to μ1 over the first K epochs (then μ1),
-/// written `MU0:MU1:K`.
+/// A momentum schedule from μ0 towards μ1: linear over the first K epochs
+/// (then μ1), written `MU0:MU1:K`; or, written `exp:MU0:MU1:T`, the
+/// approach μ_t = μ1 − (μ1 − μ0)·exp(−t/T) over optimizer steps t (the
+/// authors' toolkit).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct MomentumRamp {
-    /// μ at epoch 0.
+    /// μ at the start.
     pub from: f32,
-    /// μ from epoch K on.
+    /// μ at the end of the ramp (approached, for `exp`).
     pub to: f32,
-    /// Epochs of the ramp (≥ 1).
-    pub epochs: usize,
+    /// Epochs of the linear ramp, or steps T of the exponential approach (≥ 1).
+    pub span: usize,
+    /// The exponential approach over steps instead of the linear ramp over epochs.
+    pub exp: bool,
 }
 
 impl MomentumRamp {
-    /// μ at 0-based epoch `e`.
-    pub fn at(&self, e: usize) -> f32 {
-        let f = (e as f32 / self.epochs.max(1) as f32).min(1.0);
-        self.from + (self.to - self.from) * f
+    /// μ at 0-based `epoch` and global optimizer `step`.
+    pub fn at(&self, epoch: usize, step: u64) -> f32 {
+        let span = self.span.max(1);
+        if self.exp {
+            let decay = (-(step as f64) / span as f64).exp();
+            (f64::from(self.to) - f64::from(self.to - self.from) * decay) as f32
+        } else {
+            let f = (epoch as f32 / span as f32).min(1.0);
+            self.from + (self.to - self.from) * f
+        }
     }
 }
 
@@ -194,23 +205,34 @@ impl FromStr for MomentumRamp {
             Ok(x) if (0.0..1.0).contains(&x) => Ok(x),
             _ => Err(format!("`{s}`: momentum `{v}` must be in [0, 1)")),
         };
+        let span = |k: &str| match k.parse::<usize>() {
+            Ok(k) if k >= 1 => Ok(k),
+            _ => Err(format!("`{s}`: the span `{k}` must be a whole number ≥ 1")),
+        };
         match s.split(':').collect::<Vec<_>>().as_slice() {
             [a, b, k] => Ok(Self {
                 from: mu(a)?,
                 to: mu(b)?,
-                epochs: match k.parse::<usize>() {
-                    Ok(k) if k >= 1 => k,
-                    _ => return Err(format!("`{s}`: epochs `{k}` must be a whole number ≥ 1")),
-                },
+                span: span(k)?,
+                exp: false,
             }),
-            _ => Err(format!("`{s}`: expected MU0:MU1:EPOCHS, e.g. 0.5:0.99:500")),
+            ["exp", a, b, t] => Ok(Self {
+                from: mu(a)?,
+                to: mu(b)?,
+                span: span(t)?,
+                exp: true,
+            }),
+            _ => Err(format!(
+                "`{s}`: expected MU0:MU1:EPOCHS (linear) or exp:MU0:MU1:STEPS, e.g. 0.5:0.99:500"
+            )),
         }
     }
 }
 
 impl fmt::Display for MomentumRamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.from, self.to, self.epochs)
+        let exp = if self.exp { "exp:" } else { "" };
+        write!(f, "{exp}{}:{}:{}", self.from, self.to, self.span)
     }
 }
 
@@ -246,7 +268,7 @@ pub struct OptimConfig {
     #[arg(long, value_enum, default_value_t = MomentumForm::HeavyBall)]
     #[serde(default, skip_serializing_if = "MomentumForm::is_default")]
     pub momentum_form: MomentumForm,
-    /// SGD momentum ramp MU0:MU1:EPOCHS (linear over the first EPOCHS epochs; overrides --momentum), e.g. 0.5:0.99:500.
+    /// SGD momentum schedule (overrides --momentum): MU0:MU1:EPOCHS, linear over the first EPOCHS epochs, e.g. 0.5:0.99:500; or exp:MU0:MU1:STEPS, μ1 − (μ1 − μ0)·e^(−t/STEPS) per step.
     #[arg(long)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub momentum_ramp: Option<MomentumRamp>,
@@ -266,7 +288,7 @@ impl OptimConfig {
     pub fn kind(&self) -> OptimKind {
         match self.optimizer {
             OptimizerName::Sgd => OptimKind::Sgd {
-                momentum: self.momentum_ramp.map_or(self.momentum, |r| r.at(0)),
+                momentum: self.momentum_ramp.map_or(self.momentum, |r| r.at(0, 0)),
                 nesterov: self.nesterov,
                 dampened: self.momentum_form == MomentumForm::Dampened,
             },
@@ -327,12 +349,29 @@ mod tests {
     fn momentum_ramp_by_hand() {
         let r: MomentumRamp = "0.5:0.99:500".parse().unwrap();
         assert_eq!(r.to_string(), "0.5:0.99:500");
-        assert_eq!(r.at(0), 0.5);
-        // Halfway: 0.5 + 0.49 · 0.5 = 0.745; after the ramp: 0.99.
-        assert!((r.at(250) - 0.745).abs() < 1e-6);
-        assert_eq!(r.at(500), 0.99);
-        assert_eq!(r.at(10_000), 0.99);
-        for bad in ["0.5:1.0:10", "0.5:0.9", "0.5:0.9:0", "-0.1:0.9:5", "a:b:c"] {
+        assert_eq!(r.at(0, 0), 0.5);
+        // Halfway: 0.5 + 0.49 · 0.5 = 0.745; after the ramp: 0.99 (the step does not matter).
+        assert!((r.at(250, 7) - 0.745).abs() < 1e-6);
+        assert_eq!(r.at(500, 0), 0.99);
+        assert_eq!(r.at(10_000, 0), 0.99);
+        // The toolkit's approach: at t = T, 0.99 − 0.49/e = 0.809741…; the epoch does not matter.
+        let x: MomentumRamp = "exp:0.5:0.99:100000".parse().unwrap();
+        assert_eq!(x.to_string(), "exp:0.5:0.99:100000");
+        assert_eq!(x.at(3, 0), 0.5);
+        assert!(
+            (x.at(0, 100_000) - 0.809_741).abs() < 1e-5,
+            "{}",
+            x.at(0, 100_000)
+        );
+        for bad in [
+            "0.5:1.0:10",
+            "0.5:0.9",
+            "0.5:0.9:0",
+            "-0.1:0.9:5",
+            "a:b:c",
+            "exp:0.5:0.9",
+            "lin:0.5:0.9:3",
+        ] {
             assert!(bad.parse::<MomentumRamp>().is_err(), "{bad}");
         }
     }
