@@ -37,6 +37,7 @@ pub mod matmul;
 pub mod model;
 pub mod optim;
 pub mod rng;
+pub mod schedule;
 pub mod spec;
 pub mod tensor;
 pub mod wide;

@@ -22,6 +22,8 @@ use crate::layer::ParamKind;
 use crate::model::Sequential;
 use crate::wide::wide;
 
+pub use crate::schedule::Schedule;
+
 /// Elements per parallel task of the update.
 const CHUNK: usize = 1 << 15;
 
@@ -321,122 +323,36 @@ fn adam_body(a: &Adam, w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
     }
 }
 
-/// A learning-rate schedule over epochs (or, for the `…Step` variants,
-/// over optimizer steps).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Schedule {
-    /// η.
-    Constant,
-    /// η · γ^⌊epoch / every⌋.
-    Step {
-        /// Epochs between decays.
-        every: usize,
-        /// Decay factor γ.
-        gamma: f32,
-    },
-    /// η · γ^epoch.
-    Exponential {
-        /// Decay factor γ.
-        gamma: f32,
-    },
-    /// η · (1 + cos(π · epoch / total)) / 2.
-    Cosine {
-        /// Total epochs.
-        total: usize,
-    },
-    /// η / (1 + k · epoch)  (inverse-time decay).
-    InvTime {
-        /// Decay rate k per epoch.
-        k: f32,
-    },
-    /// η · γ^t, t the 0-based optimizer step.
-    ExponentialStep {
-        /// Decay factor γ per step.
-        gamma: f32,
-    },
-    /// η / (1 + k · t), t the 0-based optimizer step.
-    InvTimeStep {
-        /// Decay rate k per step.
-        k: f32,
-    },
-}
-
-impl Schedule {
-    /// The learning rate at `epoch` (0-based) for base rate `lr`, for the
-    /// per-epoch schedules (per-step ones: their value at step 0).
-    pub fn lr(self, lr: f32, epoch: usize) -> f32 {
-        self.lr_at(lr, epoch, 0)
-    }
-
-    /// The learning rate at `epoch` and global optimizer `step` (both 0-based).
-    pub fn lr_at(self, lr: f32, epoch: usize, step: u64) -> f32 {
-        match self {
-            Self::Constant => lr,
-            Self::Step { every, gamma } => lr * gamma.powi((epoch / every.max(1)) as i32),
-            Self::Exponential { gamma } => lr * gamma.powi(epoch as i32),
-            Self::Cosine { total } => {
-                let f = (epoch.min(total) as f32) / total.max(1) as f32;
-                lr * 0.5 * (1.0 + (std::f32::consts::PI * f).cos())
-            }
-            Self::InvTime { k } => lr / (1.0 + k * epoch as f32),
-            // In f64: γ^t for t in the hundreds of thousands.
-            Self::ExponentialStep { gamma } => {
-                (f64::from(lr) * f64::from(gamma).powf(step as f64)) as f32
-            }
-            Self::InvTimeStep { k } => (f64::from(lr) / (1.0 + f64::from(k) * step as f64)) as f32,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::{build, ModelSpec};
 
-    #[test]
-    fn schedules() {
-        assert_eq!(Schedule::Constant.lr(0.1, 9), 0.1);
-        assert!(
-            (Schedule::Step {
-                every: 2,
-                gamma: 0.5
-            }
-            .lr(1.0, 5)
-                - 0.25)
-                .abs()
-                < 1e-7
-        );
-        assert!((Schedule::Exponential { gamma: 0.9 }.lr(1.0, 2) - 0.81).abs() < 1e-6);
-        assert!((Schedule::Cosine { total: 10 }.lr(1.0, 5) - 0.5).abs() < 1e-6);
-        assert!(Schedule::Cosine { total: 10 }.lr(1.0, 10).abs() < 1e-6);
-        // Inverse time: 1 / (1 + 0.5 · 4) = 1/3.
-        assert!((Schedule::InvTime { k: 0.5 }.lr(1.0, 4) - 1.0 / 3.0).abs() < 1e-7);
-        // Per step: 2 · 0.99^100 = 0.732064…, 2 / (1 + 1e-3 · 1000) = 1.
-        let e = Schedule::ExponentialStep { gamma: 0.99 };
-        assert!((e.lr_at(2.0, 7, 100) - 0.732_064).abs() < 1e-5);
-        assert_eq!(e.lr_at(2.0, 7, 0), 2.0);
-        assert!((Schedule::InvTimeStep { k: 1e-3 }.lr_at(2.0, 0, 1000) - 1.0).abs() < 1e-6);
-        // Per-epoch schedules ignore the step.
-        assert_eq!(
-            Schedule::InvTime { k: 0.5 }.lr_at(1.0, 4, 99),
-            Schedule::InvTime { k: 0.5 }.lr(1.0, 4)
-        );
+    /// A model of `arch`, plain SGD with momentum μ (dampened or not), max-norm `c`.
+    fn setup(arch: &str, mu: f32, dampened: bool, c: Option<f32>) -> (Sequential, Optimizer) {
+        let inputs = arch
+            .split('-')
+            .next()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(1);
+        let model = build(&ModelSpec::new(arch), &[inputs], 0).unwrap();
+        let kind = OptimKind::Sgd {
+            momentum: mu,
+            nesterov: false,
+            dampened,
+        };
+        (model, Optimizer::new(kind, 0.0, c))
+    }
+
+    fn set_grad(model: &mut Sequential, g: f32) {
+        model.visit_params(&mut |_, p| p.grad.iter_mut().for_each(|x| *x = g));
     }
 
     #[test]
     fn max_norm_binds_each_incoming_weight_vector() {
-        use crate::spec::{build, ModelSpec};
-        let mut model = build(&ModelSpec::new("4-3-2"), &[4], 0).unwrap();
-        let mut opt = Optimizer::new(
-            OptimKind::Sgd {
-                momentum: 0.0,
-                nesterov: false,
-                dampened: false,
-            },
-            0.0,
-            Some(2.0),
-        );
+        let (mut model, mut opt) = setup("4-3-2", 0.0, false, Some(2.0));
         // A huge step: every weight row leaves the ball, and must be pulled back to norm 2.
-        model.visit_params(&mut |_, p| p.grad.iter_mut().for_each(|g| *g = -10.0));
+        set_grad(&mut model, -10.0);
         opt.step(&mut model, 1.0);
         let mut rows = 0;
         model.visit_params(&mut |_, p| {
@@ -453,19 +369,9 @@ mod tests {
 
     #[test]
     fn dampened_momentum_by_hand() {
-        use crate::spec::{build, ModelSpec};
-        // One weight matrix: 1 input, 1 output (and a bias), gradient set by hand.
-        let mut model = build(&ModelSpec::new("1-1"), &[1], 0).unwrap();
-        let mut opt = Optimizer::new(
-            OptimKind::Sgd {
-                momentum: 0.9,
-                nesterov: false,
-                dampened: true,
-            },
-            0.0,
-            None,
-        );
-        let w0 = {
+        // One weight (1 input, 1 output) and a bias, gradients set by hand.
+        let (mut model, mut opt) = setup("1-1", 0.9, true, None);
+        let weight = |model: &mut Sequential| {
             let mut w = 0.0;
             model.visit_params(&mut |_, p| {
                 if p.kind == ParamKind::Weight {
@@ -474,9 +380,7 @@ mod tests {
             });
             w
         };
-        let set_grad = |model: &mut Sequential, g: f32| {
-            model.visit_params(&mut |_, p| p.grad.iter_mut().for_each(|x| *x = g));
-        };
+        let w0 = weight(&mut model);
         // Step 1, g = 1: v = 0.9·0 + 0.1·1 = 0.1, w = w0 − 0.5·0.1.
         // Step 2, g = 2, μ now 0.5: v = 0.5·0.1 + 0.5·2 = 1.05, w −= 0.5·1.05.
         set_grad(&mut model, 1.0);
@@ -484,16 +388,7 @@ mod tests {
         opt.set_momentum(0.5);
         set_grad(&mut model, 2.0);
         opt.step(&mut model, 0.5);
-        let mut w = 0.0;
-        model.visit_params(&mut |_, p| {
-            if p.kind == ParamKind::Weight {
-                w = p.value[0];
-            }
-        });
-        assert!(
-            (w - (w0 - 0.05 - 0.525)).abs() < 1e-6,
-            "{w} vs {}",
-            w0 - 0.575
-        );
+        let w = weight(&mut model);
+        assert!((w - (w0 - 0.575)).abs() < 1e-6, "{w} vs {}", w0 - 0.575);
     }
 }
