@@ -88,6 +88,23 @@ pub fn calibration(probs: &[f64], y: &[u32], k: usize) -> Calibration {
     }
 }
 
+/// Mean over rows of KL(q ‖ p) for rows of `k` probabilities (terms with
+/// q = 0 are 0; p is floored at 1e-300).
+pub fn mean_kl(q: &[f64], p: &[f64], k: usize) -> f64 {
+    let n = q.len() / k.max(1);
+    q.chunks(k)
+        .zip(p.chunks(k))
+        .map(|(q, p)| {
+            q.iter()
+                .zip(p)
+                .filter(|(a, _)| **a > 0.0)
+                .map(|(a, b)| a * (a / b.max(1e-300)).ln())
+                .sum::<f64>()
+                / n as f64
+        })
+        .sum()
+}
+
 /// Evaluate `data` deterministically and with `t` MC-dropout samples.
 pub fn mc_evaluate(
     model: &mut Sequential,
@@ -120,19 +137,10 @@ pub fn mc_evaluate(
         }
     }
     let mut mi = 0.0;
-    let mut kl = 0.0;
     for i in 0..n {
-        let pm = &mean[i * k..(i + 1) * k];
-        mi += (entropy(pm) - mean_h[i]) / n as f64;
-        let pd = &det[i * k..(i + 1) * k];
-        kl += pm
-            .iter()
-            .zip(pd)
-            .filter(|(a, _)| **a > 0.0)
-            .map(|(a, b)| a * (a / b.max(1e-300)).ln())
-            .sum::<f64>()
-            / n as f64;
+        mi += (entropy(&mean[i * k..(i + 1) * k]) - mean_h[i]) / n as f64;
     }
+    let kl = mean_kl(&mean, &det, k);
     Ok(McReport {
         samples: t,
         deterministic: calibration(&det, &data.y, k),

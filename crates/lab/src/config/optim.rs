@@ -18,6 +18,26 @@ use clap::{Args, ValueEnum};
 use engine::optim::{OptimKind, Schedule};
 use serde::{Deserialize, Serialize};
 
+/// `String` conversions through `FromStr`/`Display`, so a setting is written
+/// the same way on the command line and in `config.json`.
+macro_rules! via_string {
+    ($($t:ty),*) => {$(
+        impl TryFrom<String> for $t {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> {
+                s.parse()
+            }
+        }
+
+        impl From<$t> for String {
+            fn from(v: $t) -> String {
+                v.to_string()
+            }
+        }
+    )*};
+}
+via_string!(LrSchedule, MomentumRamp);
+
 /// Which optimizer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -117,19 +137,6 @@ impl fmt::Display for LrSchedule {
             Self::ExpStep { gamma } => write!(f, "exp-step:{gamma}"),
             Self::InvTimeStep { k } => write!(f, "invtime-step:{k}"),
         }
-    }
-}
-
-impl TryFrom<String> for LrSchedule {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        s.parse()
-    }
-}
-
-impl From<LrSchedule> for String {
-    fn from(s: LrSchedule) -> String {
-        s.to_string()
     }
 }
 
@@ -233,19 +240,6 @@ impl fmt::Display for MomentumRamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let exp = if self.exp { "exp:" } else { "" };
         write!(f, "{exp}{}:{}:{}", self.from, self.to, self.span)
-    }
-}
-
-impl TryFrom<String> for MomentumRamp {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        s.parse()
-    }
-}
-
-impl From<MomentumRamp> for String {
-    fn from(r: MomentumRamp) -> String {
-        r.to_string()
     }
 }
 

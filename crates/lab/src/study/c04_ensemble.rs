@@ -34,6 +34,7 @@ use super::plot::{lines, Axes, Series};
 use super::stats::{holm, paired, Est};
 use crate::data::Dataset;
 use crate::error::Result;
+use crate::mc::mean_kl;
 
 /// Equivalence margin of W: half a point.
 pub const MARGIN: f64 = 0.005;
@@ -128,22 +129,6 @@ fn differ(a: &[usize], b: &[usize]) -> f64 {
     a.iter().zip(b).filter(|(x, y)| x != y).count() as f64 / a.len().max(1) as f64
 }
 
-/// Mean KL(q ‖ p) over rows of k probabilities.
-fn kl(q: &[f64], p: &[f64], k: usize) -> f64 {
-    let rows = q.len() / k;
-    q.chunks(k)
-        .zip(p.chunks(k))
-        .map(|(q, p)| {
-            q.iter()
-                .zip(p)
-                .filter(|(q, _)| **q > 0.0)
-                .map(|(q, p)| q * (q / p.max(1e-300)).ln())
-                .sum::<f64>()
-        })
-        .sum::<f64>()
-        / rows.max(1) as f64
-}
-
 /// Normalise each row of exp(log-sum / t) (the geometric mean).
 fn geometric(log_sum: &[f64], t: usize, k: usize) -> Vec<f64> {
     let mut g = Vec::with_capacity(log_sum.len());
@@ -210,8 +195,8 @@ impl Claim for Ensemble {
                     e.arith_acc[next].push(acc(&argmax(&mean, k), &test.y));
                     e.geo_acc[next].push(acc(&argmax(&log_sum, k), &test.y));
                     if t == t_max {
-                        e.kl_arith.push(kl(&mean, &det, k));
-                        e.kl_geo.push(kl(&geometric(&log_sum, t, k), &det, k));
+                        e.kl_arith.push(mean_kl(&mean, &det, k));
+                        e.kl_geo.push(mean_kl(&geometric(&log_sum, t, k), &det, k));
                     }
                     next += 1;
                 }
