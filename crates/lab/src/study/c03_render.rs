@@ -57,12 +57,28 @@ fn finding(d: &DataEvidence, e: &Evidence) -> String {
                 .join("/")
         };
         s += &format!(
-            ". At {:.0} % noise the plain net reproduced {} % of the flipped training labels and the dropout net {} % (n = {}): where dropout also memorises, it helps less",
+            ". At {:.0} % noise the plain net reproduced {} % of the flipped training labels and the dropout net {} % (n = {})",
             top * 100.0,
             mem(|c| &c.mem_p0),
             mem(|c| &c.mem_p05),
             e.sizes.iter().map(usize::to_string).collect::<Vec<_>>().join("/")
         );
+        // Said only when the numbers show it: the cell where the dropout net
+        // memorises most (≥ 90 %) gains less than the one where it memorises least.
+        let top_cells: Vec<_> = d.cells.iter().filter(|c| c.noise == top).collect();
+        let by_mem = |a: &&&super::c03_overfitting::Cell, b: &&&super::c03_overfitting::Cell| {
+            Est::of(&a.mem_p05)
+                .mean
+                .total_cmp(&Est::of(&b.mem_p05).mean)
+        };
+        if let (Some(most), Some(least)) = (
+            top_cells.iter().max_by(by_mem),
+            top_cells.iter().min_by(by_mem),
+        ) {
+            if Est::of(&most.mem_p05).mean >= 0.9 && most.gain().mean < least.gain().mean {
+                s += ": where the dropout net memorises too, it gains less";
+            }
+        }
     }
     s + "."
 }
