@@ -8,6 +8,11 @@
 //!
 //! Train/eval is explicit in [`Ctx::mode`]; dropout keys are
 //! `(ctx.seed, layer's stream, ctx.step)`.
+//!
+//! MC dropout ([`Ctx::mc_sample`]) may leave the input site deterministic
+//! ([`Ctx::mc_input`]) and may share one mask between blocks of rows
+//! ([`Ctx::mc_group`]): with `g` rows per block, row `r` uses the mask of
+//! block `⌊r/g⌋` — "consistent" masks, the same for every input of an MC sample.
 
 use dropout::{MaskKey, Mode};
 
@@ -26,6 +31,10 @@ pub struct Ctx {
     /// MC dropout: dropout layers draw masks although `mode` is eval (every
     /// other layer, e.g. BatchNorm, stays in eval mode; Gal & Ghahramani 2016).
     pub mc: bool,
+    /// MC dropout: whether the input-dropout site samples too (else it is the identity).
+    pub mc_input: bool,
+    /// MC dropout: rows per block sharing one mask (0: each row its own mask).
+    pub mc_group: u32,
 }
 
 impl Ctx {
@@ -36,6 +45,8 @@ impl Ctx {
             seed,
             step,
             mc: false,
+            mc_input: true,
+            mc_group: 0,
         }
     }
 
@@ -46,6 +57,8 @@ impl Ctx {
             seed: 0,
             step: 0,
             mc: false,
+            mc_input: true,
+            mc_group: 0,
         }
     }
 
@@ -56,6 +69,24 @@ impl Ctx {
             seed,
             step: t,
             mc: true,
+            mc_input: true,
+            mc_group: 0,
+        }
+    }
+
+    /// This MC call with the input site deterministic (`false`) or sampled.
+    pub fn with_mc_input(self, sampled: bool) -> Self {
+        Self {
+            mc_input: sampled,
+            ..self
+        }
+    }
+
+    /// This MC call with blocks of `rows` rows sharing one mask (0: none).
+    pub fn with_mc_group(self, rows: u32) -> Self {
+        Self {
+            mc_group: rows,
+            ..self
         }
     }
 
@@ -66,6 +97,20 @@ impl Ctx {
         } else {
             self.mode
         }
+    }
+
+    /// The mode of a dropout site; `input`: it is the input-dropout site.
+    pub fn site_mode(&self, input: bool) -> Mode {
+        if self.mc && input && !self.mc_input {
+            Mode::Eval
+        } else {
+            self.dropout_mode()
+        }
+    }
+
+    /// The rows per shared mask of this call, if masks are shared (MC only).
+    pub fn shared_rows(&self) -> Option<usize> {
+        (self.mc && self.mc_group > 0).then_some(self.mc_group as usize)
     }
 
     /// The mask key of dropout site `stream` in this call.

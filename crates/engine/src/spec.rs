@@ -243,11 +243,9 @@ pub fn build(spec: &ModelSpec, sample: &[usize], seed: u64) -> Result<Sequential
         return Err(arch_error(&spec.arch, ArchProblem::NoClasses));
     }
     if spec.input_dropout > 0.0 {
-        layers.push(Box::new(DropoutLayer::new(
-            spec.input_dropout,
-            next_stream(),
-            DropoutKind::Element,
-        )?));
+        layers.push(Box::new(
+            DropoutLayer::new(spec.input_dropout, next_stream(), DropoutKind::Element)?.at_input(),
+        ));
     }
     let relu_fused = spec.act == Activation::Relu && spec.norm == Norm::None;
     // Conv blocks.

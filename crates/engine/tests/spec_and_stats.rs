@@ -94,6 +94,8 @@ fn batchnorm_running_stats_follow_pytorch() {
             seed: 0,
             step: 0,
             mc: false,
+            mc_input: true,
+            mc_group: 0,
         },
     );
     let want = (1.0 - 0.25) / (0.9f32 + 0.1 * 5.0 / 3.0 + 1e-5).sqrt();
@@ -115,6 +117,8 @@ fn eval_is_deterministic_and_does_not_drop() {
             seed: 1,
             step,
             mc: false,
+            mc_input: true,
+            mc_group: 0,
         })
         .data
         .clone()

@@ -13,10 +13,10 @@ pub mod data;
 pub mod error;
 pub mod fnv;
 pub mod fuzz;
-pub mod mc;
 pub mod resume;
 pub mod rundir;
 pub mod study;
 pub mod train;
+pub mod uq;
 
 pub use error::{LabError, Result};

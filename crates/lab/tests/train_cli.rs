@@ -103,9 +103,14 @@ fn train_writes_a_run_that_eval_reproduces() {
     );
     let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(e["test"]["acc"].as_f64().unwrap(), test_acc);
-    assert_eq!(e["mc"]["samples"], 10);
-    assert_eq!(e["mc"]["deterministic"]["acc"].as_f64().unwrap(), test_acc);
-    let mi = e["mc"]["mutual_information"].as_f64().unwrap();
+    let rows = e["uq"]["rows"].as_array().unwrap();
+    assert_eq!(rows[0]["name"], "deterministic");
+    assert_eq!(rows[0]["metrics"]["Acc"].as_f64().unwrap(), test_acc);
+    let mc = rows
+        .iter()
+        .find(|r| r["members"] == 10)
+        .expect("an MC row with 10 members");
+    let mi = mc["metrics"]["MI"].as_f64().unwrap();
     assert!(
         mi > 0.0 && mi.is_finite(),
         "MC dropout with p = 0.3 must disagree with itself somewhere: MI {mi}"

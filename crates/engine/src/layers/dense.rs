@@ -3,6 +3,8 @@
 //!
 //! ```text
 //! forward:  y  = dropout(act(x · Wᵀ + b))     x: N × in, W: out × in (PyTorch layout)
+//! (MC dropout with masks shared by blocks of g rows: act(x · Wᵀ + b), then the
+//! block's mask, as [`crate::layers::DropoutLayer`] does.)
 //! backward: dz = act'(·) · mask · s · dy      (one fused pass, mask recomputed)
 //!           dW = dzᵀ · x,  db = Σ_rows dz,  dx = dz · W
 //! ```
@@ -115,9 +117,26 @@ impl Layer for Dense {
             Trans { a: false, b: true },
             false,
         );
-        self.site(n, ctx)
-            .forward_inplace(&mut self.y.data, &self.b)
-            .expect("shapes fixed at build time");
+        match ctx.shared_rows() {
+            None => self.site(n, ctx).forward_inplace(&mut self.y.data, &self.b),
+            // MC masks shared by blocks of g rows: bias and activation, then
+            // the mask broadcast over each block (forward only: MC never trains).
+            Some(g) => {
+                let mut site = self.site(n, ctx);
+                site.mode = dropout::Mode::Eval;
+                site.forward_inplace(&mut self.y.data, &self.b)
+                    .and_then(|()| {
+                        self.dropout.forward_broadcast_inplace(
+                            site.key,
+                            ctx.dropout_mode(),
+                            &[n / g, g, self.out],
+                            &[n / g, 1, self.out],
+                            &mut self.y.data,
+                        )
+                    })
+            }
+        }
+        .expect("shapes fixed at build time");
     }
 
     fn output(&self) -> &Tensor {

@@ -7,6 +7,9 @@
 //! ```text
 //! y = keep ? x · s : 0      dx = keep ? dy · s : 0   (mask recomputed from the key)
 //! ```
+//! With MC masks shared by blocks of `g` rows ([`Ctx::mc_group`]) the data
+//! `(N, …)` is viewed as `(N/g, g, …)` and the noise shape gets a 1 in the
+//! block dimension: every row of a block sees the same mask.
 //! A new member of the dropout family is one arm of [`DropoutKind`] and one
 //! arm in each `match` below.
 
@@ -35,8 +38,10 @@ pub struct DropoutLayer {
     dropout: Dropout,
     stream: u32,
     kind: DropoutKind,
+    input: bool,
     y: Tensor,
     dx: Tensor,
+    shape: Vec<usize>,
     noise: Vec<usize>,
 }
 
@@ -50,10 +55,20 @@ impl DropoutLayer {
             dropout: Dropout::new(p)?,
             stream,
             kind,
+            input: false,
             y: Tensor::default(),
             dx: Tensor::default(),
+            shape: Vec::new(),
             noise: Vec::new(),
         })
+    }
+
+    /// This layer as the input-dropout site (MC dropout may leave it out).
+    pub fn at_input(self) -> Self {
+        Self {
+            input: true,
+            ..self
+        }
     }
 
     /// The rate.
@@ -61,12 +76,36 @@ impl DropoutLayer {
         self.dropout.p()
     }
 
-    fn noise_shape(&mut self, shape: &[usize]) {
-        self.noise.clear();
-        self.noise.extend_from_slice(shape);
-        for d in self.noise.iter_mut().skip(2) {
-            *d = 1;
+    /// The data and noise shapes of a broadcast call on `shape`, or `None`
+    /// for the plain element-wise call.
+    fn dims(&mut self, shape: &[usize], group: Option<usize>) -> Option<(&[usize], &[usize])> {
+        if self.kind == DropoutKind::Element && group.is_none() {
+            return None;
         }
+        self.shape.clear();
+        self.noise.clear();
+        if let Some(g) = group {
+            let g = g.max(1);
+            debug_assert!(
+                shape[0].is_multiple_of(g),
+                "rows must fill whole mask blocks"
+            );
+            self.shape.extend([shape[0] / g, g]);
+            self.noise.extend([shape[0] / g, 1]);
+        } else {
+            self.shape.push(shape[0]);
+            self.noise.push(shape[0]);
+        }
+        self.shape.extend_from_slice(&shape[1..]);
+        match self.kind {
+            DropoutKind::Element => self.noise.extend_from_slice(&shape[1..]),
+            // (C, H, W): one bit per channel.
+            DropoutKind::Spatial => {
+                self.noise.push(shape[1]);
+                self.noise.extend(shape[2..].iter().map(|_| 1));
+            }
+        }
+        Some((&self.shape, &self.noise))
     }
 }
 
@@ -92,25 +131,17 @@ impl Layer for DropoutLayer {
 
     fn forward(&mut self, x: &Tensor, ctx: &Ctx) {
         self.y.resize(&x.shape);
-        let key = ctx.key(self.stream);
-        match self.kind {
-            DropoutKind::Element => {
-                self.dropout
-                    .forward(key, ctx.dropout_mode(), &x.data, &mut self.y.data)
-            }
-            DropoutKind::Spatial => {
-                self.noise_shape(&x.shape);
-                self.dropout.forward_broadcast(
-                    key,
-                    ctx.dropout_mode(),
-                    &x.shape,
-                    &self.noise,
-                    &x.data,
-                    &mut self.y.data,
-                )
+        let (key, mode) = (ctx.key(self.stream), ctx.site_mode(self.input));
+        let dropout = self.dropout;
+        let mut y = std::mem::take(&mut self.y);
+        match self.dims(&x.shape, ctx.shared_rows()) {
+            None => dropout.forward(key, mode, &x.data, &mut y.data),
+            Some((shape, noise)) => {
+                dropout.forward_broadcast(key, mode, shape, noise, &x.data, &mut y.data)
             }
         }
         .expect("shapes checked at build time");
+        self.y = y;
     }
 
     fn output(&self) -> &Tensor {
@@ -122,25 +153,17 @@ impl Layer for DropoutLayer {
             return;
         }
         self.dx.resize(&x.shape);
-        let key = ctx.key(self.stream);
-        match self.kind {
-            DropoutKind::Element => {
-                self.dropout
-                    .backward(key, ctx.dropout_mode(), &dy.data, &mut self.dx.data)
-            }
-            DropoutKind::Spatial => {
-                self.noise_shape(&x.shape);
-                self.dropout.backward_broadcast(
-                    key,
-                    ctx.dropout_mode(),
-                    &x.shape,
-                    &self.noise,
-                    &dy.data,
-                    &mut self.dx.data,
-                )
+        let (key, mode) = (ctx.key(self.stream), ctx.site_mode(self.input));
+        let dropout = self.dropout;
+        let mut dx = std::mem::take(&mut self.dx);
+        match self.dims(&x.shape, ctx.shared_rows()) {
+            None => dropout.backward(key, mode, &dy.data, &mut dx.data),
+            Some((shape, noise)) => {
+                dropout.backward_broadcast(key, mode, shape, noise, &dy.data, &mut dx.data)
             }
         }
         .expect("shapes checked at build time");
+        self.dx = dx;
     }
 
     fn input_grad(&mut self) -> &mut Tensor {

@@ -1,29 +1,61 @@
 //! `dropout-lab eval`: reload a run directory (its `config.json`, any format
 //! this version reads, and its checkpoint), evaluate on its test set, and
-//! optionally compare MC dropout with the deterministic net.
+//! optionally weigh its uncertainty: MC dropout, temperature scaling, an
+//! ensemble, OOD detection (see [`lab::uq`]); text, `--json`, `--report` HTML,
+//! `--per-sample` lines.
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use engine::Sequential;
 use lab::checkpoint;
 use lab::config::RunConfig;
-use lab::data::load;
-use lab::mc::{mc_evaluate, McReport};
+use lab::data::ood::{self, OodSource};
+use lab::data::{load, Splits};
 use lab::rundir;
-use lab::train::{build_model, eval_batch, evaluate, Score};
+use lab::train::{build_model, eval_batch, evaluate};
+use lab::uq::report::{kl, summarize, Arm, Report};
+use lab::uq::sample::{self, McSites, Sampling};
+use lab::uq::{page, per_sample, temperature};
+
+use super::eval_print::print_report;
 
 #[derive(Args)]
-#[command(
-    after_help = "Examples:\n  dropout-lab eval --run runs/mnist\n  dropout-lab eval --run runs/mnist --mc 100 --json"
-)]
+#[command(after_help = "Examples:
+  dropout-lab eval --run runs/mnist
+  dropout-lab eval --run runs/mnist --mc 50 --ood fashion --report runs/mnist/uq
+  dropout-lab eval --run runs/mnist --mc 50 --mc-sites hidden --mc-consistent --json
+  dropout-lab eval --run runs/e/member-1 --ensemble runs/e/member-2,runs/e/member-3 --ood fashion
+  dropout-lab eval --run runs/mnist --mc 100 --per-sample preds.csv
+
+Temperature scaling is fitted on the run's validation split (train with --val-size N to get it).")]
 pub struct EvalArgs {
     /// Run directory written by `dropout-lab train`.
     #[arg(long)]
     run: PathBuf,
-    /// MC-dropout samples (0 = deterministic only).
-    #[arg(long, default_value_t = 0)]
-    mc: usize,
+    /// MC-dropout samples T (at least 1); leave out for the deterministic net only.
+    #[arg(long, value_name = "T", value_parser = parse_mc)]
+    mc: Option<usize>,
+    /// MC: one mask per sample shared by every input (consistent MC dropout, as BatchBALD needs).
+    #[arg(long, requires = "mc")]
+    mc_consistent: bool,
+    /// MC: the dropout sites sampled — all (input dropout included) or hidden only.
+    #[arg(long, value_enum, default_value_t = McSites::All, requires = "mc")]
+    mc_sites: McSites,
+    /// Out-of-distribution samples: `mnist`, `fashion` (built in) or a CSV / IDX directory; their labels are ignored.
+    #[arg(long, value_name = "DATA")]
+    ood: Option<String>,
+    /// Other runs whose deterministic nets, with --run's, form a deep ensemble (same data and test set).
+    #[arg(long, value_name = "RUN,RUN,…", value_delimiter = ',')]
+    ensemble: Vec<PathBuf>,
+    /// Write one line per test sample and arm: CSV (`.csv`) or JSON lines (other extensions).
+    #[arg(long, value_name = "FILE")]
+    per_sample: Option<PathBuf>,
+    /// Write an HTML page (reliability, risk–coverage, histograms) and report.json into DIR.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
     /// Threads.
     #[arg(long, default_value_t = 2)]
     threads: usize,
@@ -32,45 +64,166 @@ pub struct EvalArgs {
     json: bool,
 }
 
-/// Evaluate a saved run.
-pub fn run(a: EvalArgs) -> Result<()> {
-    let cfg = rundir::read_config(&a.run)?;
-    let model_path = a.run.join(rundir::MODEL);
+fn parse_mc(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("MC dropout needs at least 1 sample (e.g. --mc 50); leave --mc out to evaluate the deterministic net only".into()),
+        Ok(t) if t > 100_000 => Err(format!("{t} samples would take very long; use at most 100000")),
+        Ok(t) => Ok(t),
+        Err(_) => Err(format!("`{s}` is not a whole number of samples (e.g. --mc 50)")),
+    }
+}
+
+/// A finished run's config, data and trained net.
+fn open_run(dir: &Path) -> Result<(RunConfig, Splits, Sequential)> {
+    let cfg = rundir::read_config(dir)?;
+    let model_path = dir.join(rundir::MODEL);
     if !model_path.exists() {
-        let hint = if a.run.join(rundir::CHECKPOINT).exists() {
+        let hint = if dir.join(rundir::CHECKPOINT).exists() {
             format!(
                 "the run has not finished; continue it with `dropout-lab train --resume {}`",
-                a.run.display()
+                dir.display()
             )
         } else {
             "give the --out of a finished `dropout-lab train`".to_string()
         };
-        bail!("{}: no model.safetensors; {hint}", a.run.display());
+        bail!("{}: no model.safetensors; {hint}", dir.display());
     }
-    let pool = super::pool(a.threads)?;
-    let splits = load(&cfg.data, cfg.seed).context("loading the run's data")?;
+    let splits = load(&cfg.data, cfg.seed)
+        .with_context(|| format!("loading the data of {}", dir.display()))?;
     let (mut model, _, _) = build_model(&cfg, &splits)?;
     let meta = checkpoint::load(&mut model, &model_path)?;
     check_same_run(&cfg, &meta, &splits.test.fingerprint(), &model_path)?;
-    let (score, mc) = pool.install(|| -> Result<(Score, Option<McReport>)> {
+    Ok((cfg, splits, model))
+}
+
+/// Whether MC sampling at `sites` draws any mask in this run's net.
+fn samples_anything(cfg: &RunConfig, sites: McSites) -> bool {
+    let m = &cfg.model;
+    m.dropout > 0.0 || m.conv_dropout > 0.0 || (sites == McSites::All && m.input_dropout > 0.0)
+}
+
+/// Evaluate a saved run.
+pub fn run(a: EvalArgs) -> Result<()> {
+    let pool = super::pool(a.threads)?;
+    let (cfg, splits, mut model) = open_run(&a.run)?;
+    let ood_data = match &a.ood {
+        None => None,
+        Some(s) => {
+            let src: OodSource = s
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("--ood {e}"))?;
+            let o = ood::load(
+                &src,
+                &cfg.data,
+                cfg.seed,
+                model.sample_shape(),
+                model.classes(),
+            )
+            .context("loading the --ood data")?;
+            Some(o)
+        }
+    };
+    let mut notes = Vec::new();
+    if let Some(o) = &ood_data {
+        if o.foreign_labels > 0 {
+            notes.push(format!("{} OOD samples carry labels outside the model's classes; OOD labels are not used, only the samples.", o.foreign_labels));
+        }
+    }
+    let mut members = Vec::new();
+    for dir in &a.ensemble {
+        let (_, s, m) = open_run(dir)?;
+        if s.test.fingerprint() != splits.test.fingerprint() {
+            bail!("{}: its test set is not --run's (a different data set, seed or split); an ensemble's members must share one test set", dir.display());
+        }
+        members.push((dir.display().to_string(), m));
+    }
+    let y = splits.test.y.clone();
+    let out = pool.install(|| -> Result<_> {
         let batch = eval_batch(&model, 1);
         let score = evaluate(&mut model, &splits.test, batch)?;
-        let mc = if a.mc > 0 {
-            Some(mc_evaluate(
-                &mut model,
-                &splits.test,
-                a.mc,
-                cfg.seed ^ 0x3c,
-            )?)
+        let mut arms = Vec::new();
+        let t0 = Instant::now();
+        let (det, _) = sample::deterministic(&mut model, &splits.test);
+        let det_s = t0.elapsed().as_secs_f64() / y.len().max(1) as f64;
+        let det_ood = ood_data.as_ref().map(|o| sample::deterministic(&mut model, &o.data).0);
+        arms.push(Arm { name: "deterministic".into(), test: det.clone(), ood: det_ood, seconds_per_example: det_s });
+        let mut temp = None;
+        if splits.val.is_empty() {
+            notes.push("No temperature-scaling row: the run has no validation split to fit T on (train with --val-size N).".into());
         } else {
-            None
-        };
-        Ok((score, mc))
+            let t = temperature::fit(&sample::logits(&mut model, &splits.val), &splits.val.y, model.classes());
+            let scaled = |m: &mut Sequential, d: &lab::data::Dataset| {
+                let z = temperature::scale(&sample::logits(m, d), t);
+                lab::uq::Predictions::single(sample::softmax_rows(&z, m.classes()), m.classes())
+            };
+            let test = scaled(&mut model, &splits.test);
+            let ood = ood_data.as_ref().map(|o| scaled(&mut model, &o.data));
+            arms.push(Arm { name: format!("temperature scaled (T = {t:.2})"), test, ood, seconds_per_example: det_s });
+            temp = Some(t);
+        }
+        let mut kl_mc = None;
+        if let Some(t) = a.mc {
+            if samples_anything(&cfg, a.mc_sites) {
+                let s = Sampling { t, seed: cfg.seed ^ 0x3c, consistent: a.mc_consistent, sites: a.mc_sites };
+                let t0 = Instant::now();
+                let test = sample::mc(&mut model, &splits.test, &s);
+                let per = t0.elapsed().as_secs_f64() / y.len().max(1) as f64;
+                let ood = ood_data.as_ref().map(|o| sample::mc(&mut model, &o.data, &s));
+                kl_mc = Some(kl(&test, &det));
+                let mut name = format!("MC dropout (T = {t}");
+                if a.mc_sites == McSites::Hidden { name.push_str(", hidden sites"); }
+                if a.mc_consistent { name.push_str(", consistent masks"); }
+                name.push(')');
+                arms.push(Arm { name, test, ood, seconds_per_example: per });
+            } else {
+                notes.push(format!("No MC row: the run has no dropout{} to sample, so MC dropout would equal the deterministic net.", if a.mc_sites == McSites::Hidden { " at hidden sites" } else { "" }));
+            }
+        }
+        if !members.is_empty() {
+            let t0 = Instant::now();
+            let mut test = vec![det.clone()];
+            let mut ood = arms[0].ood.clone().into_iter().collect::<Vec<_>>();
+            for (_, m) in &mut members {
+                test.push(sample::deterministic(m, &splits.test).0);
+                if let Some(o) = &ood_data {
+                    ood.push(sample::deterministic(m, &o.data).0);
+                }
+            }
+            let per = det_s + t0.elapsed().as_secs_f64() / y.len().max(1) as f64;
+            let n = test.len();
+            arms.push(Arm {
+                name: format!("ensemble of {n} nets"),
+                test: sample::ensemble(&test),
+                ood: ood_data.as_ref().map(|_| sample::ensemble(&ood)),
+                seconds_per_example: per,
+            });
+        }
+        Ok((score, arms, temp, kl_mc))
     })?;
+    let (score, arms, temp, kl_mc) = out;
+    let report = Report {
+        rows: summarize(&arms, &y),
+        temperature: temp,
+        kl_mc_to_det: kl_mc,
+        ood_source: ood_data.as_ref().map(|o| o.source.clone()),
+        notes,
+    };
+    if let Some(path) = &a.per_sample {
+        per_sample::write(path, &arms, &y)?;
+    }
+    if let Some(dir) = &a.report {
+        page::write(
+            dir,
+            &report,
+            &arms,
+            &y,
+            &format!("dropout-lab eval — {}", a.run.display()),
+        )?;
+    }
     if a.json {
         println!(
             "{}",
-            serde_json::json!({"run": a.run, "test": score, "mc": mc})
+            serde_json::json!({"run": a.run, "test": score, "uq": report})
         );
         return Ok(());
     }
@@ -79,37 +232,16 @@ pub fn run(a: EvalArgs) -> Result<()> {
         "test       acc {:.2}%  loss {:.4}  ({} samples)",
         100.0 * score.acc,
         score.loss,
-        splits.test.len()
+        y.len()
     );
-    if let Some(r) = mc {
-        print_mc(&r);
+    print_report(&report);
+    if let Some(dir) = &a.report {
+        println!("report     {}", dir.join("index.html").display());
+    }
+    if let Some(p) = &a.per_sample {
+        println!("per-sample {}", p.display());
     }
     Ok(())
-}
-
-fn print_mc(r: &McReport) {
-    println!(
-        "{:<22} {:>8} {:>8} {:>8} {:>9}",
-        "", "acc %", "NLL", "ECE", "entropy"
-    );
-    for (name, c) in [
-        ("deterministic".to_string(), r.deterministic),
-        (format!("MC dropout (T={})", r.samples), r.mc),
-    ] {
-        println!(
-            "{:<22} {:>8.2} {:>8.4} {:>8.4} {:>9.4}",
-            name,
-            100.0 * c.acc,
-            c.nll,
-            c.ece,
-            c.entropy
-        );
-    }
-    println!(
-        "mutual information     {:.4} nats (mean over test samples)",
-        r.mutual_information
-    );
-    println!("KL(MC ‖ deterministic) {:.4} nats", r.kl_mc_to_det);
 }
 
 /// The checkpoint was written by this run: its embedded configuration is

@@ -6,6 +6,7 @@
 mod bench_kernel;
 mod bench_train;
 mod eval;
+mod eval_print;
 mod progress;
 mod study;
 mod train;

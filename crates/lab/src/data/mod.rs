@@ -10,6 +10,7 @@
 pub mod csv;
 pub mod gz;
 pub mod idx;
+pub mod ood;
 pub mod split;
 
 use std::path::PathBuf;

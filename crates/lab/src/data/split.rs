@@ -197,6 +197,31 @@ pub fn prepare(raw: &Raw, o: &DataConfig, seed: u64) -> Result<Splits, DataError
     })
 }
 
+/// Per-feature means and standard deviations.
+pub type Moments = (Vec<f64>, Vec<f64>);
+
+/// The μ, σ a run with data settings `o` standardises with (from its
+/// prepared training set), or `None` if it does not standardise.
+///
+/// # Errors
+/// As [`super::load`].
+pub fn standardizer(o: &DataConfig, seed: u64) -> Result<Option<Moments>, DataError> {
+    let raw = super::load_raw(o, seed)?;
+    let on = match o.standardize {
+        Standardize::Auto => raw.is_csv,
+        Standardize::On => true,
+        Standardize::Off => false,
+    };
+    if !on {
+        return Ok(None);
+    }
+    let plain = DataConfig {
+        standardize: Standardize::Off,
+        ..o.clone()
+    };
+    Ok(Some(moments(&prepare(&raw, &plain, seed)?.train)))
+}
+
 /// Per-feature mean and standard deviation (σ = 0 → 1) of a data set.
 fn moments(data: &Dataset) -> (Vec<f64>, Vec<f64>) {
     let d = data.dim();

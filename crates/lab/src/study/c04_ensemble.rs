@@ -34,7 +34,7 @@ use super::plot::{lines, Axes, Series};
 use super::stats::{holm, paired, Est};
 use crate::data::Dataset;
 use crate::error::Result;
-use crate::mc::mean_kl;
+use crate::uq::metrics::mean_kl;
 
 /// Equivalence margin of W: half a point.
 pub const MARGIN: f64 = 0.005;

@@ -65,7 +65,8 @@ impl RunInfo {
     }
 }
 
-fn esc(s: &str) -> String {
+/// `s` escaped for HTML text and attributes.
+pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -81,19 +82,22 @@ fn badge(v: Verdict) -> &'static str {
     }
 }
 
+/// The pages' style sheet (the study's and `eval --report`'s).
+pub const STYLE: &str = r#"
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+table{border-collapse:collapse;margin:.8em 0;font-size:.92em}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}th{background:#f3f3f3}
+.v{font-weight:600;padding:.1em .5em;border-radius:.3em;white-space:nowrap}.holds{background:#d7f2d7}.partly{background:#fff1c2}.nothold{background:#f7d4d4}.inconclusive{background:#e4e4e4}
+section{border-top:2px solid #ddd;margin-top:2em;padding-top:.5em}.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:.8em}figure{margin:0}figure svg,figure img{width:100%;height:auto}figcaption{font-size:.85em;color:#555}
+.finding{background:#f4f9f4;border-left:4px solid #7a7;padding:.4em .8em}.limits{font-size:.92em;color:#444}
+.rule{background:#f7f7fb;border-left:4px solid #99c;padding:.4em .8em;font-size:.92em}footer{margin-top:3em;font-size:.85em;color:#555;border-top:1px solid #ddd;padding-top:.5em}
+"#;
+
 /// The HTML page.
 pub fn html(results: &[ClaimResult], info: &RunInfo) -> String {
     let mut h = String::new();
     let _ = write!(
         h,
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>dropout-lab study</title><style>
-body{{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}}
-table{{border-collapse:collapse;margin:.8em 0;font-size:.92em}}th,td{{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}}th{{background:#f3f3f3}}
-.v{{font-weight:600;padding:.1em .5em;border-radius:.3em;white-space:nowrap}}.holds{{background:#d7f2d7}}.partly{{background:#fff1c2}}.nothold{{background:#f7d4d4}}.inconclusive{{background:#e4e4e4}}
-section{{border-top:2px solid #ddd;margin-top:2em;padding-top:.5em}}.grid{{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:.8em}}figure{{margin:0}}figure svg,figure img{{width:100%;height:auto}}figcaption{{font-size:.85em;color:#555}}
-.finding{{background:#f4f9f4;border-left:4px solid #7a7;padding:.4em .8em}}.limits{{font-size:.92em;color:#444}}
-.rule{{background:#f7f7fb;border-left:4px solid #99c;padding:.4em .8em;font-size:.92em}}footer{{margin-top:3em;font-size:.85em;color:#555;border-top:1px solid #ddd;padding-top:.5em}}
-</style></head><body><h1>dropout-lab study</h1>
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>dropout-lab study</title><style>{STYLE}</style></head><body><h1>dropout-lab study</h1>
 <p>Every claim of the dropout lesson, measured on real MNIST and Fashion-MNIST (and 2-D toy data for C6) over {} seeds (some claims use more; each section says). Each verdict is derived from the numbers by the rule shown with it; "does not hold" is a possible outcome.</p>
 <h2 id="summary">Summary</h2><table><tr><th>claim</th><th></th><th>verdict</th><th>key number</th></tr>"#,
         info.seeds.len()

@@ -1,0 +1,120 @@
+//! Drawing the members: the deterministic (weight-scaled) net, and T MC-dropout
+//! passes batched into one forward pass.
+//!
+//! MC: a chunk of m inputs is repeated T times into one batch of T·m rows,
+//! row r = t·m + i holding input i for sample t, so each layer runs one GEMM
+//! over T·m rows instead of T GEMMs over m rows:
+//! ```text
+//! independent masks  every row its own mask: key (seed, site, step = chunk index), element index r·width + j
+//! consistent masks   block t (rows t·m … t·m + m − 1) shares one mask, the same in every chunk:
+//!                    key (seed, site, 0), mask index t·width + j  — one mask per MC sample for all inputs
+//! input site         sampled (`McSites::All`) or the identity (`McSites::Hidden`)
+//! ```
+//! m = max(1, ⌊R / T⌋) with R the evaluation batch the model's buffers allow;
+//! a T above R is drawn R samples per pass (block b: consistent key step b,
+//! independent key step chunk · blocks + b).
+
+use engine::layer::Ctx;
+use engine::loss::softmax;
+use engine::Sequential;
+
+use super::{Accum, Predictions};
+use crate::data::Dataset;
+use crate::train::eval_batch;
+
+/// Which dropout sites MC sampling draws masks at.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum McSites {
+    /// Every site, input dropout included.
+    #[default]
+    All,
+    /// Hidden sites only; the input is left whole.
+    Hidden,
+}
+
+/// How MC dropout samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Sampling {
+    /// Samples T (≥ 1).
+    pub t: usize,
+    /// Key of every mask.
+    pub seed: u64,
+    /// One mask per sample shared by all inputs (BatchBALD's consistent MC dropout).
+    pub consistent: bool,
+    /// The sites sampled.
+    pub sites: McSites,
+}
+
+/// The deterministic net: its predictions and logits (n × k).
+pub fn deterministic(model: &mut Sequential, data: &Dataset) -> (Predictions, Vec<f32>) {
+    let logits = logits(model, data);
+    let k = model.classes();
+    (Predictions::single(softmax_rows(&logits, k), k), logits)
+}
+
+/// Logits of the deterministic net, n × k.
+pub fn logits(model: &mut Sequential, data: &Dataset) -> Vec<f32> {
+    let (n, d, k) = (data.len(), data.dim(), model.classes());
+    let batch = eval_batch(model, 1);
+    let mut out = Vec::with_capacity(n * k);
+    for start in (0..n).step_by(batch.max(1)) {
+        let m = batch.min(n - start);
+        model
+            .input_mut(m)
+            .copy_from_slice(&data.x[start * d..(start + m) * d]);
+        out.extend_from_slice(&model.forward(&Ctx::eval()).data);
+    }
+    out
+}
+
+/// Row-wise softmax of n × k logits.
+pub fn softmax_rows(logits: &[f32], k: usize) -> Vec<f64> {
+    let mut p = Vec::new();
+    let z = engine::Tensor::from_vec(logits.to_vec(), &[logits.len() / k.max(1), k]);
+    softmax(&z, &mut p);
+    p
+}
+
+/// T MC-dropout samples of every input of `data`, batched (see the module docs).
+pub fn mc(model: &mut Sequential, data: &Dataset, s: &Sampling) -> Predictions {
+    let (n, d, k, t) = (data.len(), data.dim(), model.classes(), s.t.max(1));
+    let r = eval_batch(model, 1).max(1);
+    // Samples per forward pass (T itself unless T alone overflows the buffers), inputs per chunk.
+    let tb = t.min(r);
+    let m_max = (r / tb).max(1);
+    let blocks = t.div_ceil(tb);
+    let mut acc = Accum::new(n, k);
+    let mut p = Vec::new();
+    for (chunk, start) in (0..n).step_by(m_max).enumerate() {
+        let m = m_max.min(n - start);
+        for b in 0..blocks {
+            let ts = tb.min(t - b * tb);
+            let rows = model.input_mut(ts * m);
+            for block in rows.chunks_mut(m * d) {
+                block.copy_from_slice(&data.x[start * d..(start + m) * d]);
+            }
+            let ctx = if s.consistent {
+                Ctx::mc_sample(s.seed, b as u32).with_mc_group(m as u32)
+            } else {
+                Ctx::mc_sample(s.seed, (chunk * blocks + b) as u32)
+            }
+            .with_mc_input(s.sites == McSites::All);
+            softmax(model.forward(&ctx), &mut p);
+            for (row_i, row) in p.chunks(k).enumerate() {
+                acc.add(start + row_i % m, row);
+            }
+        }
+    }
+    acc.finish()
+}
+
+/// Deterministic predictions of several nets, averaged (a deep ensemble).
+pub fn ensemble(members: &[Predictions]) -> Predictions {
+    let (n, k) = members.first().map_or((0, 0), |p| (p.len(), p.k));
+    let mut acc = Accum::new(n, k);
+    for p in members {
+        acc.add_rows(0, &p.probs);
+    }
+    acc.finish()
+}
