@@ -67,25 +67,29 @@ fn ood_csv(dir: &Path) -> PathBuf {
 #[test]
 fn every_arm_metric_and_output() {
     let dir = tempfile::tempdir().unwrap();
-    let run = train(
+    let ens = train(
         dir.path(),
-        "a",
-        &["--dropout", "0.3", "--input-dropout", "0.1"],
-    );
-    let other = train(
-        dir.path(),
-        "b",
+        "ens",
         &[
             "--dropout",
             "0.3",
             "--input-dropout",
             "0.1",
-            "--seed",
-            "1",
-            "--data-seed",
-            "0",
+            "--ensemble",
+            "2",
         ],
     );
+    let (run, other) = (ens.join("member-1"), ens.join("member-2"));
+    let seeds: Vec<u64> = [&run, &other]
+        .iter()
+        .map(|d| {
+            let c = std::fs::read_to_string(d.join("config.json")).unwrap();
+            serde_json::from_str::<serde_json::Value>(&c).unwrap()["seed"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(seeds, vec![0, 1], "members differ in their seed");
     let ood = ood_csv(dir.path());
     let (ps, rep) = (dir.path().join("ps.csv"), dir.path().join("rep"));
     let e: serde_json::Value = serde_json::from_str(&ok(lab(&[

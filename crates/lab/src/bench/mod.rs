@@ -2,6 +2,7 @@
 //! measured side by side in one run, reported as medians.
 
 pub mod kernel;
+pub mod mc;
 pub mod train;
 
 use std::time::Instant;

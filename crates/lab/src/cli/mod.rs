@@ -4,6 +4,7 @@
 //! (`--input-dropout`).
 
 mod bench_kernel;
+mod bench_mc;
 mod bench_train;
 mod eval;
 mod eval_print;
@@ -56,6 +57,8 @@ enum BenchCommand {
     Kernel(bench_kernel::KernelArgs),
     /// Training throughput of an MLP on random data, with and without dropout.
     Train(bench_train::TrainBenchArgs),
+    /// MC-dropout inference throughput: T passes batched vs the plain loop.
+    Mc(bench_mc::McBenchArgs),
 }
 
 /// Run the parsed command.
@@ -66,6 +69,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Study(a) => study::run(a),
         Command::Bench(BenchCommand::Kernel(a)) => bench_kernel::run(a),
         Command::Bench(BenchCommand::Train(a)) => bench_train::run(a),
+        Command::Bench(BenchCommand::Mc(a)) => bench_mc::run(a),
     }
 }
 

@@ -24,7 +24,8 @@ use super::progress::TrainProgress;
   dropout-lab train --out runs/nodrop --force     # replace that run
   dropout-lab train --arch c32-p-c64-p-128-10 --conv-dropout 0.1 --conv-dropout-kind spatial --epochs 5
   dropout-lab train --train-size 1000 --label-noise 0.2 --norm bn --optimizer adam --lr 1e-3
-  dropout-lab train --data data/sklearn-breast-cancer/breast_cancer.csv --arch {in}-32-{classes}"
+  dropout-lab train --data data/sklearn-breast-cancer/breast_cancer.csv --arch {in}-32-{classes}
+  dropout-lab train --ensemble 5 --val-size 5000 --epochs 10 --out runs/ens   # 5 nets for eval --ensemble"
 )]
 pub struct TrainArgs {
     #[command(flatten)]
@@ -46,7 +47,11 @@ pub struct TrainArgs {
     /// Save the training state every K epochs, so a killed run loses at most K epochs (0 = never).
     #[arg(long, value_name = "K", default_value_t = 1)]
     checkpoint_every: usize,
-    /// Print the final summary as one JSON object.
+    /// Train K nets that differ only in their seed (seed, seed + 1, …; one data split) into
+    /// OUT/member-1 … OUT/member-K, a deep ensemble for `eval --ensemble`.
+    #[arg(long, value_name = "K", conflicts_with = "resume", value_parser = clap::value_parser!(u32).range(1..=100))]
+    ensemble: Option<u32>,
+    /// Print the final summary as one JSON object (one per line with --ensemble).
     #[arg(long)]
     json: bool,
 }
@@ -88,9 +93,6 @@ pub fn run(a: TrainArgs) -> Result<()> {
             }
         }
     }
-    let pool = super::pool(cfg.threads)?;
-    let splits = load(&cfg.data, cfg.seed).context("loading data")?;
-    let (mut model, mut opt, schedule) = build_model(&cfg, &splits)?;
     let out = match (&a.resume, &a.out) {
         (Some(dir), _) => dir.clone(),
         (None, Some(out)) => {
@@ -99,6 +101,47 @@ pub fn run(a: TrainArgs) -> Result<()> {
         }
         (None, None) => rundir::create_unique(Path::new("runs"))?,
     };
+    let Some(k) = a.ensemble.filter(|&k| k > 1) else {
+        return train_one(&cfg, &out, &a);
+    };
+    let mut dirs = Vec::new();
+    for m in 0..u64::from(k) {
+        let member = RunConfig {
+            seed: cfg.seed + m,
+            data: lab::config::DataConfig {
+                data_seed: Some(cfg.data.data_seed.unwrap_or(cfg.seed)),
+                ..cfg.data.clone()
+            },
+            ..cfg.clone()
+        };
+        let dir = out.join(format!("member-{}", m + 1));
+        if !a.json {
+            eprintln!(
+                "ensemble member {} of {k} (seed {}) -> {}",
+                m + 1,
+                member.seed,
+                dir.display()
+            );
+        }
+        rundir::prepare_new(&dir, false)?;
+        train_one(&member, &dir, &a)?;
+        dirs.push(dir.display().to_string());
+    }
+    if !a.json {
+        println!(
+            "evaluate the ensemble: dropout-lab eval --run {} --ensemble {}",
+            dirs[0],
+            dirs[1..].join(",")
+        );
+    }
+    Ok(())
+}
+
+/// Train one run of `cfg` into the prepared directory `out`.
+fn train_one(cfg: &RunConfig, out: &Path, a: &TrainArgs) -> Result<()> {
+    let pool = super::pool(cfg.threads)?;
+    let splits = load(&cfg.data, cfg.seed).context("loading data")?;
+    let (mut model, mut opt, schedule) = build_model(cfg, &splits)?;
     if !a.json {
         eprintln!(
             "data: {} — {} train, {} val, {} test, {} classes, sample shape {:?}",
@@ -118,13 +161,13 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let mut progress = TrainProgress::new(!a.json, !a.json);
     let summary = pool.install(|| {
         train(
-            &cfg,
+            cfg,
             &splits,
             &mut model,
             &mut opt,
             schedule,
             LoopOptions {
-                run_dir: Some(&out),
+                run_dir: Some(out),
                 eval_every: a.eval_every,
                 observer: &mut progress,
                 checkpoint_every: a.checkpoint_every,

@@ -2,7 +2,7 @@
 //! MNIST and Fashion-MNIST over several seeds, with a verdict derived from the numbers by a
 //! stated rule, in one HTML report.
 //!
-//! One file per claim (`c01_…` … `c13_…`), each a [`Claim`]: typed evidence,
+//! One file per claim (`c01_…` … `c14_…`), each a [`Claim`]: typed evidence,
 //! a pure verdict function with unit tests, a rendered section. Adding a claim
 //! is one new file and one line in [`registry`]. [`lab`] holds the data, the
 //! budget and the run cache ([`cache`]); [`report`] writes `index.html`
@@ -24,6 +24,7 @@ pub mod c10_batchnorm;
 pub mod c11_conv;
 pub mod c12_weight_decay;
 pub mod c13_normalised;
+pub mod c14_uncertainty;
 pub mod cache;
 pub mod claim;
 pub mod entry;
@@ -72,6 +73,7 @@ pub fn registry() -> Vec<&'static dyn DynClaim> {
         &c11_conv::Conv,
         &c12_weight_decay::WeightDecay,
         &c13_normalised::Normalised,
+        &c14_uncertainty::Uncertainty,
     ]
 }
 
