@@ -29,9 +29,10 @@ use lab::LabError;
   dropout-lab train                                   # MNIST (embedded), 784-1024-1024-10, dropout 0.2/0.5
   dropout-lab train --epochs 30 --out runs/mnist      # the Srivastava et al. setting, saved to runs/mnist
   dropout-lab train --data data/sklearn-wine/wine_data.csv --arch {in}-64-{classes} --epochs 50
-  dropout-lab eval --run runs/mnist --mc 50           # MC dropout: accuracy, entropy, MI, ECE
+  dropout-lab eval --run runs/mnist --mc 50 --ood fashion   # MC dropout: calibration, selective prediction, OOD
   dropout-lab bench kernel                            # dropout kernels vs memcpy
-  dropout-lab bench train                             # training throughput, p = 0.5 and p = 0"
+  dropout-lab bench train                             # training throughput, p = 0.5 and p = 0
+  dropout-lab bench mc                                # MC-dropout inference, batched vs loop"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -42,7 +43,7 @@ pub struct Cli {
 enum Command {
     /// Train a model and save a run directory (config.json, metrics.jsonl, model.safetensors).
     Train(Box<train::TrainArgs>),
-    /// Re-evaluate a saved run on its test set, optionally with MC dropout.
+    /// Re-evaluate a saved run: MC dropout, temperature scaling, ensembles, calibration, OOD detection.
     Eval(eval::EvalArgs),
     /// Measure every claim about dropout on MNIST and write an HTML report (the main job).
     Study(study::StudyArgs),

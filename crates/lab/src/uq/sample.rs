@@ -118,3 +118,93 @@ pub fn ensemble(members: &[Predictions]) -> Predictions {
     }
     acc.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engine::spec::{build, ModelSpec};
+
+    fn net() -> (Sequential, Dataset) {
+        let mut s = ModelSpec::new("8-32-32-3");
+        s.dropout = 0.5;
+        s.input_dropout = 0.2;
+        let model = build(&s, &[8], 4).unwrap();
+        let mut rng = engine::rng::Rng::new(1);
+        let data = Dataset {
+            x: (0..40 * 8).map(|_| rng.normal() as f32).collect(),
+            y: vec![0; 40],
+            sample_shape: vec![8],
+        };
+        (model, data)
+    }
+
+    /// The obvious reference: T separate passes per input, one row at a time.
+    fn reference(model: &mut Sequential, data: &Dataset, t: usize) -> Predictions {
+        let mut acc = Accum::new(data.len(), 3);
+        let mut p = Vec::new();
+        for i in 0..data.len() {
+            for s in 0..t {
+                model
+                    .input_mut(1)
+                    .copy_from_slice(&data.x[i * 8..(i + 1) * 8]);
+                softmax(
+                    model.forward(&Ctx::mc_sample(99 + i as u64, s as u32)),
+                    &mut p,
+                );
+                acc.add(i, &p);
+            }
+        }
+        acc.finish()
+    }
+
+    #[test]
+    fn batched_mc_agrees_with_the_one_pass_at_a_time_reference() {
+        let (mut model, data) = net();
+        let t = 4000;
+        let r = reference(&mut model, &data, t);
+        for consistent in [false, true] {
+            let s = Sampling {
+                t,
+                seed: 5,
+                consistent,
+                sites: McSites::All,
+            };
+            let b = mc(&mut model, &data, &s);
+            assert_eq!(b.members, t);
+            // Means of 4,000 draws of values in [0, 1]: SE ≤ 0.5 / √4000 ≈ 0.008 each; 0.04 is 5 SE.
+            for (x, y) in b.probs.iter().zip(&r.probs) {
+                assert!(
+                    (x - y).abs() < 0.04,
+                    "{x} vs {y} (consistent: {consistent})"
+                );
+            }
+            for i in 0..data.len() {
+                assert!((b.mutual_information(i) - r.mutual_information(i)).abs() < 0.03);
+            }
+        }
+        // The deterministic net differs from the MC average (dropout at 0.5 is not linear).
+        let (det, _) = deterministic(&mut model, &data);
+        assert!(det
+            .probs
+            .iter()
+            .zip(&r.probs)
+            .any(|(x, y)| (x - y).abs() > 0.01));
+    }
+
+    #[test]
+    fn more_samples_than_one_pass_holds_are_drawn_in_blocks() {
+        let (mut model, data) = net();
+        // An evaluation batch of 100 rows (512 MiB / (4 B · floats per sample)): T = 300 takes 3 blocks.
+        model.set_buffer_floats((512 << 20) / (4 * 100));
+        assert_eq!(eval_batch(&model, 1), 100);
+        let s = Sampling {
+            t: 300,
+            seed: 5,
+            consistent: false,
+            sites: McSites::Hidden,
+        };
+        let p = mc(&mut model, &data, &s);
+        assert_eq!((p.members, p.len()), (300, 40));
+        assert!(p.mode_votes.iter().all(|&v| v <= 300));
+    }
+}
