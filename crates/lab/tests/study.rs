@@ -219,6 +219,13 @@ fn a_tuning_sweep_passes_over_a_learning_rate_that_diverges() {
     // Every value diverging is an error that says so.
     let e = tune(&lab, "lr", &[1e30], 0, make).unwrap_err();
     assert!(e.to_string().contains("learning rate"), "{e}");
+    // A resumable run that diverges leaves no run directory to resume.
+    let cfg = make(1e30, 1);
+    assert!(lab.run_resumable(&cfg, 1, 1).is_err());
+    assert!(
+        !lab.run_dir(&cfg).exists(),
+        "the diverged run's directory is left behind"
+    );
 }
 
 #[test]

@@ -245,10 +245,18 @@ impl Lab {
         checkpoint_every: usize,
     ) -> Result<RunOut> {
         let dir = long_run::dir(&self.cache, &key(cfg));
-        let (out, _) = self.run_with(cfg, eval_every, false, &|splits, every, _| {
+        let res = self.run_with(cfg, eval_every, false, &|splits, every, _| {
             long_run::train_in(&dir, cfg, splits, every, checkpoint_every)
-        })?;
-        // The entry is written: the run directory has served its purpose.
+        });
+        // The entry is written, or the run diverged (resuming it would diverge
+        // again): either way its directory has served its purpose.
+        let (out, _) = match res {
+            Err(e @ LabError::Diverged { .. }) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(e);
+            }
+            r => r?,
+        };
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(LabError::io(&dir))?;
         }
@@ -351,53 +359,6 @@ impl Lab {
                 Ok(None)
             }
         }
-    }
-
-    /// Epochs for a training-set size: about the budget's number of samples seen, within bounds.
-    pub fn epochs_for(&self, n: usize) -> usize {
-        let (samples, lo, hi) = match self.budget {
-            Budget::Tiny => (600.0, 2, 2),
-            Budget::Quick => (40_000.0, 3, 20),
-            Budget::Default => (150_000.0, 5, 40),
-            Budget::Full => (600_000.0, 10, 100),
-        };
-        ((samples / n as f64).round() as usize).clamp(lo, hi)
-    }
-
-    /// The standard MLP of the budget.
-    pub fn mlp(&self) -> &'static str {
-        match self.budget {
-            Budget::Tiny => "784-16-16-10",
-            Budget::Quick => "784-128-128-10",
-            Budget::Default => "784-256-256-10",
-            Budget::Full => "784-512-512-10",
-        }
-    }
-
-    /// The standard training-set size of the budget.
-    pub fn base_size(&self) -> usize {
-        match self.budget {
-            Budget::Tiny => 300,
-            Budget::Quick => 2_000,
-            Budget::Default => 5_000,
-            Budget::Full => 20_000,
-        }
-    }
-
-    /// The standard MLP run of the budget on its base subset of the primary
-    /// data set, hidden dropout `p`.
-    pub fn base_run(&self, p: f32, seed: u64) -> RunConfig {
-        let n = self.base_size();
-        with_p(
-            image_run(self.primary(), self.mlp(), n, self.epochs_for(n), seed),
-            p,
-        )
-    }
-
-    /// Epochs giving about `updates` optimizer steps on `n` samples with batch 128.
-    pub fn epochs_for_updates(n: usize, updates: usize) -> usize {
-        let per_epoch = n.div_ceil(128).max(1);
-        ((updates as f64 / per_epoch as f64).round() as usize).max(1)
     }
 }
 
