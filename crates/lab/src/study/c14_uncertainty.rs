@@ -343,6 +343,13 @@ mod tests {
             [0.90, 0.912, 0.918, 0.901, 0.91],
         );
         assert_eq!(v(worse), Verdict::DoesNotHold);
+        // No difference worth having on any endpoint (TOST): does not hold either.
+        let flat = arm(
+            [0.1001, 0.1099, 0.1201, 0.0999, 0.1100],
+            [0.01001, 0.01099, 0.01201, 0.00999, 0.01100],
+            [0.9001, 0.9099, 0.9201, 0.8999, 0.9100],
+        );
+        assert_eq!(v(flat), Verdict::DoesNotHold);
         let noisy = arm(
             [0.05, 0.20, 0.02, 0.25, 0.11],
             [0.002, 0.02, 0.004, 0.018, 0.011],
