@@ -159,55 +159,96 @@ impl Dropout {
             }
             Plan::Threshold { t, s } => (t, s),
         };
-        if n == 0 {
-            return;
-        }
-        let backend = self.backend();
-        // Split the dims into outer dims and one trailing run of dims that are
-        // all matched (consecutive noise indices) or all broadcast (one index).
-        // Size-1 dims fit either kind.
-        let mut split = shape.len();
-        let mut run = 1usize;
-        let mut kind: Option<bool> = None; // Some(true) = broadcast run
-        while split > 0 {
-            let d = split - 1;
-            if shape[d] != 1 {
-                let b = noise[d] == 1;
-                match kind {
-                    None => kind = Some(b),
-                    Some(k) if k != b => break,
-                    _ => {}
-                }
-                run *= shape[d];
+        broadcast_map(self.backend(), key, t, Map::Scale(s), shape, noise, n, x, y);
+    }
+}
+
+/// What a broadcast pass does to a kept element and a dropped one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Map {
+    /// kept: x · s, dropped: 0.
+    Scale(f32),
+    /// kept: x · s + a, dropped: f (AlphaDropout).
+    Affine { s: f32, a: f32, f: f32 },
+}
+
+/// The broadcast pass of threshold `t` with `map` (see the module docs).
+///
+/// # Safety
+/// As `Dropout::broadcast_raw`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn broadcast_map(
+    backend: crate::simd::Backend,
+    key: MaskKey,
+    t: u32,
+    map: Map,
+    shape: &[usize],
+    noise: &[usize],
+    n: usize,
+    x: *const f32,
+    y: *mut f32,
+) {
+    if n == 0 {
+        return;
+    }
+    // Split the dims into outer dims and one trailing run of dims that are
+    // all matched (consecutive noise indices) or all broadcast (one index).
+    // Size-1 dims fit either kind.
+    let mut split = shape.len();
+    let mut run = 1usize;
+    let mut kind: Option<bool> = None; // Some(true) = broadcast run
+    while split > 0 {
+        let d = split - 1;
+        if shape[d] != 1 {
+            let b = noise[d] == 1;
+            match kind {
+                None => kind = Some(b),
+                Some(k) if k != b => break,
+                _ => {}
             }
-            split = d;
+            run *= shape[d];
         }
-        let broadcast_run = kind == Some(true);
-        let mut strides = [0usize; MAX_DIMS];
-        noise_strides_into(shape, noise, &mut strides);
-        let outer = &shape[..split];
-        let mut idx = [0usize; MAX_DIMS];
-        let mut base = 0usize; // noise index of the run's first element
-        let bits = Bits::Philox { key, t };
-        for r in 0..n / run {
-            let (xo, yo) = (x.add(r * run), y.add(r * run));
-            if broadcast_run {
-                simd::uniform(backend, xo, yo, run, key.word(base as u64) >= t, s);
-            } else {
+        split = d;
+    }
+    let broadcast_run = kind == Some(true);
+    let mut strides = [0usize; MAX_DIMS];
+    noise_strides_into(shape, noise, &mut strides);
+    let outer = &shape[..split];
+    let mut idx = [0usize; MAX_DIMS];
+    let mut base = 0usize; // noise index of the run's first element
+    let bits = Bits::Philox { key, t };
+    for r in 0..n / run {
+        let (xo, yo) = (x.add(r * run), y.add(r * run));
+        // One Philox word per broadcast run; a matched run draws its own bits.
+        let kept = broadcast_run && key.word(base as u64) >= t;
+        match (map, broadcast_run) {
+            (Map::Scale(s), true) => simd::uniform(backend, xo, yo, run, kept, s),
+            (Map::Affine { f, .. }, true) if !kept => {
+                std::slice::from_raw_parts_mut(yo, run).fill(f)
+            }
+            (Map::Affine { s, a, f }, true) => {
+                for_each_tile(backend, &Bits::AllKeep, 0, run, |o, l, b| {
+                    simd::affine(backend, xo.add(o), yo.add(o), l, b, s, a, f)
+                })
+            }
+            (Map::Scale(s), false) => for_each_tile(backend, &bits, base as u64, run, |o, l, b| {
+                simd::scale(backend, xo.add(o), yo.add(o), l, b, s)
+            }),
+            (Map::Affine { s, a, f }, false) => {
                 for_each_tile(backend, &bits, base as u64, run, |o, l, b| {
-                    simd::scale(backend, xo.add(o), yo.add(o), l, b, s)
-                });
+                    simd::affine(backend, xo.add(o), yo.add(o), l, b, s, a, f)
+                })
             }
-            // Odometer over the outer dims, keeping `base` in step.
-            for d in (0..outer.len()).rev() {
-                idx[d] += 1;
-                base += strides[d];
-                if idx[d] < outer[d] {
-                    break;
-                }
-                base -= strides[d] * idx[d];
-                idx[d] = 0;
+        }
+        // Odometer over the outer dims, keeping `base` in step.
+        for d in (0..outer.len()).rev() {
+            idx[d] += 1;
+            base += strides[d];
+            if idx[d] < outer[d] {
+                break;
             }
+            base -= strides[d] * idx[d];
+            idx[d] = 0;
         }
     }
 }

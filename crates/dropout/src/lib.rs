@@ -21,7 +21,8 @@
 //!   [`DropoutError`], never a panic.
 //!
 //! Variants: plain ([`Dropout::forward`]), broadcast/noise-shape masks for
-//! spatial and locked dropout ([`Dropout::forward_broadcast`]), and the fused
+//! spatial and locked dropout ([`Dropout::forward_broadcast`]), AlphaDropout
+//! and FeatureAlphaDropout for SELU nets ([`AlphaDropout`]), and the fused
 //! engine kernels `dropout(act(x + b))` ([`BiasActDropout`]) and
 //! `residual + dropout(x + b)` ([`ResidualDropout`]).
 //!
@@ -40,6 +41,7 @@
 //! # Ok::<(), dropout::DropoutError>(())
 //! ```
 
+mod alpha;
 mod broadcast;
 mod error;
 mod fused;
@@ -51,6 +53,7 @@ mod rule;
 mod simd;
 mod tiles;
 
+pub use alpha::{AlphaDropout, SELU_SATURATION};
 pub use broadcast::MAX_DIMS;
 pub use error::DropoutError;
 pub use fused::{Act, BiasActDropout, ResidualDropout};

@@ -11,6 +11,7 @@
 // Index loops are the obvious form of these formulas.
 #![allow(clippy::needless_range_loop)]
 
+use crate::alpha::{AlphaDropout, SELU_SATURATION};
 use crate::broadcast::{noise_strides, validate};
 use crate::error::{check_len, check_shape, DropoutError};
 use crate::fused::{Act, BiasActDropout, ResidualDropout};
@@ -191,5 +192,95 @@ pub fn residual_forward(
             y[e] = residual[e] + d;
         }
     }
+    Ok(())
+}
+
+/// Reference of [`AlphaDropout`]: element `i` uses mask index `index(i)`;
+/// kept `x·a + b`, dropped `f`; identity plans copy, drop-all gives α'.
+fn alpha_map(
+    d: &AlphaDropout,
+    key: MaskKey,
+    mode: Mode,
+    x: &[f32],
+    y: &mut [f32],
+    index: impl Fn(usize) -> u64,
+) {
+    let (a, b, f) = d.constants();
+    for (i, (yi, &xi)) in y.iter_mut().zip(x).enumerate() {
+        *yi = match d.rule().plan(mode) {
+            Plan::Identity => xi,
+            Plan::DropAll => SELU_SATURATION as f32,
+            Plan::Threshold { t, .. } if key.word(index(i)) >= t => xi * a + b,
+            Plan::Threshold { .. } => f,
+        };
+    }
+}
+
+/// Reference of [`AlphaDropout::forward_at`].
+///
+/// # Errors
+/// As the fast version.
+pub fn alpha_forward_at(
+    d: &AlphaDropout,
+    key: MaskKey,
+    mode: Mode,
+    offset: u64,
+    x: &[f32],
+    y: &mut [f32],
+) -> Result<(), DropoutError> {
+    check_len("output", y.len(), x.len())?;
+    alpha_map(d, key, mode, x, y, |i| offset + i as u64);
+    Ok(())
+}
+
+/// Reference of [`AlphaDropout::backward`]: `dx = keep ? dy·a : 0`.
+///
+/// # Errors
+/// As the fast version.
+pub fn alpha_backward(
+    d: &AlphaDropout,
+    key: MaskKey,
+    mode: Mode,
+    dy: &[f32],
+    dx: &mut [f32],
+) -> Result<(), DropoutError> {
+    check_len("output", dx.len(), dy.len())?;
+    let a = d.constants().0;
+    for (i, (g, &v)) in dx.iter_mut().zip(dy).enumerate() {
+        *g = match d.rule().plan(mode) {
+            Plan::Identity => v,
+            Plan::DropAll => 0.0,
+            Plan::Threshold { t, .. } if key.word(i as u64) >= t => v * a,
+            Plan::Threshold { .. } => 0.0,
+        };
+    }
+    Ok(())
+}
+
+/// Reference of [`AlphaDropout::forward_broadcast`] (FeatureAlphaDropout).
+///
+/// # Errors
+/// As the fast version.
+pub fn alpha_forward_broadcast(
+    d: &AlphaDropout,
+    key: MaskKey,
+    mode: Mode,
+    shape: &[usize],
+    noise: &[usize],
+    x: &[f32],
+    y: &mut [f32],
+) -> Result<(), DropoutError> {
+    let (n, _) = validate(shape, noise)?;
+    check_len("input", x.len(), n)?;
+    check_len("output", y.len(), n)?;
+    let strides = noise_strides(shape, noise);
+    alpha_map(d, key, mode, x, y, |i| {
+        let (mut rest, mut j) = (i, 0);
+        for dim in (0..shape.len()).rev() {
+            j += (rest % shape[dim]) * strides[dim];
+            rest /= shape[dim];
+        }
+        j as u64
+    });
     Ok(())
 }

@@ -140,6 +140,15 @@ impl Dropout {
     }
 
     /// The plan for a call in `mode`.
+    /// The same keep rule with survivors scaled by `s` (AlphaDropout's backward).
+    pub(crate) fn with_scale(self, s: f32) -> Self {
+        let plan = match self.plan {
+            Plan::Threshold { t, .. } => Plan::Threshold { t, s },
+            other => other,
+        };
+        Self { plan, ..self }
+    }
+
     pub(crate) fn plan(&self, mode: Mode) -> Plan {
         match mode {
             Mode::Eval => Plan::Identity,

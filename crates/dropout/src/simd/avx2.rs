@@ -147,6 +147,32 @@ pub(crate) unsafe fn scale(x: *const f32, y: *mut f32, n: usize, bits: &[u64], s
     }
 }
 
+/// See [`super::portable::affine`].
+///
+/// # Safety
+/// As the portable version; AVX2 must be available.
+#[target_feature(enable = "avx2")]
+pub(crate) unsafe fn affine(
+    x: *const f32,
+    y: *mut f32,
+    n: usize,
+    bits: &[u64],
+    s: f32,
+    a: f32,
+    f: f32,
+) {
+    let (sv, av, fv) = (_mm256_set1_ps(s), _mm256_set1_ps(a), _mm256_set1_ps(f));
+    let mut i = 0;
+    while i + 8 <= n {
+        let r = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(x.add(i)), sv), av);
+        _mm256_storeu_ps(y.add(i), _mm256_blendv_ps(fv, r, lanes(bits, i)));
+        i += 8;
+    }
+    if i < n {
+        portable::affine(x.add(i), y.add(i), n - i, &from(bits, i), s, a, f);
+    }
+}
+
 /// See [`super::portable::bias_act`].
 ///
 /// # Safety

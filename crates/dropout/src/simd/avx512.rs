@@ -159,6 +159,34 @@ pub(crate) unsafe fn scale(x: *const f32, y: *mut f32, n: usize, bits: &[u64], s
     }
 }
 
+/// See [`super::portable::affine`].
+///
+/// # Safety
+/// As the portable version; AVX-512F must be available.
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn affine(
+    x: *const f32,
+    y: *mut f32,
+    n: usize,
+    bits: &[u64],
+    s: f32,
+    a: f32,
+    f: f32,
+) {
+    let (sv, av, fv) = (_mm512_set1_ps(s), _mm512_set1_ps(a), _mm512_set1_ps(f));
+    let mut i = 0;
+    while i + 16 <= n {
+        let r = _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(x.add(i)), sv), av);
+        _mm512_storeu_ps(y.add(i), _mm512_mask_blend_ps(mask16(bits, i), fv, r));
+        i += 16;
+    }
+    if i < n {
+        let tm = tail_mask(n - i);
+        let r = _mm512_add_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(tm, x.add(i)), sv), av);
+        _mm512_mask_storeu_ps(y.add(i), tm, _mm512_mask_blend_ps(mask16(bits, i), fv, r));
+    }
+}
+
 /// See [`super::portable::bias_act`].
 ///
 /// # Safety

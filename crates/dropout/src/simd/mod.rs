@@ -99,6 +99,30 @@ pub(crate) unsafe fn scale(b: Backend, x: *const f32, y: *mut f32, n: usize, bit
     }
 }
 
+/// `y = keep ? x·s + a : f` over `n` elements (AlphaDropout's map).
+///
+/// # Safety
+/// As [`scale`].
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn affine(
+    b: Backend,
+    x: *const f32,
+    y: *mut f32,
+    n: usize,
+    bits: &[u64],
+    s: f32,
+    a: f32,
+    f: f32,
+) {
+    match b {
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512 => avx512::affine(x, y, n, bits, s, a, f),
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 => avx2::affine(x, y, n, bits, s, a, f),
+        _ => portable::affine(x, y, n, bits, s, a, f),
+    }
+}
+
 /// `y = keep ? act(x + b)·s : 0`.
 ///
 /// # Safety

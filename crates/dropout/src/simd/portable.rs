@@ -42,6 +42,25 @@ pub(crate) unsafe fn scale(x: *const f32, y: *mut f32, n: usize, bits: &[u64], s
     }
 }
 
+/// `y_i = keep_i ? x_i · s + a : f` (the product rounded, then the sum: no FMA).
+///
+/// # Safety
+/// As [`scale`].
+pub(crate) unsafe fn affine(
+    x: *const f32,
+    y: *mut f32,
+    n: usize,
+    bits: &[u64],
+    s: f32,
+    a: f32,
+    f: f32,
+) {
+    for i in 0..n {
+        let v = *x.add(i);
+        *y.add(i) = if keep(bits, i) { v * s + a } else { f };
+    }
+}
+
 /// `y_i = keep_i ? act(x_i + b_i) · s : 0`, act = ReLU if `relu` else identity.
 ///
 /// # Safety
