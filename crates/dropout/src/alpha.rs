@@ -98,15 +98,42 @@ impl AlphaDropout {
         y: &mut [f32],
     ) -> Result<(), DropoutError> {
         check_len("output", y.len(), x.len())?;
+        // SAFETY: x and y are distinct buffers of x.len() elements.
+        unsafe { self.forward_raw(key, mode, offset, x.as_ptr(), y.as_mut_ptr(), x.len()) };
+        Ok(())
+    }
+
+    /// In-place forward: `x ← alpha_dropout(x)`.
+    pub fn forward_inplace(&self, key: MaskKey, mode: Mode, x: &mut [f32]) {
+        let p = x.as_mut_ptr();
+        // SAFETY: in place; every element is read before it is written.
+        unsafe { self.forward_raw(key, mode, 0, p, p, x.len()) }
+    }
+
+    /// # Safety
+    /// `x` readable and `y` writable for `n` elements, equal or disjoint.
+    unsafe fn forward_raw(
+        &self,
+        key: MaskKey,
+        mode: Mode,
+        offset: u64,
+        x: *const f32,
+        y: *mut f32,
+        n: usize,
+    ) {
         match self.rule.plan(mode) {
-            Plan::Identity => y.copy_from_slice(x),
-            Plan::DropAll => y.fill(SELU_SATURATION as f32),
+            Plan::Identity => {
+                if x != y.cast_const() {
+                    std::ptr::copy_nonoverlapping(x, y, n);
+                }
+            }
+            Plan::DropAll => std::slice::from_raw_parts_mut(y, n).fill(SELU_SATURATION as f32),
             Plan::Threshold { t, .. } => {
                 let backend = self.rule.backend();
                 let bits = Bits::Philox { key, t };
-                let (xs, ys) = (Shared(x.as_ptr().cast_mut()), Shared(y.as_mut_ptr()));
+                let (xs, ys) = (Shared(x.cast_mut()), Shared(y));
                 let (a, b, f) = (self.a, self.b, self.fill);
-                par_chunks(x.len(), CHUNK, |c0, len| {
+                par_chunks(n, CHUNK, |c0, len| {
                     for_each_tile(backend, &bits, offset + c0 as u64, len, |o, l, w| {
                         // SAFETY: [c0 + o, c0 + o + l) lies in this task's chunk of x and y.
                         unsafe {
@@ -116,7 +143,6 @@ impl AlphaDropout {
                 });
             }
         }
-        Ok(())
     }
 
     /// Forward from mask index 0.

@@ -27,6 +27,11 @@ fn every_backend_equals_the_reference() {
                         &slow,
                         &format!("{} p {p} n {n} off {offset}", backend.name()),
                     );
+                    if offset == 0 {
+                        let mut inplace = x.clone();
+                        d.forward_inplace(key, mode, &mut inplace);
+                        assert_bits_eq(&inplace, &slow, "in place");
+                    }
                 }
                 let (mut fast, mut slow) = (vec![0.0; n], vec![0.0; n]);
                 d.backward(key, Mode::Train, &x, &mut fast).unwrap();

@@ -1,5 +1,5 @@
-//! `dropout-lab bench kernel`: dropout forward/backward against a memcpy of
-//! the same buffer, measured in the same run.
+//! `dropout-lab bench kernel`: dropout forward/backward (plain or AlphaDropout)
+//! against a memcpy of the same buffer, measured in the same run.
 //!
 //! For `n` f32 elements both the kernel and the copy read `4n` bytes and write
 //! `4n` bytes, so bandwidth = `8n / t` and
@@ -15,10 +15,52 @@
 
 use std::hint::black_box;
 
-use dropout::{Dropout, MaskKey, Mode};
+use dropout::{AlphaDropout, Dropout, MaskKey, Mode};
 use serde::Serialize;
 
 use super::{median, time_ms};
+
+/// The member of the dropout family measured.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kernel {
+    /// Inverted dropout.
+    Plain(#[serde(skip)] Dropout),
+    /// AlphaDropout (SELU nets).
+    Alpha(#[serde(skip)] AlphaDropout),
+}
+
+impl Kernel {
+    fn forward(&self, key: MaskKey, x: &[f32], y: &mut [f32]) {
+        match self {
+            Kernel::Plain(d) => d.forward(key, Mode::Train, x, y),
+            Kernel::Alpha(d) => d.forward(key, Mode::Train, x, y),
+        }
+        .expect("equal lengths");
+    }
+
+    fn backward(&self, key: MaskKey, dy: &[f32], dx: &mut [f32]) {
+        match self {
+            Kernel::Plain(d) => d.backward(key, Mode::Train, dy, dx),
+            Kernel::Alpha(d) => d.backward(key, Mode::Train, dy, dx),
+        }
+        .expect("equal lengths");
+    }
+
+    fn forward_inplace(&self, key: MaskKey, x: &mut [f32]) {
+        match self {
+            Kernel::Plain(d) => d.forward_inplace(key, Mode::Train, x),
+            Kernel::Alpha(d) => d.forward_inplace(key, Mode::Train, x),
+        }
+    }
+
+    fn backend(&self) -> &'static str {
+        match self {
+            Kernel::Plain(d) => d.backend().name(),
+            Kernel::Alpha(d) => d.rule().backend().name(),
+        }
+    }
+}
 
 /// One size's result.
 #[derive(Clone, Debug, Serialize)]
@@ -29,6 +71,8 @@ pub struct KernelResult {
     pub threads: usize,
     /// Drop probability.
     pub p: f32,
+    /// The variant.
+    pub variant: Kernel,
     /// Kernel backend.
     pub backend: &'static str,
     /// Timed repetitions.
@@ -69,7 +113,7 @@ impl KernelBench {
     pub fn run_size(
         &self,
         n: usize,
-        d: &Dropout,
+        d: &Kernel,
         pool: &rayon::ThreadPool,
         mut tick: impl FnMut(),
     ) -> KernelResult {
@@ -85,14 +129,9 @@ impl KernelBench {
                 ..key
             };
             let c = time_ms(|| y.copy_from_slice(black_box(&x)));
-            let f = pool.install(|| {
-                time_ms(|| d.forward(key, Mode::Train, black_box(&x), &mut y).unwrap())
-            });
-            let b = pool.install(|| {
-                time_ms(|| d.backward(key, Mode::Train, black_box(&x), &mut z).unwrap())
-            });
-            let i =
-                pool.install(|| time_ms(|| d.forward_inplace(key, Mode::Train, black_box(&mut z))));
+            let f = pool.install(|| time_ms(|| d.forward(key, black_box(&x), &mut y)));
+            let b = pool.install(|| time_ms(|| d.backward(key, black_box(&x), &mut z)));
+            let i = pool.install(|| time_ms(|| d.forward_inplace(key, black_box(&mut z))));
             black_box((&y, &z));
             if rep > 0 {
                 cpy.push(c);
@@ -108,7 +147,8 @@ impl KernelBench {
             elements: n,
             threads: self.threads,
             p: self.p,
-            backend: d.backend().name(),
+            variant: *d,
+            backend: d.backend(),
             reps: self.reps,
             forward_ms: fm,
             backward_ms: bm,

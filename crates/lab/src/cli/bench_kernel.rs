@@ -1,12 +1,21 @@
-//! `dropout-lab bench kernel`: dropout forward/backward against a memcpy of
-//! the same buffer, per size; a table of medians or one JSON object per size.
+//! `dropout-lab bench kernel`: dropout (plain or `--variant alpha`)
+//! forward/backward against a memcpy of the same buffer, per size; a table of medians or one JSON object per size.
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use dropout::{Backend, Dropout};
-use lab::bench::kernel::{KernelBench, KernelResult};
+use dropout::{AlphaDropout, Backend, Dropout};
+use lab::bench::kernel::{Kernel, KernelBench, KernelResult};
 
 use super::progress::bar;
+
+/// Which member of the dropout family to measure.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum VariantArg {
+    /// Inverted dropout (Srivastava et al. 2014).
+    Plain,
+    /// AlphaDropout for SELU nets (Klambauer et al. 2017).
+    Alpha,
+}
 
 /// Which kernel backend to measure.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -23,7 +32,7 @@ enum BackendArg {
 
 #[derive(Args)]
 #[command(
-    after_help = "Examples:\n  dropout-lab bench kernel\n  dropout-lab bench kernel --json --sizes 1M,16M\n  dropout-lab bench kernel --backend portable --sizes 1M"
+    after_help = "Examples:\n  dropout-lab bench kernel\n  dropout-lab bench kernel --json --sizes 1M,16M\n  dropout-lab bench kernel --backend portable --sizes 1M\n  dropout-lab bench kernel --variant alpha --sizes 16M"
 )]
 pub struct KernelArgs {
     /// Buffer sizes in f32 elements (suffix K = 2^10, M = 2^20, G = 2^30; at most 128M).
@@ -41,6 +50,9 @@ pub struct KernelArgs {
     /// Kernel backend.
     #[arg(long, value_enum, default_value_t = BackendArg::Best)]
     backend: BackendArg,
+    /// The dropout variant.
+    #[arg(long, value_enum, default_value_t = VariantArg::Plain)]
+    variant: VariantArg,
     /// Print one JSON object per size instead of a table.
     #[arg(long)]
     json: bool,
@@ -88,10 +100,20 @@ pub fn run(a: KernelArgs) -> Result<()> {
     if a.reps == 0 {
         anyhow::bail!("--reps must be at least 1");
     }
-    let d = Dropout::new(a.p)
-        .with_context(|| format!("--p {}", a.p))?
-        .with_backend(backend)
-        .context("--backend")?;
+    let d = match a.variant {
+        VariantArg::Plain => Kernel::Plain(
+            Dropout::new(a.p)
+                .with_context(|| format!("--p {}", a.p))?
+                .with_backend(backend)
+                .context("--backend")?,
+        ),
+        VariantArg::Alpha => Kernel::Alpha(
+            AlphaDropout::new(a.p)
+                .with_context(|| format!("--p {}", a.p))?
+                .with_backend(backend)
+                .context("--backend")?,
+        ),
+    };
     let pool = super::pool(a.threads)?;
     let bench = KernelBench {
         threads: a.threads,
@@ -133,7 +155,8 @@ fn human(n: usize) -> String {
 fn print_table(rs: &[KernelResult]) {
     if let Some(r) = rs.first() {
         println!(
-            "dropout kernel, p = {}, backend {}, {} thread(s); memcpy = copy_from_slice (1 thread); medians of {} reps",
+            "{} kernel, p = {}, backend {}, {} thread(s); memcpy = copy_from_slice (1 thread); medians of {} reps",
+            match r.variant { Kernel::Plain(_) => "dropout", Kernel::Alpha(_) => "AlphaDropout" },
             r.p, r.backend, r.threads, r.reps
         );
     }
