@@ -30,8 +30,8 @@ pub use crate::footprint::{size, ModelSize, MAX_PARAMS};
 use crate::init::Init;
 use crate::layer::Layer;
 use crate::layers::{
-    Activation, ActivationLayer, BatchNorm, Conv2d, Dense, DropoutKind, DropoutLayer, Flatten,
-    LayerNorm, MaxPool2d,
+    Activation, ActivationLayer, BatchNorm, Conv2d, Dense, DropoutKind, DropoutLayer,
+    DropoutVariant, Flatten, LayerNorm, MaxPool2d,
 };
 use crate::model::Sequential;
 use crate::rng::Rng;
@@ -86,6 +86,8 @@ pub struct ModelSpec {
     pub conv_dropout: f32,
     /// What one mask bit of conv dropout covers.
     pub conv_dropout_kind: DropoutKind,
+    /// The map of every dropout site (inverted dropout, AlphaDropout).
+    pub variant: DropoutVariant,
     /// Normalisation.
     pub norm: Norm,
     /// Placement of hidden dropout.
@@ -106,6 +108,7 @@ impl ModelSpec {
             input_dropout: 0.0,
             conv_dropout: 0.0,
             conv_dropout_kind: DropoutKind::Element,
+            variant: DropoutVariant::Standard,
             norm: Norm::None,
             place: DropPlace::AfterAct,
             last_only: false,
@@ -244,10 +247,15 @@ pub fn build(spec: &ModelSpec, sample: &[usize], seed: u64) -> Result<Sequential
     }
     if spec.input_dropout > 0.0 {
         layers.push(Box::new(
-            DropoutLayer::new(spec.input_dropout, next_stream(), DropoutKind::Element)?.at_input(),
+            DropoutLayer::new(spec.input_dropout, next_stream(), DropoutKind::Element)?
+                .with_variant(spec.variant)?
+                .at_input(),
         ));
     }
-    let relu_fused = spec.act == Activation::Relu && spec.norm == Norm::None;
+    // The dense layer's fused pass is inverted dropout; other variants get their own layer.
+    let relu_fused = spec.act == Activation::Relu
+        && spec.norm == Norm::None
+        && spec.variant == DropoutVariant::Standard;
     // Conv blocks.
     for t in &toks {
         match t {
@@ -263,11 +271,14 @@ pub fn build(spec: &ModelSpec, sample: &[usize], seed: u64) -> Result<Sequential
                 }
                 layers.push(Box::new(ActivationLayer::new(spec.act)));
                 if spec.conv_dropout > 0.0 {
-                    layers.push(Box::new(DropoutLayer::new(
-                        spec.conv_dropout,
-                        next_stream(),
-                        spec.conv_dropout_kind,
-                    )?));
+                    layers.push(Box::new(
+                        DropoutLayer::new(
+                            spec.conv_dropout,
+                            next_stream(),
+                            spec.conv_dropout_kind,
+                        )?
+                        .with_variant(spec.variant)?,
+                    ));
                 }
             }
             Tok::Pool => {
@@ -315,11 +326,9 @@ pub fn build(spec: &ModelSpec, sample: &[usize], seed: u64) -> Result<Sequential
             continue;
         }
         if p > 0.0 && spec.place == DropPlace::BeforeNorm {
-            layers.push(Box::new(DropoutLayer::new(
-                p,
-                stream,
-                DropoutKind::Element,
-            )?));
+            layers.push(Box::new(
+                DropoutLayer::new(p, stream, DropoutKind::Element)?.with_variant(spec.variant)?,
+            ));
         }
         match spec.norm {
             Norm::Batch => layers.push(Box::new(BatchNorm::new(out))),
@@ -328,11 +337,9 @@ pub fn build(spec: &ModelSpec, sample: &[usize], seed: u64) -> Result<Sequential
         }
         layers.push(Box::new(ActivationLayer::new(spec.act)));
         if p > 0.0 && spec.place == DropPlace::AfterAct {
-            layers.push(Box::new(DropoutLayer::new(
-                p,
-                stream,
-                DropoutKind::Element,
-            )?));
+            layers.push(Box::new(
+                DropoutLayer::new(p, stream, DropoutKind::Element)?.with_variant(spec.variant)?,
+            ));
         }
     }
     let mut model = Sequential::new(layers, sample)?;

@@ -13,8 +13,8 @@
 
 use engine::layer::{Ctx, Layer};
 use engine::layers::{
-    Activation, ActivationLayer, BatchNorm, Conv2d, Dense, DropoutKind, DropoutLayer, Flatten,
-    LayerNorm, MaxPool2d,
+    Activation, ActivationLayer, BatchNorm, Conv2d, Dense, DropoutKind, DropoutLayer,
+    DropoutVariant, Flatten, LayerNorm, MaxPool2d,
 };
 use engine::loss::softmax_cross_entropy;
 use engine::rng::Rng;
@@ -171,6 +171,24 @@ fn dropout_layers() {
         &[4, 3, 2, 2],
         7,
     );
+    let alpha = |p, kind| {
+        DropoutLayer::new(p, 3, kind)
+            .unwrap()
+            .with_variant(DropoutVariant::Alpha)
+            .unwrap()
+    };
+    check_layer(
+        "alpha dropout",
+        &mut alpha(0.3, DropoutKind::Element),
+        &[5, 8],
+        8,
+    );
+    check_layer(
+        "feature alpha dropout",
+        &mut alpha(0.4, DropoutKind::Spatial),
+        &[4, 3, 2, 2],
+        9,
+    );
 }
 
 #[test]
@@ -268,6 +286,12 @@ fn whole_mlps() {
     t.norm = Norm::Layer;
     t.dropout = 0.3;
     check_model("mlp tanh ln dropout", &t, &[6], 4);
+    let mut a = ModelSpec::new("6-9-8-3");
+    a.act = Activation::Selu;
+    a.variant = DropoutVariant::Alpha;
+    a.dropout = 0.2;
+    a.input_dropout = 0.1;
+    check_model("mlp selu alpha dropout", &a, &[6], 5);
 }
 
 #[test]

@@ -154,3 +154,39 @@ fn out_of_range_settings_name_their_flag() {
         );
     }
 }
+
+#[test]
+fn the_dropout_variant_is_a_typed_setting_kept_out_of_default_configs() {
+    let data = repo("data/sklearn-wine/wine_data.csv");
+    let train = |name: &str, extra: &[&str]| -> (String, String) {
+        let run = tmp(name);
+        std::fs::remove_dir_all(&run).ok();
+        let mut args = vec![
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--arch",
+            "{in}-16-{classes}",
+            "--epochs",
+            "2",
+            "--out",
+            run.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let out = ok(&lab(&args));
+        let cfg = std::fs::read_to_string(run.join("config.json")).unwrap();
+        std::fs::remove_dir_all(&run).ok();
+        (out, cfg)
+    };
+    let (_, plain) = train("plain", &[]);
+    assert!(!plain.contains("dropout_variant"), "{plain}");
+    let (out, alpha) = train("alpha", &["--act", "selu", "--dropout-variant", "alpha"]);
+    assert!(alpha.contains("\"dropout_variant\": \"alpha\""), "{alpha}");
+    assert!(out.contains("test acc"), "{out}");
+    let bad = lab(&["train", "--dropout-variant", "gamma"]);
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && err.contains("standard") && err.contains("alpha"),
+        "{err}"
+    );
+}

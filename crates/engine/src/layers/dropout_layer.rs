@@ -10,10 +10,14 @@
 //! With MC masks shared by blocks of `g` rows ([`Ctx::mc_group`]) the data
 //! `(N, …)` is viewed as `(N/g, g, …)` and the noise shape gets a 1 in the
 //! block dimension: every row of a block sees the same mask.
-//! A new member of the dropout family is one arm of [`DropoutKind`] and one
-//! arm in each `match` below.
+//! The map is a [`DropoutVariant`]: inverted dropout, or AlphaDropout
+//! (Klambauer et al. 2017: dropped units set to SELU's saturation, then an
+//! affine map keeping mean 0 and variance 1; element-wise, or per channel as
+//! FeatureAlphaDropout); see the `dropout` crate for each map's equations.
+//! A new member of the family is one arm of [`DropoutVariant`] and one arm in
+//! each `match` below.
 
-use dropout::Dropout;
+use dropout::{AlphaDropout, Dropout};
 
 use crate::error::EngineError;
 use crate::layer::{Ctx, Layer};
@@ -33,9 +37,38 @@ pub enum DropoutKind {
     Spatial,
 }
 
+/// What a dropout site does to the units it drops and keeps.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum DropoutVariant {
+    /// Inverted dropout: dropped → 0, kept → x / (1 − p).
+    #[default]
+    Standard,
+    /// AlphaDropout (for SELU nets): dropped → SELU's saturation, then a·(·) + b.
+    Alpha,
+}
+
+impl DropoutVariant {
+    /// Whether this is the default (kept out of configs, so their cache keys stay).
+    pub fn is_standard(&self) -> bool {
+        *self == Self::Standard
+    }
+}
+
+/// The map of one site.
+#[derive(Clone, Copy, Debug)]
+enum Rule {
+    Standard(Dropout),
+    Alpha(AlphaDropout),
+}
+
 /// Dropout as a layer.
 pub struct DropoutLayer {
     dropout: Dropout,
+    rule: Rule,
     stream: u32,
     kind: DropoutKind,
     input: bool,
@@ -51,8 +84,10 @@ impl DropoutLayer {
     /// # Errors
     /// [`EngineError::Dropout`] if `p` is not in [0, 1].
     pub fn new(p: f32, stream: u32, kind: DropoutKind) -> Result<Self, EngineError> {
+        let dropout = Dropout::new(p)?;
         Ok(Self {
-            dropout: Dropout::new(p)?,
+            dropout,
+            rule: Rule::Standard(dropout),
             stream,
             kind,
             input: false,
@@ -61,6 +96,18 @@ impl DropoutLayer {
             shape: Vec::new(),
             noise: Vec::new(),
         })
+    }
+
+    /// This site with the map of `variant`.
+    ///
+    /// # Errors
+    /// [`EngineError::Dropout`] if the rate is invalid (it was checked by [`Self::new`]).
+    pub fn with_variant(self, variant: DropoutVariant) -> Result<Self, EngineError> {
+        let rule = match variant {
+            DropoutVariant::Standard => Rule::Standard(self.dropout),
+            DropoutVariant::Alpha => Rule::Alpha(AlphaDropout::new(self.dropout.p())?),
+        };
+        Ok(Self { rule, ..self })
     }
 
     /// This layer as the input-dropout site (MC dropout may leave it out).
@@ -111,9 +158,11 @@ impl DropoutLayer {
 
 impl Layer for DropoutLayer {
     fn describe(&self) -> String {
-        let name = match self.kind {
-            DropoutKind::Element => "Dropout",
-            DropoutKind::Spatial => "SpatialDropout",
+        let name = match (self.rule, self.kind) {
+            (Rule::Standard(_), DropoutKind::Element) => "Dropout",
+            (Rule::Standard(_), DropoutKind::Spatial) => "SpatialDropout",
+            (Rule::Alpha(_), DropoutKind::Element) => "AlphaDropout",
+            (Rule::Alpha(_), DropoutKind::Spatial) => "FeatureAlphaDropout",
         };
         format!("{name}({})", self.dropout.p())
     }
@@ -132,12 +181,16 @@ impl Layer for DropoutLayer {
     fn forward(&mut self, x: &Tensor, ctx: &Ctx) {
         self.y.resize(&x.shape);
         let (key, mode) = (ctx.key(self.stream), ctx.site_mode(self.input));
-        let dropout = self.dropout;
+        let rule = self.rule;
         let mut y = std::mem::take(&mut self.y);
-        match self.dims(&x.shape, ctx.shared_rows()) {
-            None => dropout.forward(key, mode, &x.data, &mut y.data),
-            Some((shape, noise)) => {
-                dropout.forward_broadcast(key, mode, shape, noise, &x.data, &mut y.data)
+        match (rule, self.dims(&x.shape, ctx.shared_rows())) {
+            (Rule::Standard(d), None) => d.forward(key, mode, &x.data, &mut y.data),
+            (Rule::Standard(d), Some((shape, noise))) => {
+                d.forward_broadcast(key, mode, shape, noise, &x.data, &mut y.data)
+            }
+            (Rule::Alpha(d), None) => d.forward(key, mode, &x.data, &mut y.data),
+            (Rule::Alpha(d), Some((shape, noise))) => {
+                d.forward_broadcast(key, mode, shape, noise, &x.data, &mut y.data)
             }
         }
         .expect("shapes checked at build time");
@@ -154,12 +207,16 @@ impl Layer for DropoutLayer {
         }
         self.dx.resize(&x.shape);
         let (key, mode) = (ctx.key(self.stream), ctx.site_mode(self.input));
-        let dropout = self.dropout;
+        let rule = self.rule;
         let mut dx = std::mem::take(&mut self.dx);
-        match self.dims(&x.shape, ctx.shared_rows()) {
-            None => dropout.backward(key, mode, &dy.data, &mut dx.data),
-            Some((shape, noise)) => {
-                dropout.backward_broadcast(key, mode, shape, noise, &dy.data, &mut dx.data)
+        match (rule, self.dims(&x.shape, ctx.shared_rows())) {
+            (Rule::Standard(d), None) => d.backward(key, mode, &dy.data, &mut dx.data),
+            (Rule::Standard(d), Some((shape, noise))) => {
+                d.backward_broadcast(key, mode, shape, noise, &dy.data, &mut dx.data)
+            }
+            (Rule::Alpha(d), None) => d.backward(key, mode, &dy.data, &mut dx.data),
+            (Rule::Alpha(d), Some((shape, noise))) => {
+                d.backward_broadcast(key, mode, shape, noise, &dy.data, &mut dx.data)
             }
         }
         .expect("shapes checked at build time");

@@ -13,6 +13,6 @@ pub use activation::{Activation, ActivationLayer};
 pub use batchnorm::BatchNorm;
 pub use conv2d::Conv2d;
 pub use dense::Dense;
-pub use dropout_layer::{DropoutKind, DropoutLayer};
+pub use dropout_layer::{DropoutKind, DropoutLayer, DropoutVariant};
 pub use layernorm::LayerNorm;
 pub use pool::{Flatten, MaxPool2d};

@@ -6,10 +6,11 @@
 //! MLP  {in}-1024-1024-{classes}:  [dropout p_in] → (Dense → [norm] → act → [dropout p])* → Dense
 //! CNN  c32-p-c64-p-128-10:        (Conv3×3 → [BN] → act → [conv dropout of a kind])*, pools, dense blocks
 //! ```
+//! Every dropout site uses one map, `dropout_variant` (inverted dropout or AlphaDropout).
 
 use clap::Args;
 use engine::init::Init;
-use engine::layers::{Activation, DropoutKind};
+use engine::layers::{Activation, DropoutKind, DropoutVariant};
 use engine::spec::{DropPlace, ModelSpec, Norm};
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +35,10 @@ pub struct ModelConfig {
     /// What one conv-dropout mask bit drops: one element, or a whole channel (spatial dropout).
     #[arg(long, value_enum, default_value_t = DropoutKind::Element)]
     pub conv_dropout_kind: DropoutKind,
+    /// The dropout map at every site: standard (inverted) dropout, or alpha (AlphaDropout for SELU nets; per channel after conv blocks with --conv-dropout-kind spatial).
+    #[arg(long, value_enum, default_value_t = DropoutVariant::Standard)]
+    #[serde(default, skip_serializing_if = "DropoutVariant::is_standard")]
+    pub dropout_variant: DropoutVariant,
     /// Normalisation in hidden blocks: none, BatchNorm, LayerNorm.
     #[arg(long, value_enum, default_value_t = Norm::None)]
     pub norm: Norm,
@@ -61,6 +66,7 @@ impl ModelConfig {
             input_dropout: self.input_dropout,
             conv_dropout: self.conv_dropout,
             conv_dropout_kind: self.conv_dropout_kind,
+            variant: self.dropout_variant,
             norm: self.norm,
             place: self.dropout_where,
             last_only: self.dropout_last_only,
