@@ -88,6 +88,8 @@ pub struct ModelSpec {
     pub conv_dropout_kind: DropoutKind,
     /// The map of every dropout site (inverted dropout, AlphaDropout).
     pub variant: DropoutVariant,
+    /// DropConnect rate on the weights of hidden dense layers.
+    pub dropconnect: f32,
     /// Normalisation.
     pub norm: Norm,
     /// Placement of hidden dropout.
@@ -109,6 +111,7 @@ impl ModelSpec {
             conv_dropout: 0.0,
             conv_dropout_kind: DropoutKind::Element,
             variant: DropoutVariant::Standard,
+            dropconnect: 0.0,
             norm: Norm::None,
             place: DropPlace::AfterAct,
             last_only: false,
@@ -318,7 +321,8 @@ pub fn build(spec: &ModelSpec, sample: &[usize], seed: u64) -> Result<Sequential
         } else {
             (Act::Identity, 0.0)
         };
-        let mut dense = Dense::new(inp, out, act, fused_p, stream)?;
+        let connect = if last { 0.0 } else { spec.dropconnect };
+        let mut dense = Dense::new(inp, out, act, fused_p, stream)?.with_dropconnect(connect)?;
         init.fill(&mut dense.w, inp, out, &mut init_rng());
         layers.push(Box::new(dense));
         shape = vec![out];

@@ -143,6 +143,9 @@ fn dense_layers() {
         &[3, 6],
         4,
     );
+    let mut dc = dense(7, 5, dropout::Act::Relu, 0.2);
+    dc = dc.with_dropconnect(0.4).unwrap();
+    check_layer("dense relu dropout dropconnect", &mut dc, &[4, 7], 5);
 }
 
 #[test]
@@ -292,6 +295,10 @@ fn whole_mlps() {
     a.dropout = 0.2;
     a.input_dropout = 0.1;
     check_model("mlp selu alpha dropout", &a, &[6], 5);
+    let mut c = ModelSpec::new("6-9-8-3");
+    c.dropconnect = 0.3;
+    c.dropout = 0.2;
+    check_model("mlp dropconnect", &c, &[6], 5);
 }
 
 #[test]

@@ -9,6 +9,18 @@
 //!           dW = dzᵀ · x,  db = Σ_rows dz,  dx = dz · W
 //! ```
 //! act ∈ {identity, ReLU}; other activations are separate layers.
+//!
+//! DropConnect (Wan et al. 2013), inverted like dropout: each weight is
+//! dropped with probability p_c per step and survivors scaled by 1/(1 − p_c),
+//! so the test-time layer is the plain one. The mask is the `dropout` crate's
+//! keep rule over the weight buffer, key (seed, stream | 2^31, step):
+//! ```text
+//! W' = dropout(W)                     (a scratch the size of W; the mask itself is never stored)
+//! forward:  y = dropout(act(x · W'ᵀ + b))
+//! backward: dW = dropout'(dzᵀ · x)    (mask recomputed from the key)      dx = dz · W'
+//! ```
+//! One mask per step, shared by the samples of the batch (the per-sample form
+//! would need a GEMM per sample).
 
 use dropout::{Act, BiasActDropout, Dropout};
 
@@ -29,10 +41,15 @@ pub struct Dense {
     gb: Vec<f32>,
     act: Act,
     dropout: Dropout,
+    connect: Dropout,
+    wm: Vec<f32>,
     stream: u32,
     y: Tensor,
     dx: Tensor,
 }
+
+/// Bit set on a dense layer's stream for its DropConnect mask.
+pub const CONNECT_STREAM: u32 = 1 << 31;
 
 impl Dense {
     /// A layer `in → out` with zero weights (see [`crate::init`]), activation
@@ -50,10 +67,44 @@ impl Dense {
             gb: vec![0.0; out],
             act,
             dropout: Dropout::new(p)?,
+            connect: Dropout::new(0.0)?,
+            wm: Vec::new(),
             stream,
             y: Tensor::default(),
             dx: Tensor::default(),
         })
+    }
+
+    /// This layer with DropConnect at rate `p` on its weights.
+    ///
+    /// # Errors
+    /// [`EngineError::Dropout`] if `p` is not in [0, 1].
+    pub fn with_dropconnect(mut self, p: f32) -> Result<Self, EngineError> {
+        self.connect = Dropout::new(p)?;
+        self.wm = if p > 0.0 {
+            vec![0.0; self.w.len()]
+        } else {
+            Vec::new()
+        };
+        Ok(self)
+    }
+
+    /// The DropConnect rate.
+    pub fn dropconnect(&self) -> f32 {
+        self.connect.p()
+    }
+
+    /// Write W' = dropout(W) for this call into the scratch; whether W' ≠ W.
+    fn mask_weights(&mut self, ctx: &Ctx) -> bool {
+        let mode = ctx.dropout_mode();
+        if self.connect.p() == 0.0 || mode == dropout::Mode::Eval {
+            return false;
+        }
+        let key = ctx.key(self.stream | CONNECT_STREAM);
+        self.connect
+            .forward(key, mode, &self.w, &mut self.wm)
+            .expect("scratch sized at build time");
+        true
     }
 
     /// Fan-in and fan-out.
@@ -85,11 +136,14 @@ impl Layer for Dense {
             Act::Relu => ", relu",
         };
         let p = self.dropout.p();
-        let drop = if p > 0.0 {
+        let mut drop = if p > 0.0 {
             format!(", dropout {p}")
         } else {
             String::new()
         };
+        if self.connect.p() > 0.0 {
+            drop += &format!(", dropconnect {}", self.connect.p());
+        }
         format!("Dense({}→{}{act}{drop})", self.inp, self.out)
     }
 
@@ -107,12 +161,13 @@ impl Layer for Dense {
     fn forward(&mut self, x: &Tensor, ctx: &Ctx) {
         let n = x.rows();
         self.y.resize(&[n, self.out]);
+        let masked = self.mask_weights(ctx);
         matmul(
             n,
             self.inp,
             self.out,
             &x.data,
-            &self.w,
+            if masked { &self.wm } else { &self.w },
             &mut self.y.data,
             Trans { a: false, b: true },
             false,
@@ -159,6 +214,13 @@ impl Layer for Dense {
             Trans { a: true, b: false },
             false,
         );
+        let masked = self.connect.p() > 0.0 && ctx.dropout_mode() == dropout::Mode::Train;
+        if masked {
+            // ∂L/∂W = mask · s · ∂L/∂W', the mask recomputed from the key.
+            let key = ctx.key(self.stream | CONNECT_STREAM);
+            self.connect
+                .backward_inplace(key, dropout::Mode::Train, &mut self.gw);
+        }
         if need_dx {
             self.dx.resize(&x.shape);
             matmul(
@@ -166,7 +228,8 @@ impl Layer for Dense {
                 self.out,
                 self.inp,
                 &dy.data,
-                &self.w,
+                // W' as the forward pass of this call left it in the scratch.
+                if masked { &self.wm } else { &self.w },
                 &mut self.dx.data,
                 Trans { a: false, b: false },
                 false,

@@ -6,7 +6,8 @@
 //! MLP  {in}-1024-1024-{classes}:  [dropout p_in] → (Dense → [norm] → act → [dropout p])* → Dense
 //! CNN  c32-p-c64-p-128-10:        (Conv3×3 → [BN] → act → [conv dropout of a kind])*, pools, dense blocks
 //! ```
-//! Every dropout site uses one map, `dropout_variant` (inverted dropout or AlphaDropout).
+//! Every dropout site uses one map, `dropout_variant` (inverted dropout or AlphaDropout);
+//! `dropconnect` drops the weights of hidden dense layers instead of their outputs.
 
 use clap::Args;
 use engine::init::Init;
@@ -39,6 +40,10 @@ pub struct ModelConfig {
     #[arg(long, value_enum, default_value_t = DropoutVariant::Standard)]
     #[serde(default, skip_serializing_if = "DropoutVariant::is_standard")]
     pub dropout_variant: DropoutVariant,
+    /// DropConnect rate on the weights of hidden dense layers (Wan et al. 2013; inverted: survivors scaled by 1/(1 − p)).
+    #[arg(long, default_value_t = 0.0)]
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropconnect: f32,
     /// Normalisation in hidden blocks: none, BatchNorm, LayerNorm.
     #[arg(long, value_enum, default_value_t = Norm::None)]
     pub norm: Norm,
@@ -51,6 +56,11 @@ pub struct ModelConfig {
     /// Weight init [default: he for relu, lecun for selu, xavier otherwise].
     #[arg(long, value_enum)]
     pub init: Option<Init>,
+}
+
+/// Whether a rate is 0 (kept out of config.json, so older cache keys stay).
+fn is_zero(p: &f32) -> bool {
+    *p == 0.0
 }
 
 impl ModelConfig {
@@ -67,6 +77,7 @@ impl ModelConfig {
             conv_dropout: self.conv_dropout,
             conv_dropout_kind: self.conv_dropout_kind,
             variant: self.dropout_variant,
+            dropconnect: self.dropconnect,
             norm: self.norm,
             place: self.dropout_where,
             last_only: self.dropout_last_only,
@@ -75,11 +86,12 @@ impl ModelConfig {
     }
 
     /// The dropout rates by config field name.
-    pub fn rates(&self) -> [(&'static str, f32); 3] {
+    pub fn rates(&self) -> [(&'static str, f32); 4] {
         [
             ("dropout", self.dropout),
             ("input_dropout", self.input_dropout),
             ("conv_dropout", self.conv_dropout),
+            ("dropconnect", self.dropconnect),
         ]
     }
 }
