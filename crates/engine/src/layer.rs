@@ -196,4 +196,7 @@ pub trait Layer: Send {
     fn visit_params(&mut self, _f: &mut dyn FnMut(Param<'_>)) {}
     /// Visit non-trainable state in a fixed order.
     fn visit_buffers(&mut self, _f: &mut dyn FnMut(Buffer<'_>)) {}
+    /// Run every dropout site of this layer at `factor` × its configured rate
+    /// (a dropout schedule; 1 restores the configured rates).
+    fn set_dropout_factor(&mut self, _factor: f32) {}
 }

@@ -103,6 +103,14 @@ impl Sequential {
         &mut self.layers
     }
 
+    /// Run every dropout site at `factor` × its configured rate (a dropout
+    /// schedule sets this before each step; 1 restores the configured rates).
+    pub fn set_dropout_factor(&mut self, factor: f32) {
+        for l in &mut self.layers {
+            l.set_dropout_factor(factor);
+        }
+    }
+
     /// Size the input buffer for a batch of `n` and return its data to fill.
     pub fn input_mut(&mut self, n: usize) -> &mut [f32] {
         // In place, so alternating batch sizes (training, then the last

@@ -302,6 +302,14 @@ pub fn train(
                 input[r * d..(r + 1) * d].copy_from_slice(&splits.train.x[i * d..(i + 1) * d]);
                 labels.push(splits.train.y[i]);
             }
+            if !cfg.model.dropout_schedule.is_constant() {
+                let per_epoch = n.div_ceil(bs) as u64;
+                model.set_dropout_factor(
+                    cfg.model
+                        .dropout_schedule
+                        .factor(u64::from(step), per_epoch),
+                );
+            }
             let out = model.forward_backward(&labels, &Ctx::train(cfg.seed, step))?;
             if !out.loss_sum.is_finite() {
                 return Err(LabError::Diverged {
@@ -367,6 +375,8 @@ pub fn train(
         lo.observer.epoch_end(&m);
         last = Some(m);
     }
+    // A schedule's last factor must not follow the net into MC evaluation.
+    model.set_dropout_factor(1.0);
     if let Some(dir) = lo.run_dir {
         checkpoint::save(model, &config_json, &fingerprint, &dir.join(rundir::MODEL))?;
         // The finished model supersedes the training state.

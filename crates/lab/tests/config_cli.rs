@@ -190,3 +190,41 @@ fn the_dropout_variant_is_a_typed_setting_kept_out_of_default_configs() {
         "{err}"
     );
 }
+
+#[test]
+fn a_dropout_schedule_is_a_factor_on_every_rate_per_step() {
+    let data = repo("data/sklearn-wine/wine_data.csv");
+    let loss = |extra: &[&str]| -> String {
+        let mut args = vec![
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--arch",
+            "{in}-16-16-{classes}",
+            "--epochs",
+            "3",
+            "--json",
+        ];
+        if !extra.contains(&"--dropout") {
+            args.extend_from_slice(&["--dropout", "0.5", "--input-dropout", "0.2"]);
+        }
+        let run = tmp(&format!("sched-{}", extra.join("-").replace(':', "_")));
+        std::fs::remove_dir_all(&run).ok();
+        args.extend_from_slice(&["--out", run.to_str().unwrap()]);
+        args.extend_from_slice(extra);
+        let out = ok(&lab(&args));
+        std::fs::remove_dir_all(&run).ok();
+        let s: serde_json::Value = serde_json::from_str(&out).unwrap();
+        s["last"]["test"].to_string()
+    };
+    // Never on = no dropout; always on = constant; a ramp is neither.
+    let never = loss(&["--dropout-schedule", "late:100"]);
+    assert_eq!(never, loss(&["--dropout", "0", "--input-dropout", "0"]));
+    let always = loss(&["--dropout-schedule", "early:100"]);
+    assert_eq!(always, loss(&[]));
+    let ramp = loss(&["--dropout-schedule", "ramp:2"]);
+    assert!(ramp != always && ramp != never, "{ramp}");
+    let bad = lab(&["train", "--dropout-schedule", "early:0"]);
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success() && err.contains("epochs ≥ 1"), "{err}");
+}

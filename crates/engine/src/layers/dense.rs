@@ -42,6 +42,8 @@ pub struct Dense {
     act: Act,
     dropout: Dropout,
     connect: Dropout,
+    /// The configured (output dropout, DropConnect) rates; a schedule scales them.
+    rates: (f32, f32),
     wm: Vec<f32>,
     stream: u32,
     y: Tensor,
@@ -68,6 +70,7 @@ impl Dense {
             act,
             dropout: Dropout::new(p)?,
             connect: Dropout::new(0.0)?,
+            rates: (p, 0.0),
             wm: Vec::new(),
             stream,
             y: Tensor::default(),
@@ -81,6 +84,7 @@ impl Dense {
     /// [`EngineError::Dropout`] if `p` is not in [0, 1].
     pub fn with_dropconnect(mut self, p: f32) -> Result<Self, EngineError> {
         self.connect = Dropout::new(p)?;
+        self.rates.1 = p;
         self.wm = if p > 0.0 {
             vec![0.0; self.w.len()]
         } else {
@@ -239,6 +243,12 @@ impl Layer for Dense {
 
     fn input_grad(&mut self) -> &mut Tensor {
         &mut self.dx
+    }
+
+    fn set_dropout_factor(&mut self, factor: f32) {
+        let at = |p: f32| Dropout::new((p * factor).clamp(0.0, 1.0)).expect("a rate in [0, 1]");
+        self.dropout = at(self.rates.0);
+        self.connect = at(self.rates.1);
     }
 
     fn visit_params(&mut self, f: &mut dyn FnMut(Param<'_>)) {

@@ -69,6 +69,8 @@ enum Rule {
 pub struct DropoutLayer {
     dropout: Dropout,
     rule: Rule,
+    /// The configured rate; a schedule scales it.
+    rate: f32,
     stream: u32,
     kind: DropoutKind,
     input: bool,
@@ -88,6 +90,7 @@ impl DropoutLayer {
         Ok(Self {
             dropout,
             rule: Rule::Standard(dropout),
+            rate: p,
             stream,
             kind,
             input: false,
@@ -225,5 +228,14 @@ impl Layer for DropoutLayer {
 
     fn input_grad(&mut self) -> &mut Tensor {
         &mut self.dx
+    }
+
+    fn set_dropout_factor(&mut self, factor: f32) {
+        let p = (self.rate * factor).clamp(0.0, 1.0);
+        self.dropout = Dropout::new(p).expect("a rate in [0, 1]");
+        self.rule = match self.rule {
+            Rule::Standard(_) => Rule::Standard(self.dropout),
+            Rule::Alpha(_) => Rule::Alpha(AlphaDropout::new(p).expect("a rate in [0, 1]")),
+        };
     }
 }

@@ -15,6 +15,7 @@
 //! had `model.spatial: bool` and `model.init: "auto"`; it is migrated on load.
 
 pub mod data;
+pub mod dropout_schedule;
 pub mod model;
 pub mod optim;
 
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use self::data::{Builtin, DataConfig, Standardize};
+pub use self::dropout_schedule::DropoutSchedule;
 pub use self::model::ModelConfig;
 pub use self::optim::{LrSchedule, MomentumForm, MomentumRamp, OptimConfig, OptimizerName};
 

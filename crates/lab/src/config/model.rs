@@ -15,6 +15,8 @@ use engine::layers::{Activation, DropoutKind, DropoutVariant};
 use engine::spec::{DropPlace, ModelSpec, Norm};
 use serde::{Deserialize, Serialize};
 
+use super::DropoutSchedule;
+
 /// Model settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Args)]
 pub struct ModelConfig {
@@ -44,6 +46,10 @@ pub struct ModelConfig {
     #[arg(long, default_value_t = 0.0)]
     #[serde(default, skip_serializing_if = "is_zero")]
     pub dropconnect: f32,
+    /// Dropout-rate schedule, a factor on every rate per step: constant, early:EPOCHS, late:EPOCHS, ramp:EPOCHS, curriculum:GAMMA.
+    #[arg(long, default_value = "constant")]
+    #[serde(default, skip_serializing_if = "DropoutSchedule::is_constant")]
+    pub dropout_schedule: DropoutSchedule,
     /// Normalisation in hidden blocks: none, BatchNorm, LayerNorm.
     #[arg(long, value_enum, default_value_t = Norm::None)]
     pub norm: Norm,
