@@ -61,6 +61,25 @@ pub enum DropoutError {
         /// Elements in the buffer.
         expected: usize,
     },
+    /// A DropBlock block size of 0.
+    #[error("DropBlock block size 0 is invalid: blocks are b × b with b ≥ 1")]
+    ZeroBlock,
+    /// A DropBlock block that cannot be placed.
+    #[error("DropBlock block size {block} does not fit a {height} × {width} feature map: it must be between 1 and the map's smaller side")]
+    BadBlock {
+        /// The block size asked for.
+        block: usize,
+        /// Map height.
+        height: usize,
+        /// Map width.
+        width: usize,
+    },
+    /// Data that is not `(N, C, H, W)`.
+    #[error("DropBlock needs (N, C, H, W) feature maps, got shape {shape:?}")]
+    NotMaps {
+        /// The shape given.
+        shape: Vec<usize>,
+    },
 }
 
 /// `Ok` iff `got == expected`, else [`DropoutError::LengthMismatch`].

@@ -22,7 +22,8 @@
 //!
 //! Variants: plain ([`Dropout::forward`]), broadcast/noise-shape masks for
 //! spatial and locked dropout ([`Dropout::forward_broadcast`]), AlphaDropout
-//! and FeatureAlphaDropout for SELU nets ([`AlphaDropout`]), and the fused
+//! and FeatureAlphaDropout for SELU nets ([`AlphaDropout`]), DropBlock for
+//! feature maps ([`DropBlock`]), and the fused
 //! engine kernels `dropout(act(x + b))` ([`BiasActDropout`]) and
 //! `residual + dropout(x + b)` ([`ResidualDropout`]).
 //!
@@ -43,6 +44,7 @@
 
 mod alpha;
 mod broadcast;
+mod dropblock;
 mod error;
 mod fused;
 mod kernels;
@@ -55,6 +57,7 @@ mod tiles;
 
 pub use alpha::{AlphaDropout, SELU_SATURATION};
 pub use broadcast::MAX_DIMS;
+pub use dropblock::DropBlock;
 pub use error::DropoutError;
 pub use fused::{Act, BiasActDropout, ResidualDropout};
 pub use packed::PackedMask;

@@ -13,6 +13,7 @@
 
 use crate::alpha::{AlphaDropout, SELU_SATURATION};
 use crate::broadcast::{noise_strides, validate};
+use crate::dropblock::DropBlock;
 use crate::error::{check_len, check_shape, DropoutError};
 use crate::fused::{Act, BiasActDropout, ResidualDropout};
 use crate::philox::MaskKey;
@@ -282,5 +283,59 @@ pub fn alpha_forward_broadcast(
         }
         j as u64
     });
+    Ok(())
+}
+
+/// Reference of [`DropBlock::forward`]: every unit checks its own window of
+/// possible seeds directly.
+///
+/// # Errors
+/// As the fast version.
+pub fn dropblock_forward(
+    d: &DropBlock,
+    key: MaskKey,
+    mode: Mode,
+    shape: &[usize],
+    x: &[f32],
+    y: &mut [f32],
+) -> Result<(), DropoutError> {
+    let &[n, c, h, w] = shape else {
+        return Err(DropoutError::NotMaps {
+            shape: shape.to_vec(),
+        });
+    };
+    let len = n * c * h * w;
+    check_len("input", x.len(), len)?;
+    check_len("output", y.len(), len)?;
+    let Some(rule) = d.seed_rule(mode, h, w)? else {
+        y.copy_from_slice(x);
+        return Ok(());
+    };
+    let b = d.block();
+    let seeded = |plane: usize, i: usize, j: usize| match rule.plan(Mode::Train) {
+        Plan::Identity => false,
+        Plan::DropAll => true,
+        Plan::Threshold { t, .. } => key.word(((plane * h + i) * w + j) as u64) < t,
+    };
+    let mut dropped = vec![false; len];
+    for plane in 0..n * c {
+        for r in 0..h {
+            for col in 0..w {
+                let hit = (r.saturating_sub(b - 1)..=r.min(h - b)).any(|i| {
+                    (col.saturating_sub(b - 1)..=col.min(w - b)).any(|j| seeded(plane, i, j))
+                });
+                dropped[(plane * h + r) * w + col] = hit;
+            }
+        }
+    }
+    let kept = dropped.iter().filter(|&&v| !v).count();
+    let s = if kept == 0 {
+        0.0
+    } else {
+        (len as f64 / kept as f64) as f32
+    };
+    for i in 0..len {
+        y[i] = if dropped[i] { 0.0 } else { x[i] * s };
+    }
     Ok(())
 }

@@ -90,6 +90,8 @@ pub struct ModelSpec {
     pub variant: DropoutVariant,
     /// DropConnect rate on the weights of hidden dense layers.
     pub dropconnect: f32,
+    /// DropBlock's block size (conv dropout of kind `block`).
+    pub block_size: usize,
     /// Normalisation.
     pub norm: Norm,
     /// Placement of hidden dropout.
@@ -112,6 +114,7 @@ impl ModelSpec {
             conv_dropout_kind: DropoutKind::Element,
             variant: DropoutVariant::Standard,
             dropconnect: 0.0,
+            block_size: crate::layers::dropout_layer::DEFAULT_BLOCK,
             norm: Norm::None,
             place: DropPlace::AfterAct,
             last_only: false,
@@ -280,7 +283,8 @@ pub fn build(spec: &ModelSpec, sample: &[usize], seed: u64) -> Result<Sequential
                             next_stream(),
                             spec.conv_dropout_kind,
                         )?
-                        .with_variant(spec.variant)?,
+                        .with_variant(spec.variant)?
+                        .with_block_size(spec.block_size)?,
                     ));
                 }
             }

@@ -187,6 +187,15 @@ fn dropout_layers() {
         8,
     );
     check_layer(
+        "dropblock",
+        &mut DropoutLayer::new(0.3, 4, DropoutKind::Block)
+            .unwrap()
+            .with_block_size(2)
+            .unwrap(),
+        &[2, 2, 5, 5],
+        10,
+    );
+    check_layer(
         "feature alpha dropout",
         &mut alpha(0.4, DropoutKind::Spatial),
         &[4, 3, 2, 2],
@@ -309,4 +318,8 @@ fn whole_cnn() {
     s.dropout = 0.5;
     s.norm = Norm::Batch;
     check_model("cnn bn spatial dropout", &s, &[1, 6, 6], 3);
+    let mut b = s.clone();
+    b.conv_dropout_kind = DropoutKind::Block;
+    b.block_size = 2;
+    check_model("cnn bn dropblock", &b, &[1, 6, 6], 3);
 }

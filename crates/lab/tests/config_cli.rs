@@ -183,6 +183,27 @@ fn the_dropout_variant_is_a_typed_setting_kept_out_of_default_configs() {
     let (out, alpha) = train("alpha", &["--act", "selu", "--dropout-variant", "alpha"]);
     assert!(alpha.contains("\"dropout_variant\": \"alpha\""), "{alpha}");
     assert!(out.contains("test acc"), "{out}");
+    // DropBlock's block must fit the feature maps it drops from (28 × 28, then 14 × 14).
+    let big = lab(&[
+        "train",
+        "--arch",
+        "c4-p-c4-p-10",
+        "--conv-dropout",
+        "0.1",
+        "--conv-dropout-kind",
+        "block",
+        "--drop-block-size",
+        "15",
+        "--epochs",
+        "1",
+        "--train-size",
+        "100",
+    ]);
+    let err = String::from_utf8_lossy(&big.stderr);
+    assert!(
+        !big.status.success() && err.contains("at least 15 × 15"),
+        "{err}"
+    );
     let bad = lab(&["train", "--dropout-variant", "gamma"]);
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(

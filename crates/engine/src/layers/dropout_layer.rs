@@ -10,6 +10,9 @@
 //! With MC masks shared by blocks of `g` rows ([`Ctx::mc_group`]) the data
 //! `(N, …)` is viewed as `(N/g, g, …)` and the noise shape gets a 1 in the
 //! block dimension: every row of a block sees the same mask.
+//! DropBlock ([`DropoutKind::Block`], Ghiasi et al. 2018) drops b × b blocks
+//! of each channel and rescales by the kept share; it is its own map.
+//!
 //! The map is a [`DropoutVariant`]: inverted dropout, or AlphaDropout
 //! (Klambauer et al. 2017: dropped units set to SELU's saturation, then an
 //! affine map keeping mean 0 and variance 1; element-wise, or per channel as
@@ -17,7 +20,7 @@
 //! A new member of the family is one arm of [`DropoutVariant`] and one arm in
 //! each `match` below.
 
-use dropout::{AlphaDropout, Dropout};
+use dropout::{AlphaDropout, DropBlock, Dropout};
 
 use crate::error::EngineError;
 use crate::layer::{Ctx, Layer};
@@ -35,6 +38,8 @@ pub enum DropoutKind {
     Element,
     /// Whole channels of a `(C, H, W)` sample (Tompson et al. 2015).
     Spatial,
+    /// b × b blocks of each channel (DropBlock, Ghiasi et al. 2018; its own map).
+    Block,
 }
 
 /// What a dropout site does to the units it drops and keeps.
@@ -63,7 +68,11 @@ impl DropoutVariant {
 enum Rule {
     Standard(Dropout),
     Alpha(AlphaDropout),
+    Block(DropBlock),
 }
+
+/// DropBlock's block size unless [`DropoutLayer::with_block_size`] says otherwise.
+pub const DEFAULT_BLOCK: usize = 3;
 
 /// Dropout as a layer.
 pub struct DropoutLayer {
@@ -87,9 +96,13 @@ impl DropoutLayer {
     /// [`EngineError::Dropout`] if `p` is not in [0, 1].
     pub fn new(p: f32, stream: u32, kind: DropoutKind) -> Result<Self, EngineError> {
         let dropout = Dropout::new(p)?;
+        let rule = match kind {
+            DropoutKind::Block => Rule::Block(DropBlock::new(p, DEFAULT_BLOCK)?),
+            _ => Rule::Standard(dropout),
+        };
         Ok(Self {
             dropout,
-            rule: Rule::Standard(dropout),
+            rule,
             rate: p,
             stream,
             kind,
@@ -105,10 +118,24 @@ impl DropoutLayer {
     ///
     /// # Errors
     /// [`EngineError::Dropout`] if the rate is invalid (it was checked by [`Self::new`]).
+    /// A DropBlock site keeps its own map whatever the variant.
     pub fn with_variant(self, variant: DropoutVariant) -> Result<Self, EngineError> {
-        let rule = match variant {
-            DropoutVariant::Standard => Rule::Standard(self.dropout),
-            DropoutVariant::Alpha => Rule::Alpha(AlphaDropout::new(self.dropout.p())?),
+        let rule = match (self.rule, variant) {
+            (Rule::Block(b), _) => Rule::Block(b),
+            (_, DropoutVariant::Standard) => Rule::Standard(self.dropout),
+            (_, DropoutVariant::Alpha) => Rule::Alpha(AlphaDropout::new(self.dropout.p())?),
+        };
+        Ok(Self { rule, ..self })
+    }
+
+    /// A DropBlock site with blocks of `block` × `block` (other kinds ignore it).
+    ///
+    /// # Errors
+    /// [`EngineError::Dropout`] for a block size of 0.
+    pub fn with_block_size(self, block: usize) -> Result<Self, EngineError> {
+        let rule = match self.rule {
+            Rule::Block(_) => Rule::Block(DropBlock::new(self.dropout.p(), block)?),
+            other => other,
         };
         Ok(Self { rule, ..self })
     }
@@ -148,7 +175,8 @@ impl DropoutLayer {
         }
         self.shape.extend_from_slice(&shape[1..]);
         match self.kind {
-            DropoutKind::Element => self.noise.extend_from_slice(&shape[1..]),
+            // (DropBlock never gets here: it has its own map.)
+            DropoutKind::Element | DropoutKind::Block => self.noise.extend_from_slice(&shape[1..]),
             // (C, H, W): one bit per channel.
             DropoutKind::Spatial => {
                 self.noise.push(shape[1]);
@@ -162,21 +190,32 @@ impl DropoutLayer {
 impl Layer for DropoutLayer {
     fn describe(&self) -> String {
         let name = match (self.rule, self.kind) {
-            (Rule::Standard(_), DropoutKind::Element) => "Dropout",
+            (Rule::Block(b), _) => return format!("DropBlock({}, block {})", b.p(), b.block()),
             (Rule::Standard(_), DropoutKind::Spatial) => "SpatialDropout",
-            (Rule::Alpha(_), DropoutKind::Element) => "AlphaDropout",
+            (Rule::Standard(_), _) => "Dropout",
             (Rule::Alpha(_), DropoutKind::Spatial) => "FeatureAlphaDropout",
+            (Rule::Alpha(_), _) => "AlphaDropout",
         };
         format!("{name}({})", self.dropout.p())
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, EngineError> {
-        match self.kind {
-            DropoutKind::Spatial if input.len() != 3 => Err(EngineError::Shape {
+        match (self.kind, self.rule) {
+            (DropoutKind::Spatial, _) if input.len() != 3 => Err(EngineError::Shape {
                 layer: self.describe(),
                 got: input.to_vec(),
                 expected: "images (C × H × W): it drops whole channels".into(),
             }),
+            (_, Rule::Block(b)) if input.len() != 3 || b.block() > input[1].min(input[2]) => {
+                Err(EngineError::Shape {
+                    layer: self.describe(),
+                    got: input.to_vec(),
+                    expected: format!(
+                        "feature maps (C × H × W) of at least {0} × {0}: it drops {0} × {0} blocks",
+                        b.block()
+                    ),
+                })
+            }
             _ => Ok(input.to_vec()),
         }
     }
@@ -186,6 +225,13 @@ impl Layer for DropoutLayer {
         let (key, mode) = (ctx.key(self.stream), ctx.site_mode(self.input));
         let rule = self.rule;
         let mut y = std::mem::take(&mut self.y);
+        if let Rule::Block(b) = rule {
+            // Each row its own blocks (MC masks shared by rows are not offered for DropBlock).
+            b.forward(key, mode, &x.shape, &x.data, &mut y.data)
+                .expect("shapes checked at build time");
+            self.y = y;
+            return;
+        }
         match (rule, self.dims(&x.shape, ctx.shared_rows())) {
             (Rule::Standard(d), None) => d.forward(key, mode, &x.data, &mut y.data),
             (Rule::Standard(d), Some((shape, noise))) => {
@@ -195,6 +241,7 @@ impl Layer for DropoutLayer {
             (Rule::Alpha(d), Some((shape, noise))) => {
                 d.forward_broadcast(key, mode, shape, noise, &x.data, &mut y.data)
             }
+            (Rule::Block(_), _) => unreachable!("handled above"),
         }
         .expect("shapes checked at build time");
         self.y = y;
@@ -212,6 +259,12 @@ impl Layer for DropoutLayer {
         let (key, mode) = (ctx.key(self.stream), ctx.site_mode(self.input));
         let rule = self.rule;
         let mut dx = std::mem::take(&mut self.dx);
+        if let Rule::Block(b) = rule {
+            b.backward(key, mode, &x.shape, &dy.data, &mut dx.data)
+                .expect("shapes checked at build time");
+            self.dx = dx;
+            return;
+        }
         match (rule, self.dims(&x.shape, ctx.shared_rows())) {
             (Rule::Standard(d), None) => d.backward(key, mode, &dy.data, &mut dx.data),
             (Rule::Standard(d), Some((shape, noise))) => {
@@ -221,6 +274,7 @@ impl Layer for DropoutLayer {
             (Rule::Alpha(d), Some((shape, noise))) => {
                 d.backward_broadcast(key, mode, shape, noise, &dy.data, &mut dx.data)
             }
+            (Rule::Block(_), _) => unreachable!("handled above"),
         }
         .expect("shapes checked at build time");
         self.dx = dx;
@@ -236,6 +290,7 @@ impl Layer for DropoutLayer {
         self.rule = match self.rule {
             Rule::Standard(_) => Rule::Standard(self.dropout),
             Rule::Alpha(_) => Rule::Alpha(AlphaDropout::new(p).expect("a rate in [0, 1]")),
+            Rule::Block(b) => Rule::Block(DropBlock::new(p, b.block()).expect("a rate in [0, 1]")),
         };
     }
 }

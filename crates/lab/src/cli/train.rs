@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use lab::config::RunConfig;
-use lab::data::load;
+use lab::data::{load, Splits};
 use lab::rundir;
 use lab::train::{build_model, train, LoopOptions, Summary};
 
@@ -93,6 +93,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
             }
         }
     }
+    // Threads, data and model are checked before any directory is made, so
+    // a bad setting leaves nothing behind.
+    let pool = super::pool(cfg.threads)?;
+    let splits = load(&cfg.data, cfg.seed).context("loading data")?;
+    build_model(&cfg, &splits)?;
     let out = match (&a.resume, &a.out) {
         (Some(dir), _) => dir.clone(),
         (None, Some(out)) => {
@@ -102,7 +107,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         (None, None) => rundir::create_unique(Path::new("runs"))?,
     };
     let Some(k) = a.ensemble.filter(|&k| k > 1) else {
-        return train_one(&cfg, &out, &a);
+        return train_one(&cfg, &splits, &pool, &out, &a);
     };
     let mut dirs = Vec::new();
     for m in 0..u64::from(k) {
@@ -124,7 +129,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
             );
         }
         rundir::prepare_new(&dir, false)?;
-        train_one(&member, &dir, &a)?;
+        // The members share the data split (data_seed), so they share `splits`.
+        train_one(&member, &splits, &pool, &dir, &a)?;
         dirs.push(dir.display().to_string());
     }
     if !a.json {
@@ -138,10 +144,14 @@ pub fn run(a: TrainArgs) -> Result<()> {
 }
 
 /// Train one run of `cfg` into the prepared directory `out`.
-fn train_one(cfg: &RunConfig, out: &Path, a: &TrainArgs) -> Result<()> {
-    let pool = super::pool(cfg.threads)?;
-    let splits = load(&cfg.data, cfg.seed).context("loading data")?;
-    let (mut model, mut opt, schedule) = build_model(cfg, &splits)?;
+fn train_one(
+    cfg: &RunConfig,
+    splits: &Splits,
+    pool: &rayon::ThreadPool,
+    out: &Path,
+    a: &TrainArgs,
+) -> Result<()> {
+    let (mut model, mut opt, schedule) = build_model(cfg, splits)?;
     if !a.json {
         eprintln!(
             "data: {} — {} train, {} val, {} test, {} classes, sample shape {:?}",
@@ -162,7 +172,7 @@ fn train_one(cfg: &RunConfig, out: &Path, a: &TrainArgs) -> Result<()> {
     let summary = pool.install(|| {
         train(
             cfg,
-            &splits,
+            splits,
             &mut model,
             &mut opt,
             schedule,

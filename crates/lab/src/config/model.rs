@@ -35,7 +35,7 @@ pub struct ModelConfig {
     /// Dropout rate after each conv block.
     #[arg(long, default_value_t = 0.0)]
     pub conv_dropout: f32,
-    /// What one conv-dropout mask bit drops: one element, or a whole channel (spatial dropout).
+    /// What one conv-dropout mask bit drops: one element, a whole channel (spatial dropout), or a b × b block (DropBlock).
     #[arg(long, value_enum, default_value_t = DropoutKind::Element)]
     pub conv_dropout_kind: DropoutKind,
     /// The dropout map at every site: standard (inverted) dropout, or alpha (AlphaDropout for SELU nets; per channel after conv blocks with --conv-dropout-kind spatial).
@@ -50,6 +50,10 @@ pub struct ModelConfig {
     #[arg(long, default_value = "constant")]
     #[serde(default, skip_serializing_if = "DropoutSchedule::is_constant")]
     pub dropout_schedule: DropoutSchedule,
+    /// DropBlock's block size b (with --conv-dropout-kind block; default 3): b × b blocks of each channel are dropped.
+    #[arg(long, value_name = "B")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop_block_size: Option<usize>,
     /// Normalisation in hidden blocks: none, BatchNorm, LayerNorm.
     #[arg(long, value_enum, default_value_t = Norm::None)]
     pub norm: Norm,
@@ -84,6 +88,9 @@ impl ModelConfig {
             conv_dropout_kind: self.conv_dropout_kind,
             variant: self.dropout_variant,
             dropconnect: self.dropconnect,
+            block_size: self
+                .drop_block_size
+                .unwrap_or(engine::layers::dropout_layer::DEFAULT_BLOCK),
             norm: self.norm,
             place: self.dropout_where,
             last_only: self.dropout_last_only,
