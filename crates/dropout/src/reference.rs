@@ -60,6 +60,17 @@ pub fn mask(d: &Dropout, key: MaskKey, mode: Mode, len: usize) -> Vec<bool> {
     (0..len as u64).map(|e| keep(d, key, mode, e).0).collect()
 }
 
+/// The row-major multi-index of element `i` of `shape`, mapped to its index
+/// in the noise shape (`strides` from `noise_strides`).
+fn noise_index(shape: &[usize], strides: &[usize], i: usize) -> usize {
+    let (mut rest, mut j) = (i, 0);
+    for dim in (0..shape.len()).rev() {
+        j += (rest % shape[dim]) * strides[dim];
+        rest /= shape[dim];
+    }
+    j
+}
+
 /// Broadcast dropout: element `i` uses mask index `noise_index(i)`.
 ///
 /// # Errors
@@ -79,13 +90,7 @@ pub fn forward_broadcast(
     let strides = noise_strides(shape, noise);
     let identity = d.plan(mode) == Plan::Identity;
     for i in 0..n {
-        // Row-major multi-index of i, mapped to the noise index.
-        let (mut rest, mut j) = (i, 0);
-        for dim in (0..shape.len()).rev() {
-            j += (rest % shape[dim]) * strides[dim];
-            rest /= shape[dim];
-        }
-        let (k, s) = keep(d, key, mode, j as u64);
+        let (k, s) = keep(d, key, mode, noise_index(shape, &strides, i) as u64);
         y[i] = if identity {
             x[i]
         } else if k {
@@ -276,12 +281,7 @@ pub fn alpha_forward_broadcast(
     check_len("output", y.len(), n)?;
     let strides = noise_strides(shape, noise);
     alpha_map(d, key, mode, x, y, |i| {
-        let (mut rest, mut j) = (i, 0);
-        for dim in (0..shape.len()).rev() {
-            j += (rest % shape[dim]) * strides[dim];
-            rest /= shape[dim];
-        }
-        j as u64
+        noise_index(shape, &strides, i) as u64
     });
     Ok(())
 }
