@@ -2,10 +2,11 @@
 side-by-side comparison on the same machine (not run by CI).
 
     pip install torch
-    python bench/torch_dropout.py [--threads 2] [--reps 9] [--json]
+    python bench/torch_dropout.py [--threads 2] [--reps 9] [--variant plain|alpha] [--json]
 
 For each size it times, with torch.set_num_threads(threads):
-  forward   y = F.dropout(x, p, training=True)
+  forward   y = F.dropout(x, p, training=True)   (--variant alpha: F.alpha_dropout,
+            the twin of `dropout-lab bench kernel --variant alpha`)
   backward  x.grad from y.backward(g) (autograd: applies the stored mask)
   memcpy    y.copy_(x)
 and prints medians, GB/s (8 bytes per element) and ratio = memcpy / kernel.
@@ -36,12 +37,14 @@ def main():
     ap.add_argument("--reps", type=int, default=9)
     ap.add_argument("--p", type=float, default=0.5)
     ap.add_argument("--sizes", default="1,16,64", help="sizes in Mi elements")
+    ap.add_argument("--variant", choices=["plain", "alpha"], default="plain")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
+    drop = F.dropout if a.variant == "plain" else F.alpha_dropout
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     if not a.json:
-        print(f"torch {torch.__version__}, F.dropout p = {a.p}, {a.threads} thread(s); medians of {a.reps} reps")
+        print(f"torch {torch.__version__}, F.{drop.__name__} p = {a.p}, {a.threads} thread(s); medians of {a.reps} reps")
         print(f"{'elements':>9} {'memcpy ms':>10} {'fwd ms':>10} {'GB/s':>7} {'fwd+bwd ms':>11} {'fwd/cpy':>8}")
     for m in [int(s) for s in a.sizes.split(",")]:
         n = m << 20
@@ -49,18 +52,19 @@ def main():
         y = torch.empty(n)
         g = torch.ones(n)
         cpy = median_ms(lambda: y.copy_(x), a.reps)
-        fwd = median_ms(lambda: F.dropout(x, a.p, training=True), a.reps)
+        fwd = median_ms(lambda: drop(x, a.p, training=True), a.reps)
         xr = x.clone().requires_grad_(True)
 
         def fwd_bwd():
             xr.grad = None
-            F.dropout(xr, a.p, training=True).backward(g)
+            drop(xr, a.p, training=True).backward(g)
 
         both = median_ms(fwd_bwd, a.reps)
         r = {
             "elements": n,
             "threads": a.threads,
             "p": a.p,
+            "variant": a.variant,
             "torch": torch.__version__,
             "memcpy_ms": cpy,
             "forward_ms": fwd,
