@@ -288,6 +288,7 @@ pub fn train(
     let mut train_time = start.train_s;
     let mut last = None;
     let eval_batch = eval_batch(model, bs);
+    let per_epoch = n.div_ceil(bs) as u64;
     for epoch in start.epoch..cfg.epochs {
         let lr = schedule.lr_at(cfg.optim.lr, epoch, u64::from(step));
         lo.observer
@@ -303,7 +304,6 @@ pub fn train(
                 labels.push(splits.train.y[i]);
             }
             if !cfg.model.dropout_schedule.is_constant() {
-                let per_epoch = n.div_ceil(bs) as u64;
                 model.set_dropout_factor(
                     cfg.model
                         .dropout_schedule

@@ -98,15 +98,19 @@ impl Dense {
         self.connect.p()
     }
 
+    /// Whether this call computes with masked weights W'.
+    fn connect_active(&self, ctx: &Ctx) -> bool {
+        self.connect.p() > 0.0 && ctx.dropout_mode() == dropout::Mode::Train
+    }
+
     /// Write W' = dropout(W) for this call into the scratch; whether W' ≠ W.
     fn mask_weights(&mut self, ctx: &Ctx) -> bool {
-        let mode = ctx.dropout_mode();
-        if self.connect.p() == 0.0 || mode == dropout::Mode::Eval {
+        if !self.connect_active(ctx) {
             return false;
         }
         let key = ctx.key(self.stream | CONNECT_STREAM);
         self.connect
-            .forward(key, mode, &self.w, &mut self.wm)
+            .forward(key, dropout::Mode::Train, &self.w, &mut self.wm)
             .expect("scratch sized at build time");
         true
     }
@@ -218,7 +222,7 @@ impl Layer for Dense {
             Trans { a: true, b: false },
             false,
         );
-        let masked = self.connect.p() > 0.0 && ctx.dropout_mode() == dropout::Mode::Train;
+        let masked = self.connect_active(ctx);
         if masked {
             // ∂L/∂W = mask · s · ∂L/∂W', the mask recomputed from the key.
             let key = ctx.key(self.stream | CONNECT_STREAM);

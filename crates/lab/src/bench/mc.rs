@@ -109,6 +109,7 @@ pub fn run(b: &McBench, mut tick: impl FnMut()) -> Result<McBenchResult> {
         seed: 7,
         consistent: false,
         sites: McSites::All,
+        per_pass: false,
     };
     // Warm up both (buffers sized, caches filled).
     mc(&mut model, &data, &s);

@@ -99,7 +99,10 @@ fn open_run(dir: &Path) -> Result<(RunConfig, Splits, Sequential)> {
 /// Whether MC sampling at `sites` draws any mask in this run's net.
 fn samples_anything(cfg: &RunConfig, sites: McSites) -> bool {
     let m = &cfg.model;
-    m.dropout > 0.0 || m.conv_dropout > 0.0 || (sites == McSites::All && m.input_dropout > 0.0)
+    m.dropout > 0.0
+        || m.conv_dropout > 0.0
+        || m.dropconnect > 0.0
+        || (sites == McSites::All && m.input_dropout > 0.0)
 }
 
 /// Evaluate a saved run.
@@ -152,19 +155,15 @@ pub fn run(a: EvalArgs) -> Result<()> {
             notes.push("No temperature-scaling row: the run has no validation split to fit T on (train with --val-size N).".into());
         } else {
             let t = temperature::fit(&sample::logits(&mut model, &splits.val), &splits.val.y, model.classes());
-            let scaled = |m: &mut Sequential, d: &lab::data::Dataset| {
-                let z = temperature::scale(&sample::logits(m, d), t);
-                lab::uq::Predictions::single(sample::softmax_rows(&z, m.classes()), m.classes())
-            };
-            let test = scaled(&mut model, &splits.test);
-            let ood = ood_data.as_ref().map(|o| scaled(&mut model, &o.data));
+            let test = sample::scaled(&mut model, &splits.test, t);
+            let ood = ood_data.as_ref().map(|o| sample::scaled(&mut model, &o.data, t));
             arms.push(Arm { name: format!("temperature scaled (T = {t:.2})"), test, ood, seconds_per_example: det_s });
             temp = Some(t);
         }
         let mut kl_mc = None;
         if let Some(t) = a.mc {
             if samples_anything(&cfg, a.mc_sites) {
-                let s = Sampling { t, seed: cfg.seed ^ 0x3c, consistent: a.mc_consistent, sites: a.mc_sites };
+                let s = Sampling { t, seed: cfg.seed ^ 0x3c, consistent: a.mc_consistent, sites: a.mc_sites, per_pass: cfg.model.dropconnect > 0.0 };
                 let t0 = Instant::now();
                 let test = sample::mc(&mut model, &splits.test, &s);
                 let per = t0.elapsed().as_secs_f64() / y.len().max(1) as f64;

@@ -162,17 +162,17 @@ impl Claim for Uncertainty {
             arms[0].push(&det, &det_ood, y);
             let temp =
                 temperature::fit(&sample::logits(&mut model, &splits.val), &splits.val.y, 10);
-            let scaled = |m: &mut engine::Sequential, d: &crate::data::Dataset| {
-                let z = temperature::scale(&sample::logits(m, d), temp);
-                Predictions::single(sample::softmax_rows(&z, 10), 10)
-            };
-            let (ts, ts_ood) = (scaled(&mut model, test), scaled(&mut model, &fashion));
+            let (ts, ts_ood) = (
+                sample::scaled(&mut model, test, temp),
+                sample::scaled(&mut model, &fashion, temp),
+            );
             arms[1].push(&ts, &ts_ood, y);
             let s = Sampling {
                 t,
                 seed: seed ^ 0xC14,
                 consistent: false,
                 sites: McSites::All,
+                per_pass: false,
             };
             let (mc, mc_ood) = (
                 sample::mc(&mut model, test, &s),

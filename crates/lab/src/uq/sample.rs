@@ -10,7 +10,8 @@
 //!                    key (seed, site, 0), mask index t·width + j  — one mask per MC sample for all inputs
 //! input site         sampled (`McSites::All`) or the identity (`McSites::Hidden`)
 //! ```
-//! m = max(1, ⌊R / T⌋) with R the evaluation batch the model's buffers allow;
+//! m = max(1, ⌊R / T⌋) with R the evaluation batch the model's buffers allow
+//! (`per_pass`: one sample per pass, for DropConnect's one weight mask per call);
 //! a T above R is drawn R samples per pass (block b: consistent key step b,
 //! independent key step chunk · blocks + b).
 
@@ -44,6 +45,10 @@ pub struct Sampling {
     pub consistent: bool,
     /// The sites sampled.
     pub sites: McSites,
+    /// One MC sample per forward pass: needed when a site draws one mask per
+    /// call for all its rows (DropConnect's weight mask), so that batching the
+    /// T samples into one call would make them share it.
+    pub per_pass: bool,
 }
 
 /// The deterministic net: its predictions and logits (n × k).
@@ -68,6 +73,14 @@ pub fn logits(model: &mut Sequential, data: &Dataset) -> Vec<f32> {
     out
 }
 
+/// The deterministic net's predictions with its logits divided by `t`
+/// (temperature scaling, [`super::temperature`]).
+pub fn scaled(model: &mut Sequential, data: &Dataset, t: f64) -> Predictions {
+    let k = model.classes();
+    let z = super::temperature::scale(&logits(model, data), t);
+    Predictions::single(softmax_rows(&z, k), k)
+}
+
 /// Row-wise softmax of n × k logits.
 pub fn softmax_rows(logits: &[f32], k: usize) -> Vec<f64> {
     let mut p = Vec::new();
@@ -81,7 +94,7 @@ pub fn mc(model: &mut Sequential, data: &Dataset, s: &Sampling) -> Predictions {
     let (n, d, k, t) = (data.len(), data.dim(), model.classes(), s.t.max(1));
     let r = eval_batch(model, 1).max(1);
     // Samples per forward pass (T itself unless T alone overflows the buffers), inputs per chunk.
-    let tb = t.min(r);
+    let tb = if s.per_pass { 1 } else { t.min(r) };
     let m_max = (r / tb).max(1);
     let blocks = t.div_ceil(tb);
     let mut acc = Accum::new(n, k);
@@ -168,6 +181,7 @@ mod tests {
                 seed: 5,
                 consistent,
                 sites: McSites::All,
+                per_pass: false,
             };
             let b = mc(&mut model, &data, &s);
             assert_eq!(b.members, t);
@@ -202,9 +216,32 @@ mod tests {
             seed: 5,
             consistent: false,
             sites: McSites::Hidden,
+            per_pass: false,
         };
         let p = mc(&mut model, &data, &s);
         assert_eq!((p.members, p.len()), (300, 40));
         assert!(p.mode_votes.iter().all(|&v| v <= 300));
+    }
+
+    #[test]
+    fn dropconnect_needs_one_sample_per_pass() {
+        let mut spec = ModelSpec::new("8-32-3");
+        spec.dropconnect = 0.5;
+        let mut model = build(&spec, &[8], 4).unwrap();
+        let (_, data) = net();
+        let mi = |model: &mut Sequential, per_pass: bool| {
+            let s = Sampling {
+                t: 20,
+                seed: 5,
+                consistent: false,
+                sites: McSites::All,
+                per_pass,
+            };
+            let p = mc(model, &data, &s);
+            (0..p.len()).map(|i| p.mutual_information(i)).sum::<f64>()
+        };
+        // Batched, the 20 samples of a call share its one weight mask: no disagreement.
+        assert!(mi(&mut model, false) < 1e-9);
+        assert!(mi(&mut model, true) > 1e-3);
     }
 }
