@@ -23,7 +23,7 @@ enum StudyData {
 
 #[derive(Args)]
 #[command(after_help = "Examples:
-  dropout-lab study                      # all 14 claims, MNIST + Fashion-MNIST, 5 seeds, ~45 min on 2 cores -> report/index.html
+  dropout-lab study                      # all 14 claims, MNIST + Fashion-MNIST, 5 seeds, ~40 min before C14 + ~6.5 min for C14 (2 cores) -> report/index.html
   dropout-lab study --quick              # ~5 min: smaller nets, 3 seeds, most tuning sweeps off
   dropout-lab study --dataset fashion --claims C3   # one claim, one data set
   dropout-lab study --claims C3,C9 --seeds 5
