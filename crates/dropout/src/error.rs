@@ -3,7 +3,8 @@
 //! Every misuse that can be detected is reported here, at the point of
 //! construction or call, and never as a panic later: a drop probability that
 //! is NaN or outside `[0, 1]`, buffers whose lengths disagree, and noise
-//! shapes that cannot broadcast over the data shape.
+//! shapes that cannot broadcast over the data shape, block sizes that do not
+//! fit, Gaussian rates of 1 and noise deviations that are not finite.
 
 use thiserror::Error;
 
@@ -73,6 +74,18 @@ pub enum DropoutError {
         height: usize,
         /// Map width.
         width: usize,
+    },
+    /// A Gaussian dropout rate of 1 or more (the noise variance p/(1 − p) is infinite), or NaN.
+    #[error("Gaussian dropout rate p = {p} is invalid: it must be a number in [0, 1) (its noise variance p/(1 − p) is infinite at p = 1)")]
+    GaussianRate {
+        /// The rejected value.
+        p: f32,
+    },
+    /// A noise standard deviation that is negative, infinite or NaN.
+    #[error("noise standard deviation σ = {sigma} is invalid: it must be a finite number ≥ 0")]
+    InvalidStd {
+        /// The rejected value.
+        sigma: f32,
     },
     /// Data that is not `(N, C, H, W)`.
     #[error("DropBlock needs (N, C, H, W) feature maps, got shape {shape:?}")]

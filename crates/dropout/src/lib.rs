@@ -23,7 +23,9 @@
 //! Variants: plain ([`Dropout::forward`]), broadcast/noise-shape masks for
 //! spatial and locked dropout ([`Dropout::forward_broadcast`]), AlphaDropout
 //! and FeatureAlphaDropout for SELU nets ([`AlphaDropout`]), DropBlock for
-//! feature maps ([`DropBlock`]), and the fused
+//! feature maps ([`DropBlock`]), multiplicative Gaussian dropout and additive
+//! Gaussian noise with normals from the same Philox key ([`GaussianDropout`],
+//! [`GaussianNoise`], [`normal`]), and the fused
 //! engine kernels `dropout(act(x + b))` ([`BiasActDropout`]) and
 //! `residual + dropout(x + b)` ([`ResidualDropout`]).
 //!
@@ -47,7 +49,10 @@ mod broadcast;
 mod dropblock;
 mod error;
 mod fused;
+mod gaussian;
+mod gaussian_broadcast;
 mod kernels;
+pub mod normal;
 mod packed;
 pub mod philox;
 pub mod reference;
@@ -60,6 +65,7 @@ pub use broadcast::MAX_DIMS;
 pub use dropblock::DropBlock;
 pub use error::DropoutError;
 pub use fused::{Act, BiasActDropout, ResidualDropout};
+pub use gaussian::{GaussianDropout, GaussianNoise};
 pub use packed::PackedMask;
 pub use philox::MaskKey;
 pub use rule::{Dropout, Mode};

@@ -201,6 +201,21 @@ fn dropout_layers() {
         &[4, 3, 2, 2],
         9,
     );
+    for (name, variant) in [
+        ("gaussian dropout", DropoutVariant::Gaussian),
+        ("gaussian noise", DropoutVariant::Noise),
+    ] {
+        for (kind, shape) in [
+            (DropoutKind::Element, &[5usize, 8][..]),
+            (DropoutKind::Spatial, &[4, 3, 2, 2][..]),
+        ] {
+            let mut l = DropoutLayer::new(0.3, 5, kind)
+                .unwrap()
+                .with_variant(variant)
+                .unwrap();
+            check_layer(&format!("{name} {kind:?}"), &mut l, shape, 11);
+        }
+    }
 }
 
 #[test]
@@ -304,6 +319,11 @@ fn whole_mlps() {
     a.dropout = 0.2;
     a.input_dropout = 0.1;
     check_model("mlp selu alpha dropout", &a, &[6], 5);
+    let mut g = ModelSpec::new("6-9-8-3");
+    g.variant = DropoutVariant::Gaussian;
+    g.dropout = 0.3;
+    g.input_dropout = 0.1;
+    check_model("mlp gaussian dropout", &g, &[6], 5);
     let mut c = ModelSpec::new("6-9-8-3");
     c.dropconnect = 0.3;
     c.dropout = 0.2;

@@ -183,6 +183,28 @@ fn the_dropout_variant_is_a_typed_setting_kept_out_of_default_configs() {
     let (out, alpha) = train("alpha", &["--act", "selu", "--dropout-variant", "alpha"]);
     assert!(alpha.contains("\"dropout_variant\": \"alpha\""), "{alpha}");
     assert!(out.contains("test acc"), "{out}");
+    for v in ["gaussian", "noise"] {
+        let (out, cfg) = train(v, &["--dropout", "0.3", "--dropout-variant", v]);
+        assert!(
+            cfg.contains(&format!("\"dropout_variant\": \"{v}\"")),
+            "{cfg}"
+        );
+        assert!(out.contains("test acc"), "{out}");
+    }
+    // Gaussian dropout's variance p/(1 − p) is infinite at p = 1: refused with the range.
+    let one = lab(&[
+        "train",
+        "--dropout",
+        "1",
+        "--dropout-variant",
+        "gaussian",
+        "--epochs",
+        "1",
+        "--train-size",
+        "100",
+    ]);
+    let err = String::from_utf8_lossy(&one.stderr);
+    assert!(!one.status.success() && err.contains("[0, 1)"), "{err}");
     // DropBlock's block must fit the feature maps it drops from (28 × 28, then 14 × 14).
     let big = lab(&[
         "train",

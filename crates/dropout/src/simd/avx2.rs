@@ -300,3 +300,21 @@ pub(crate) unsafe fn uniform(x: *const f32, y: *mut f32, n: usize, kept: bool, s
         i += l;
     }
 }
+
+/// The Philox words of the 64 blocks `block .. block + 64`, word-major
+/// (see `avx512::words64`).
+#[target_feature(enable = "avx2")]
+pub(crate) fn words64(key: MaskKey, block: u64, out: &mut [[u32; 64]; 4]) {
+    for g in (0..8).step_by(2) {
+        // Two independent groups of 8 blocks at a time.
+        let a = philox8(key, block + 8 * g as u64);
+        let b = philox8(key, block + 8 * (g as u64 + 1));
+        for w in 0..4 {
+            // SAFETY: out[w][8g .. 8g + 16] is in bounds (g ≤ 6).
+            unsafe {
+                _mm256_storeu_si256(out[w][8 * g..].as_mut_ptr().cast(), a[w]);
+                _mm256_storeu_si256(out[w][8 * g + 8..].as_mut_ptr().cast(), b[w]);
+            }
+        }
+    }
+}

@@ -314,3 +314,41 @@ pub(crate) unsafe fn uniform(x: *const f32, y: *mut f32, n: usize, kept: bool, s
         i += 16;
     }
 }
+
+/// The Philox words of the 64 blocks `block .. block + 64`, word-major:
+/// `out[w][k]` = word `w` of block `block + k` (the layout of [`crate::normal`]).
+#[target_feature(enable = "avx512f")]
+pub(crate) fn words64(key: MaskKey, block: u64, out: &mut [[u32; 64]; 4]) {
+    let [k0, k1] = key.philox_key();
+    let (m0, m1) = (_mm512_set1_epi32(M0 as i32), _mm512_set1_epi32(M1 as i32));
+    let (w0, w1) = (_mm512_set1_epi32(W0 as i32), _mm512_set1_epi32(W1 as i32));
+    let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    let (stream, step) = (
+        _mm512_set1_epi32(key.stream as i32),
+        _mm512_set1_epi32(key.step as i32),
+    );
+    let mut c = [[_mm512_setzero_si512(); 4]; GROUPS];
+    for (g, cg) in c.iter_mut().enumerate() {
+        let (lo, hi) = counters(block + 16 * g as u64, iota);
+        *cg = [lo, hi, stream, step];
+    }
+    let mut rk0 = _mm512_set1_epi32(k0 as i32);
+    let mut rk1 = _mm512_set1_epi32(k1 as i32);
+    for r in 0..ROUNDS {
+        if r > 0 {
+            rk0 = _mm512_add_epi32(rk0, w0);
+            rk1 = _mm512_add_epi32(rk1, w1);
+        }
+        for cg in c.iter_mut() {
+            let (hi0, lo0) = mulhilo(cg[0], m0);
+            let (hi1, lo1) = mulhilo(cg[2], m1);
+            *cg = [xor3(hi1, cg[1], rk0), lo1, xor3(hi0, cg[3], rk1), lo0];
+        }
+    }
+    for (g, cg) in c.iter().enumerate() {
+        for (w, v) in cg.iter().enumerate() {
+            // SAFETY: out[w][16g .. 16g + 16] is in bounds (g < 4).
+            unsafe { _mm512_storeu_si512(out[w][16 * g..].as_mut_ptr().cast(), *v) };
+        }
+    }
+}

@@ -209,3 +209,17 @@ pub(crate) unsafe fn uniform(b: Backend, x: *const f32, y: *mut f32, n: usize, k
         _ => portable::uniform(x, y, n, kept, s),
     }
 }
+
+/// Philox words of 64 blocks, word-major (see `portable::words64`).
+///
+/// # Safety
+/// `b` must be supported by this CPU.
+pub(crate) unsafe fn words64(b: Backend, key: MaskKey, block: u64, out: &mut [[u32; 64]; 4]) {
+    match b {
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512 => avx512::words64(key, block, out),
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 => avx2::words64(key, block, out),
+        _ => portable::words64(key, block, out),
+    }
+}

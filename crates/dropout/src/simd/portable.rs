@@ -144,3 +144,14 @@ pub(crate) unsafe fn uniform(x: *const f32, y: *mut f32, n: usize, kept: bool, s
         *y.add(i) = if kept { *x.add(i) * s } else { 0.0 };
     }
 }
+
+/// The Philox words of the 64 blocks `block .. block + 64`, word-major:
+/// `out[w][k]` = word `w` of block `block + k`.
+pub(crate) fn words64(key: MaskKey, block: u64, out: &mut [[u32; 64]; 4]) {
+    for k in 0..64 {
+        let r = key.block(block + k as u64);
+        for (w, o) in out.iter_mut().enumerate() {
+            o[k] = r[w];
+        }
+    }
+}

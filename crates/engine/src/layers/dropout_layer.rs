@@ -16,11 +16,14 @@
 //! The map is a [`DropoutVariant`]: inverted dropout, or AlphaDropout
 //! (Klambauer et al. 2017: dropped units set to SELU's saturation, then an
 //! affine map keeping mean 0 and variance 1; element-wise, or per channel as
-//! FeatureAlphaDropout); see the `dropout` crate for each map's equations.
+//! FeatureAlphaDropout), Gaussian dropout x·(1 + σz) or Gaussian noise x + σz
+//! with σ² = p/(1 − p) (Srivastava et al. 2014, §10; one draw per element, or
+//! per channel at a spatial site); see the `dropout` crate for each map's
+//! equations.
 //! A new member of the family is one arm of [`DropoutVariant`] and one arm in
 //! each `match` below.
 
-use dropout::{AlphaDropout, DropBlock, Dropout};
+use dropout::{AlphaDropout, DropBlock, Dropout, GaussianDropout, GaussianNoise};
 
 use crate::error::EngineError;
 use crate::layer::{Ctx, Layer};
@@ -54,6 +57,10 @@ pub enum DropoutVariant {
     Standard,
     /// AlphaDropout (for SELU nets): dropped → SELU's saturation, then a·(·) + b.
     Alpha,
+    /// Gaussian dropout: x · (1 + σz), σ² = p/(1 − p); needs p < 1.
+    Gaussian,
+    /// Additive Gaussian noise: x + σz with the same σ; needs p < 1.
+    Noise,
 }
 
 impl DropoutVariant {
@@ -68,7 +75,19 @@ impl DropoutVariant {
 enum Rule {
     Standard(Dropout),
     Alpha(AlphaDropout),
+    Gaussian(GaussianDropout),
+    Noise(GaussianNoise),
     Block(DropBlock),
+}
+
+/// The Gaussian site maps of rate `p` (σ² = p/(1 − p)).
+fn gaussian(p: f32, additive: bool) -> Result<Rule, dropout::DropoutError> {
+    let d = GaussianDropout::new(p)?;
+    Ok(if additive {
+        Rule::Noise(GaussianNoise::new(d.sigma())?)
+    } else {
+        Rule::Gaussian(d)
+    })
 }
 
 /// DropBlock's block size unless [`DropoutLayer::with_block_size`] says otherwise.
@@ -124,6 +143,8 @@ impl DropoutLayer {
             (Rule::Block(b), _) => Rule::Block(b),
             (_, DropoutVariant::Standard) => Rule::Standard(self.dropout),
             (_, DropoutVariant::Alpha) => Rule::Alpha(AlphaDropout::new(self.dropout.p())?),
+            (_, DropoutVariant::Gaussian) => gaussian(self.dropout.p(), false)?,
+            (_, DropoutVariant::Noise) => gaussian(self.dropout.p(), true)?,
         };
         Ok(Self { rule, ..self })
     }
@@ -195,6 +216,10 @@ impl Layer for DropoutLayer {
             (Rule::Standard(_), _) => "Dropout",
             (Rule::Alpha(_), DropoutKind::Spatial) => "FeatureAlphaDropout",
             (Rule::Alpha(_), _) => "AlphaDropout",
+            (Rule::Gaussian(_), DropoutKind::Spatial) => "SpatialGaussianDropout",
+            (Rule::Gaussian(_), _) => "GaussianDropout",
+            (Rule::Noise(_), DropoutKind::Spatial) => "SpatialGaussianNoise",
+            (Rule::Noise(_), _) => "GaussianNoise",
         };
         format!("{name}({})", self.dropout.p())
     }
@@ -241,6 +266,14 @@ impl Layer for DropoutLayer {
             (Rule::Alpha(d), Some((shape, noise))) => {
                 d.forward_broadcast(key, mode, shape, noise, &x.data, &mut y.data)
             }
+            (Rule::Gaussian(d), None) => d.forward(key, mode, &x.data, &mut y.data),
+            (Rule::Gaussian(d), Some((shape, noise))) => {
+                d.forward_broadcast(key, mode, shape, noise, &x.data, &mut y.data)
+            }
+            (Rule::Noise(d), None) => d.forward(key, mode, &x.data, &mut y.data),
+            (Rule::Noise(d), Some((shape, noise))) => {
+                d.forward_broadcast(key, mode, shape, noise, &x.data, &mut y.data)
+            }
             (Rule::Block(_), _) => unreachable!("handled above"),
         }
         .expect("shapes checked at build time");
@@ -274,6 +307,11 @@ impl Layer for DropoutLayer {
             (Rule::Alpha(d), Some((shape, noise))) => {
                 d.backward_broadcast(key, mode, shape, noise, &dy.data, &mut dx.data)
             }
+            (Rule::Gaussian(d), None) => d.backward(key, mode, &dy.data, &mut dx.data),
+            (Rule::Gaussian(d), Some((shape, noise))) => {
+                d.backward_broadcast(key, mode, shape, noise, &dy.data, &mut dx.data)
+            }
+            (Rule::Noise(d), _) => d.backward(&dy.data, &mut dx.data),
             (Rule::Block(_), _) => unreachable!("handled above"),
         }
         .expect("shapes checked at build time");
@@ -290,6 +328,10 @@ impl Layer for DropoutLayer {
         self.rule = match self.rule {
             Rule::Standard(_) => Rule::Standard(self.dropout),
             Rule::Alpha(_) => Rule::Alpha(AlphaDropout::new(p).expect("a rate in [0, 1]")),
+            // A schedule scales the rate down (factor ≤ 1), so it stays below 1.
+            Rule::Gaussian(_) | Rule::Noise(_) => {
+                gaussian(p, matches!(self.rule, Rule::Noise(_))).unwrap_or(self.rule)
+            }
             Rule::Block(b) => Rule::Block(DropBlock::new(p, b.block()).expect("a rate in [0, 1]")),
         };
     }

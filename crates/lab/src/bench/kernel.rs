@@ -1,4 +1,5 @@
-//! `dropout-lab bench kernel`: dropout forward/backward (plain or AlphaDropout)
+//! `dropout-lab bench kernel`: dropout forward/backward (plain, AlphaDropout,
+//! Gaussian dropout or Gaussian noise)
 //! against a memcpy of the same buffer, measured in the same run.
 //!
 //! For `n` f32 elements both the kernel and the copy read `4n` bytes and write
@@ -15,7 +16,7 @@
 
 use std::hint::black_box;
 
-use dropout::{AlphaDropout, Dropout, MaskKey, Mode};
+use dropout::{AlphaDropout, Dropout, GaussianDropout, GaussianNoise, MaskKey, Mode};
 use serde::Serialize;
 
 use super::{median, time_ms};
@@ -28,6 +29,10 @@ pub enum Kernel {
     Plain(#[serde(skip)] Dropout),
     /// AlphaDropout (SELU nets).
     Alpha(#[serde(skip)] AlphaDropout),
+    /// Gaussian dropout (multiplicative N(1, p/(1 − p)) noise).
+    Gaussian(#[serde(skip)] GaussianDropout),
+    /// Additive Gaussian noise (σ = √(p/(1 − p)); backward is a copy).
+    Noise(#[serde(skip)] GaussianNoise),
 }
 
 impl Kernel {
@@ -35,6 +40,8 @@ impl Kernel {
         match self {
             Kernel::Plain(d) => d.forward(key, Mode::Train, x, y),
             Kernel::Alpha(d) => d.forward(key, Mode::Train, x, y),
+            Kernel::Gaussian(d) => d.forward(key, Mode::Train, x, y),
+            Kernel::Noise(d) => d.forward(key, Mode::Train, x, y),
         }
         .expect("equal lengths");
     }
@@ -43,6 +50,8 @@ impl Kernel {
         match self {
             Kernel::Plain(d) => d.backward(key, Mode::Train, dy, dx),
             Kernel::Alpha(d) => d.backward(key, Mode::Train, dy, dx),
+            Kernel::Gaussian(d) => d.backward(key, Mode::Train, dy, dx),
+            Kernel::Noise(d) => d.backward(dy, dx),
         }
         .expect("equal lengths");
     }
@@ -51,6 +60,8 @@ impl Kernel {
         match self {
             Kernel::Plain(d) => d.forward_inplace(key, Mode::Train, x),
             Kernel::Alpha(d) => d.forward_inplace(key, Mode::Train, x),
+            Kernel::Gaussian(d) => d.forward_inplace(key, Mode::Train, x),
+            Kernel::Noise(d) => d.forward_inplace(key, Mode::Train, x),
         }
     }
 
@@ -58,6 +69,8 @@ impl Kernel {
         match self {
             Kernel::Plain(d) => d.backend().name(),
             Kernel::Alpha(d) => d.rule().backend().name(),
+            Kernel::Gaussian(d) => d.backend().name(),
+            Kernel::Noise(d) => d.backend().name(),
         }
     }
 }

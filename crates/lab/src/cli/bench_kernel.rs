@@ -1,9 +1,9 @@
-//! `dropout-lab bench kernel`: dropout (plain or `--variant alpha`)
+//! `dropout-lab bench kernel`: dropout (plain, or `--variant alpha|gaussian|noise`)
 //! forward/backward against a memcpy of the same buffer, per size; a table of medians or one JSON object per size.
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use dropout::{AlphaDropout, Backend, Dropout};
+use dropout::{AlphaDropout, Backend, Dropout, GaussianDropout, GaussianNoise};
 use lab::bench::kernel::{Kernel, KernelBench, KernelResult};
 
 use super::progress::bar;
@@ -15,6 +15,10 @@ enum VariantArg {
     Plain,
     /// AlphaDropout for SELU nets (Klambauer et al. 2017).
     Alpha,
+    /// Gaussian dropout: x·(1 + σz), σ² = p/(1 − p) (Srivastava et al. 2014, §10).
+    Gaussian,
+    /// Additive Gaussian noise x + σz with σ² = p/(1 − p).
+    Noise,
 }
 
 /// Which kernel backend to measure.
@@ -32,7 +36,7 @@ enum BackendArg {
 
 #[derive(Args)]
 #[command(
-    after_help = "Examples:\n  dropout-lab bench kernel\n  dropout-lab bench kernel --json --sizes 1M,16M\n  dropout-lab bench kernel --backend portable --sizes 1M\n  dropout-lab bench kernel --variant alpha --sizes 16M"
+    after_help = "Examples:\n  dropout-lab bench kernel\n  dropout-lab bench kernel --json --sizes 1M,16M\n  dropout-lab bench kernel --backend portable --sizes 1M\n  dropout-lab bench kernel --variant alpha --sizes 16M\n  dropout-lab bench kernel --variant gaussian --p 0.3 --sizes 16M"
 )]
 pub struct KernelArgs {
     /// Buffer sizes in f32 elements (suffix K = 2^10, M = 2^20, G = 2^30; at most 128M).
@@ -113,6 +117,22 @@ pub fn run(a: KernelArgs) -> Result<()> {
                 .with_backend(backend)
                 .context("--backend")?,
         ),
+        VariantArg::Gaussian => Kernel::Gaussian(
+            GaussianDropout::new(a.p)
+                .with_context(|| format!("--p {}", a.p))?
+                .with_backend(backend)
+                .context("--backend")?,
+        ),
+        VariantArg::Noise => {
+            let p = f64::from(a.p);
+            let sigma = (p / (1.0 - p)).sqrt() as f32;
+            Kernel::Noise(
+                GaussianNoise::new(sigma)
+                    .with_context(|| format!("--p {} (σ = √(p/(1 − p)) = {sigma})", a.p))?
+                    .with_backend(backend)
+                    .context("--backend")?,
+            )
+        }
     };
     let pool = super::pool(a.threads)?;
     let bench = KernelBench {
@@ -156,7 +176,12 @@ fn print_table(rs: &[KernelResult]) {
     if let Some(r) = rs.first() {
         println!(
             "{} kernel, p = {}, backend {}, {} thread(s); memcpy = copy_from_slice (1 thread); medians of {} reps",
-            match r.variant { Kernel::Plain(_) => "dropout", Kernel::Alpha(_) => "AlphaDropout" },
+            match r.variant {
+                Kernel::Plain(_) => "dropout",
+                Kernel::Alpha(_) => "AlphaDropout",
+                Kernel::Gaussian(_) => "Gaussian dropout",
+                Kernel::Noise(_) => "Gaussian noise",
+            },
             r.p, r.backend, r.threads, r.reps
         );
     }

@@ -38,7 +38,7 @@ pub struct ModelConfig {
     /// What one conv-dropout mask bit drops: one element, a whole channel (spatial dropout), or a b × b block (DropBlock).
     #[arg(long, value_enum, default_value_t = DropoutKind::Element)]
     pub conv_dropout_kind: DropoutKind,
-    /// The dropout map at every site: standard (inverted) dropout, or alpha (AlphaDropout for SELU nets; per channel after conv blocks with --conv-dropout-kind spatial).
+    /// The dropout map at every site: standard (inverted) dropout; alpha (AlphaDropout for SELU nets; per channel after conv blocks with --conv-dropout-kind spatial); gaussian (x·(1 + σz), σ² = p/(1 − p): Gaussian dropout, needs p < 1); noise (x + σz with the same σ).
     #[arg(long, value_enum, default_value_t = DropoutVariant::Standard)]
     #[serde(default, skip_serializing_if = "DropoutVariant::is_standard")]
     pub dropout_variant: DropoutVariant,

@@ -6,10 +6,14 @@
 //! keep(e) = mode = eval ∨ p = 0  ? true
 //!         : p = 1                ? false
 //!         : word(e) ≥ round(p · 2^32)
+//! z(e)    = normal::draw(key, e)       (Gaussian dropout and noise)
 //! ```
 
 // Index loops are the obvious form of these formulas.
 #![allow(clippy::needless_range_loop)]
+
+mod gaussian;
+pub use gaussian::*;
 
 use crate::alpha::{AlphaDropout, SELU_SATURATION};
 use crate::broadcast::{noise_strides, validate};
