@@ -23,7 +23,8 @@
 //! Variants: plain ([`Dropout::forward`]), broadcast/noise-shape masks for
 //! spatial and locked dropout ([`Dropout::forward_broadcast`]), AlphaDropout
 //! and FeatureAlphaDropout for SELU nets ([`AlphaDropout`]), DropBlock for
-//! feature maps ([`DropBlock`]), multiplicative Gaussian dropout and additive
+//! feature maps ([`DropBlock`]), DropPath / stochastic depth for residual
+//! branches ([`DropPath`]), multiplicative Gaussian dropout and additive
 //! Gaussian noise with normals from the same Philox key ([`GaussianDropout`],
 //! [`GaussianNoise`], [`normal`]), and the fused
 //! engine kernels `dropout(act(x + b))` ([`BiasActDropout`]) and
@@ -47,6 +48,7 @@
 mod alpha;
 mod broadcast;
 mod dropblock;
+mod droppath;
 mod error;
 mod fused;
 mod gaussian;
@@ -63,6 +65,7 @@ mod tiles;
 pub use alpha::{AlphaDropout, SELU_SATURATION};
 pub use broadcast::MAX_DIMS;
 pub use dropblock::DropBlock;
+pub use droppath::{depth_rate, DropPath, PathScope};
 pub use error::DropoutError;
 pub use fused::{Act, BiasActDropout, ResidualDropout};
 pub use gaussian::{GaussianDropout, GaussianNoise};

@@ -61,7 +61,7 @@ pub enum EngineError {
 #[non_exhaustive]
 pub enum ArchProblem {
     /// A token that is neither a positive number, `cK` nor `p`.
-    #[error("cannot read `{0}` (expected numbers like 784-1024-10, or cK / p for conv and pool)")]
+    #[error("cannot read `{0}` (expected numbers like 784-1024-10, cK / p for conv and pool, rH for a residual block of hidden width H)")]
     Token(String),
     /// An MLP without both an input and an output size.
     #[error("needs at least an input size and an output size")]
@@ -83,6 +83,9 @@ pub enum ArchProblem {
     /// A conv or pool token after a dense one.
     #[error("conv and pool layers must come before the dense ones")]
     Order,
+    /// A residual block where there are no dense features to add to, or as the output.
+    #[error("a residual block rH needs a dense layer before it (its width is kept) and a dense output layer after it")]
+    Residual,
     /// LayerNorm asked for in conv blocks.
     #[error("LayerNorm is for dense blocks; use BatchNorm with conv layers")]
     LayerNormInConv,

@@ -2,14 +2,16 @@
 //! allocated, in saturating arithmetic:
 //!
 //! ```text
-//! params            = Σ_conv (Ci·9·Co + Co) + Σ_dense (in·out + out)
+//! params            = Σ_conv (Ci·9·Co + Co [+ 2·Co BN]) + Σ_dense (in·out + out [+ 2·out norm, hidden only])
+//!                     + Σ_residual (2·d·h + h + d [+ 2·d norm])
 //! floats per sample ≈ 2·input + Σ_conv (HW·Ci·9 + 8·HW·Co) + Σ_pool 2·(C·H·W)/4 + Σ_dense 8·out
+//!                     + Σ_residual (8·h + 12·d)
 //! ```
 //! (the second is an upper estimate of the buffers one sample of a batch
 //! needs: im2col columns, outputs, input gradients, normalisation buffers).
 
 use crate::error::EngineError;
-use crate::spec::{parse_arch, ModelSpec, Tok};
+use crate::spec::{parse_arch, ModelSpec, Norm, Tok};
 
 /// Most parameters a model may have: 100 M (weights, gradients and two
 /// optimizer moments: 1.6 GB). Anything larger is an input error here, not
@@ -37,13 +39,28 @@ pub fn size(spec: &ModelSpec, sample: &[usize]) -> Result<ModelSize, EngineError
     let mul = |a: u64, b: u64| a.saturating_mul(b);
     let (mut params, mut floats) = (0u64, 0u64);
     let mut shape: Vec<u64> = sample.iter().map(|&d| d as u64).collect();
-    let cnn = toks.iter().any(|t| !matches!(t, Tok::Dense(_)));
+    let cnn = toks.iter().any(Tok::is_image);
     let mut first_dense = !cnn;
-    for t in &toks {
+    let last = toks.len().saturating_sub(1);
+    // A norm's scale and shift over `c` features.
+    let norm = |c: u64| {
+        if spec.norm == Norm::None {
+            0
+        } else {
+            mul(2, c)
+        }
+    };
+    for (i, t) in toks.iter().enumerate() {
         match *t {
             Tok::Conv(co) if shape.len() == 3 => {
                 let (ci, hw, co) = (shape[0], mul(shape[1], shape[2]), co as u64);
-                params = params.saturating_add(mul(mul(ci, 9), co).saturating_add(co));
+                let bn = if spec.norm == Norm::Batch {
+                    mul(2, co)
+                } else {
+                    0
+                };
+                params = params
+                    .saturating_add(mul(mul(ci, 9), co).saturating_add(co).saturating_add(bn));
                 // im2col columns, the product, output, norm and activation buffers.
                 floats = floats
                     .saturating_add(mul(hw, mul(ci, 9)))
@@ -63,9 +80,28 @@ pub fn size(spec: &ModelSpec, sample: &[usize]) -> Result<ModelSize, EngineError
                     continue;
                 }
                 let inp = shape.iter().fold(1u64, |a, &d| mul(a, d));
-                params = params.saturating_add(mul(inp, k).saturating_add(k));
+                let hidden_norm = if i == last { 0 } else { norm(k) };
+                params = params
+                    .saturating_add(mul(inp, k).saturating_add(k).saturating_add(hidden_norm));
                 floats = floats.saturating_add(mul(8, k));
                 shape = vec![k];
+            }
+            Tok::Residual(h) => {
+                let (d, h) = (shape.iter().fold(1u64, |a, &v| mul(a, v)), h as u64);
+                // fc1, fc2 and a norm's scale and shift; buffers as two dense blocks plus the sum.
+                let norm = if spec.norm == Norm::None {
+                    0
+                } else {
+                    mul(2, d)
+                };
+                params = params.saturating_add(
+                    mul(2, mul(d, h))
+                        .saturating_add(h)
+                        .saturating_add(d)
+                        .saturating_add(norm),
+                );
+                floats = floats.saturating_add(mul(8, h)).saturating_add(mul(12, d));
+                shape = vec![d];
             }
             _ => {}
         }

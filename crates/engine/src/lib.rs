@@ -36,6 +36,7 @@ pub mod loss;
 pub mod matmul;
 pub mod model;
 pub mod optim;
+mod residual_spec;
 pub mod rng;
 pub mod schedule;
 pub mod spec;

@@ -6,6 +6,11 @@
 //! norm the block is one fused layer (`Dense` with the `dropout(relu(x W + b))`
 //! kernel).
 //!
+//! Residual MLP blocks: `--arch 784-256-r512-r512-10` — `rH` is
+//! `x + drop_path(fc2(dropout(act(fc1(norm(x))))))` with fc1: d → H, fc2: H → d
+//! at the current width d (a Transformer's MLP block; norm from `--norm`);
+//! block l of L gets DropPath rate `drop_path · l / L` (Huang et al. 2016).
+//!
 //! CNN: `--arch c32-p-c64-p-128-10` — `cK` is a 3×3 conv with K channels and
 //! padding 1, followed by `[BatchNorm2d] → act → [conv dropout]`; `p` is a
 //! 2×2 max pool; numbers after the convs are dense widths (a `Flatten` is
@@ -29,11 +34,13 @@ use crate::error::{ArchProblem, EngineError};
 pub use crate::footprint::{size, ModelSize, MAX_PARAMS};
 use crate::init::Init;
 use crate::layer::Layer;
+use crate::layers::residual::DropPathScope;
 use crate::layers::{
     Activation, ActivationLayer, BatchNorm, Conv2d, Dense, DropoutKind, DropoutLayer,
     DropoutVariant, Flatten, LayerNorm, MaxPool2d,
 };
 use crate::model::Sequential;
+use crate::residual_spec::{residual_block, BlockSeeds};
 use crate::rng::Rng;
 
 /// Normalisation in hidden blocks.
@@ -100,6 +107,10 @@ pub struct ModelSpec {
     pub last_only: bool,
     /// Initialisation (default from the activation).
     pub init: Option<Init>,
+    /// DropPath rate of the deepest residual block (block l of L gets `drop_path · l / L`).
+    pub drop_path: f32,
+    /// One DropPath coin per sample or per batch.
+    pub drop_path_scope: DropPathScope,
 }
 
 impl ModelSpec {
@@ -119,6 +130,8 @@ impl ModelSpec {
             place: DropPlace::AfterAct,
             last_only: false,
             init: None,
+            drop_path: 0.0,
+            drop_path_scope: DropPathScope::Sample,
         }
     }
 
@@ -134,7 +147,9 @@ impl ModelSpec {
 
     /// Whether the architecture has conv layers (needs image-shaped input).
     pub fn is_cnn(&self) -> bool {
-        self.arch.split('-').any(|t| t.starts_with('c') || t == "p")
+        self.arch
+            .split('-')
+            .any(|t| t.trim().starts_with('c') || t.trim() == "p")
     }
 }
 
@@ -142,6 +157,14 @@ pub(crate) enum Tok {
     Conv(usize),
     Pool,
     Dense(usize),
+    Residual(usize),
+}
+
+impl Tok {
+    /// Conv or pool (image layers).
+    pub(crate) fn is_image(&self) -> bool {
+        matches!(self, Tok::Conv(_) | Tok::Pool)
+    }
 }
 
 fn arch_error(arch: &str, problem: ArchProblem) -> EngineError {
@@ -163,6 +186,12 @@ pub(crate) fn parse_arch(arch: &str) -> Result<Vec<Tok>, EngineError> {
                     .ok()
                     .filter(|&k| k > 0)
                     .map(Tok::Conv)
+                    .ok_or_else(|| bad(t))
+            } else if let Some(k) = t.strip_prefix('r') {
+                k.parse()
+                    .ok()
+                    .filter(|&k| k > 0)
+                    .map(Tok::Residual)
                     .ok_or_else(|| bad(t))
             } else {
                 t.parse()
@@ -210,30 +239,30 @@ pub fn build(spec: &ModelSpec, sample: &[usize], seed: u64) -> Result<Sequential
         stream += 1;
         stream - 1
     };
-    let dense_sizes: Vec<usize> = toks
+    // Dense widths and residual blocks (Some(h)), in order; the MLP's first number is its input.
+    let dense_toks: Vec<(usize, bool)> = toks
         .iter()
-        .filter_map(|t| {
-            if let Tok::Dense(k) = t {
-                Some(*k)
-            } else {
-                None
-            }
+        .filter_map(|t| match t {
+            Tok::Dense(k) => Some((*k, false)),
+            Tok::Residual(h) => Some((*h, true)),
+            _ => None,
         })
         .collect();
-    let cnn = toks.iter().any(|t| !matches!(t, Tok::Dense(_)));
+    let cnn = toks.iter().any(Tok::is_image);
     let flat: usize = sample.iter().product();
     // For an MLP the first number is the input size.
-    let (hidden_and_out, mut shape): (Vec<usize>, Vec<usize>) = if cnn {
+    let (hidden_and_out, mut shape): (Vec<(usize, bool)>, Vec<usize>) = if cnn {
         if sample.len() != 3 {
             return Err(arch_error(
                 &spec.arch,
                 ArchProblem::NotImages(sample.to_vec()),
             ));
         }
-        (dense_sizes.clone(), sample.to_vec())
+        (dense_toks.clone(), sample.to_vec())
     } else {
-        match dense_sizes.split_first() {
-            Some((&first, rest)) if !rest.is_empty() => {
+        match dense_toks.split_first() {
+            Some((&(_, true), _)) => return Err(arch_error(&spec.arch, ArchProblem::Residual)),
+            Some((&(first, false), rest)) if !rest.is_empty() => {
                 if first != flat {
                     return Err(arch_error(
                         &spec.arch,
@@ -250,6 +279,9 @@ pub fn build(spec: &ModelSpec, sample: &[usize], seed: u64) -> Result<Sequential
     };
     if hidden_and_out.is_empty() {
         return Err(arch_error(&spec.arch, ArchProblem::NoClasses));
+    }
+    if hidden_and_out.last().is_some_and(|&(_, res)| res) {
+        return Err(arch_error(&spec.arch, ArchProblem::Residual));
     }
     if spec.input_dropout > 0.0 {
         layers.push(Box::new(
@@ -293,24 +325,33 @@ pub fn build(spec: &ModelSpec, sample: &[usize], seed: u64) -> Result<Sequential
                 shape = pool.output_shape(&shape)?;
                 layers.push(Box::new(pool));
             }
-            Tok::Dense(_) => break,
+            Tok::Dense(_) | Tok::Residual(_) => break,
         }
     }
     if cnn {
-        if toks
-            .iter()
-            .skip_while(|t| !matches!(t, Tok::Dense(_)))
-            .any(|t| !matches!(t, Tok::Dense(_)))
-        {
+        if toks.iter().skip_while(|t| t.is_image()).any(Tok::is_image) {
             return Err(arch_error(&spec.arch, ArchProblem::Order));
         }
         layers.push(Box::new(Flatten::default()));
         shape = vec![shape.iter().product()];
     }
-    // Dense blocks.
+    // Dense and residual blocks.
     let n_hidden = hidden_and_out.len() - 1;
-    for (j, &out) in hidden_and_out.iter().enumerate() {
+    let n_res = hidden_and_out.iter().filter(|t| t.1).count();
+    let mut res_l = 0;
+    for (j, &(out, res)) in hidden_and_out.iter().enumerate() {
         let inp = shape[0];
+        if res {
+            res_l += 1;
+            let seeds = BlockSeeds {
+                path_stream: next_stream(),
+                drop_stream: next_stream(),
+                init: (init_rng(), init_rng()),
+            };
+            let rate = dropout::depth_rate(spec.drop_path, res_l, n_res);
+            layers.push(Box::new(residual_block(spec, inp, out, rate, seeds)?));
+            continue;
+        }
         let last = j == n_hidden;
         let p = if last || (spec.last_only && j + 1 != n_hidden) {
             0.0

@@ -12,9 +12,10 @@
 //! fails at both.
 
 use engine::layer::{Ctx, Layer};
+use engine::layers::residual::DropPathScope;
 use engine::layers::{
     Activation, ActivationLayer, BatchNorm, Conv2d, Dense, DropoutKind, DropoutLayer,
-    DropoutVariant, Flatten, LayerNorm, MaxPool2d,
+    DropoutVariant, Flatten, LayerNorm, MaxPool2d, Residual,
 };
 use engine::loss::softmax_cross_entropy;
 use engine::rng::Rng;
@@ -219,6 +220,29 @@ fn dropout_layers() {
 }
 
 #[test]
+fn residual_block_with_droppath() {
+    for (p, scope) in [
+        (0.5, dropout::PathScope::Sample),
+        (0.5, dropout::PathScope::Batch),
+        (0.0, dropout::PathScope::Sample),
+    ] {
+        let mut rng = Rng::new(5);
+        let mut fc1 = Dense::new(5, 7, dropout::Act::Identity, 0.0, 1).unwrap();
+        let mut fc2 = Dense::new(7, 5, dropout::Act::Identity, 0.0, 1).unwrap();
+        fc1.w = randn(&mut rng, 35);
+        fc2.w = randn(&mut rng, 35);
+        let parts: Vec<(&'static str, Box<dyn Layer>)> = vec![
+            ("norm", Box::new(LayerNorm::new(5))),
+            ("fc1", Box::new(fc1)),
+            ("act", Box::new(ActivationLayer::new(Activation::Tanh))),
+            ("fc2", Box::new(fc2)),
+        ];
+        let mut r = Residual::new(5, 7, parts, p, scope, 9).unwrap();
+        check_layer(&format!("residual p {p} {scope:?}"), &mut r, &[6, 5], 12);
+    }
+}
+
+#[test]
 fn normalisation() {
     let mut bn = BatchNorm::new(6);
     bn.gamma
@@ -324,6 +348,17 @@ fn whole_mlps() {
     g.dropout = 0.3;
     g.input_dropout = 0.1;
     check_model("mlp gaussian dropout", &g, &[6], 5);
+    let mut r = ModelSpec::new("6-8-r12-r12-3");
+    r.norm = Norm::Layer;
+    r.act = Activation::Tanh;
+    r.dropout = 0.2;
+    r.drop_path = 0.5;
+    check_model("residual ln mlp droppath", &r, &[6], 6);
+    r.act = Activation::Relu;
+    check_model("residual ln relu mlp droppath", &r, &[6], 6);
+    r.norm = Norm::None;
+    r.drop_path_scope = DropPathScope::Batch;
+    check_model("residual relu mlp droppath per batch", &r, &[6], 6);
     let mut c = ModelSpec::new("6-9-8-3");
     c.dropconnect = 0.3;
     c.dropout = 0.2;

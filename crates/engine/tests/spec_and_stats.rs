@@ -9,7 +9,7 @@ use engine::{ArchProblem, EngineError, Tensor};
 
 #[test]
 fn bad_specs_are_errors() {
-    let cases: [(&str, &[usize], ArchProblem); 6] = [
+    let cases: [(&str, &[usize], ArchProblem); 10] = [
         ("784-x-10", &[784], ArchProblem::Token("x".into())),
         ("784", &[784], ArchProblem::TooShort),
         (
@@ -23,6 +23,10 @@ fn bad_specs_are_errors() {
         ("c8-p-10", &[784], ArchProblem::NotImages(vec![784])),
         ("784-0-10", &[784], ArchProblem::Token("0".into())),
         ("c8-10-p-10", &[1, 28, 28], ArchProblem::Order),
+        ("r16-10", &[784], ArchProblem::Residual),
+        ("784-64-r32", &[784], ArchProblem::Residual),
+        ("784-64-rx-10", &[784], ArchProblem::Token("rx".into())),
+        ("c8-r16-p-10", &[1, 28, 28], ArchProblem::Order),
     ];
     for (arch, sample, want) in cases {
         let got = build(&ModelSpec::new(arch), sample, 0).err();
@@ -72,6 +76,44 @@ fn bad_specs_are_errors() {
         m.forward_backward(&[0], &ctx),
         Err(EngineError::Shape { .. })
     ));
+}
+
+#[test]
+fn residual_blocks_keep_width_count_params_and_follow_the_depth_rule() {
+    for norm in [Norm::None, Norm::Layer, Norm::Batch] {
+        let mut s = ModelSpec::new("10-8-r16-r16-r16-r16-3");
+        s.norm = norm;
+        s.drop_path = 0.2;
+        s.dropout = 0.1;
+        let mut m = build(&s, &[10], 0).unwrap();
+        assert_eq!(
+            m.num_params() as u64,
+            engine::spec::size(&s, &[10]).unwrap().params,
+            "{norm:?}"
+        );
+        let rates: Vec<String> = m
+            .layers()
+            .iter()
+            .map(|l| l.describe())
+            .filter(|d| d.starts_with("Residual"))
+            .collect();
+        assert_eq!(rates.len(), 4);
+        for (l, d) in rates.iter().enumerate() {
+            let want = format!("DropPath {} per sample", dropout::depth_rate(0.2, l + 1, 4));
+            assert!(d.contains(&want), "{d} lacks {want}");
+        }
+        // A forward pass keeps the block's width.
+        m.input_mut(3).fill(0.5);
+        assert_eq!(m.forward(&Ctx::train(1, 0)).shape, vec![3, 3]);
+    }
+    // Residual blocks after conv blocks act on the flattened features.
+    let mut s = ModelSpec::new("c4-p-r32-10");
+    s.drop_path = 0.1;
+    let mut m = build(&s, &[1, 8, 8], 0).unwrap();
+    assert_eq!(
+        m.num_params() as u64,
+        engine::spec::size(&s, &[1, 8, 8]).unwrap().params
+    );
 }
 
 #[test]

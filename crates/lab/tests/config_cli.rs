@@ -191,6 +191,56 @@ fn the_dropout_variant_is_a_typed_setting_kept_out_of_default_configs() {
         );
         assert!(out.contains("test acc"), "{out}");
     }
+    // Residual blocks with DropPath: saved in the config, the depth rule in the summary.
+    let run = tmp("droppath");
+    std::fs::remove_dir_all(&run).ok();
+    let res = lab(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--arch",
+        "{in}-16-r24-r24-{classes}",
+        "--norm",
+        "ln",
+        "--drop-path",
+        "0.2",
+        "--drop-path-scope",
+        "batch",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.001",
+        "--epochs",
+        "2",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    ok(&res);
+    let res = String::from_utf8_lossy(&res.stderr); // the model summary
+    let cfg = std::fs::read_to_string(run.join("config.json")).unwrap();
+    std::fs::remove_dir_all(&run).ok();
+    assert!(
+        cfg.contains("\"drop_path\": 0.2") && cfg.contains("\"drop_path_scope\": \"batch\""),
+        "{cfg}"
+    );
+    assert!(
+        res.contains("DropPath 0.1 per batch") && res.contains("DropPath 0.2 per batch"),
+        "{res}"
+    );
+    let last = lab(&[
+        "train",
+        "--arch",
+        "{in}-16-r8",
+        "--epochs",
+        "1",
+        "--train-size",
+        "100",
+    ]);
+    let err = String::from_utf8_lossy(&last.stderr);
+    assert!(
+        !last.status.success() && err.contains("residual block rH"),
+        "{err}"
+    );
     // Gaussian dropout's variance p/(1 − p) is infinite at p = 1: refused with the range.
     let one = lab(&[
         "train",

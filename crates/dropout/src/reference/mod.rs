@@ -12,7 +12,9 @@
 // Index loops are the obvious form of these formulas.
 #![allow(clippy::needless_range_loop)]
 
+mod droppath;
 mod gaussian;
+pub use droppath::*;
 pub use gaussian::*;
 
 use crate::alpha::{AlphaDropout, SELU_SATURATION};

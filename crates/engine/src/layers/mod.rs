@@ -8,6 +8,7 @@ pub mod dense;
 pub mod dropout_layer;
 pub mod layernorm;
 pub mod pool;
+pub mod residual;
 
 pub use activation::{Activation, ActivationLayer};
 pub use batchnorm::BatchNorm;
@@ -16,3 +17,4 @@ pub use dense::Dense;
 pub use dropout_layer::{DropoutKind, DropoutLayer, DropoutVariant};
 pub use layernorm::LayerNorm;
 pub use pool::{Flatten, MaxPool2d};
+pub use residual::Residual;

@@ -23,6 +23,7 @@ use super::progress::TrainProgress;
   dropout-lab train --resume runs/nodrop          # continue a killed run, bit for bit
   dropout-lab train --out runs/nodrop --force     # replace that run
   dropout-lab train --arch c32-p-c64-p-128-10 --conv-dropout 0.1 --conv-dropout-kind spatial --epochs 5
+  dropout-lab train --arch {in}-256-r512-r512-{classes} --norm ln --drop-path 0.1 --optimizer adam --lr 1e-3
   dropout-lab train --train-size 1000 --label-noise 0.2 --norm bn --optimizer adam --lr 1e-3
   dropout-lab train --data data/sklearn-breast-cancer/breast_cancer.csv --arch {in}-32-{classes}
   dropout-lab train --ensemble 5 --val-size 5000 --epochs 10 --out runs/ens   # 5 nets for eval --ensemble"

@@ -11,6 +11,7 @@
 
 use clap::Args;
 use engine::init::Init;
+use engine::layers::residual::DropPathScope;
 use engine::layers::{Activation, DropoutKind, DropoutVariant};
 use engine::spec::{DropPlace, ModelSpec, Norm};
 use serde::{Deserialize, Serialize};
@@ -20,7 +21,7 @@ use super::DropoutSchedule;
 /// Model settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Args)]
 pub struct ModelConfig {
-    /// Architecture: MLP `784-1024-1024-10` (`{in}`/`{classes}` are filled from the data) or CNN `c32-p-c64-p-128-10`.
+    /// Architecture: MLP `784-1024-1024-10` (`{in}`/`{classes}` are filled from the data), CNN `c32-p-c64-p-128-10`, residual MLP blocks `rH` (hidden width H, width kept: `{in}-256-r512-r512-{classes}`).
     #[arg(long, default_value = "{in}-1024-1024-{classes}")]
     pub arch: String,
     /// Hidden activation.
@@ -46,6 +47,14 @@ pub struct ModelConfig {
     #[arg(long, default_value_t = 0.0)]
     #[serde(default, skip_serializing_if = "is_zero")]
     pub dropconnect: f32,
+    /// DropPath (stochastic depth) rate of the deepest residual block `rH`; block l of L gets P·l/L (Huang et al. 2016).
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub drop_path: f32,
+    /// Whose coin DropPath tosses: each sample's (as timm and Huang et al.) or one for the whole batch.
+    #[arg(long, value_enum, default_value_t = DropPathScope::Sample)]
+    #[serde(default, skip_serializing_if = "DropPathScope::is_sample")]
+    pub drop_path_scope: DropPathScope,
     /// Dropout-rate schedule, a factor on every rate per step: constant, early:EPOCHS, late:EPOCHS, ramp:EPOCHS, curriculum:GAMMA.
     #[arg(long, default_value = "constant")]
     #[serde(default, skip_serializing_if = "DropoutSchedule::is_constant")]
@@ -95,16 +104,19 @@ impl ModelConfig {
             place: self.dropout_where,
             last_only: self.dropout_last_only,
             init: self.init,
+            drop_path: self.drop_path,
+            drop_path_scope: self.drop_path_scope,
         }
     }
 
     /// The dropout rates by config field name.
-    pub fn rates(&self) -> [(&'static str, f32); 4] {
+    pub fn rates(&self) -> [(&'static str, f32); 5] {
         [
             ("dropout", self.dropout),
             ("input_dropout", self.input_dropout),
             ("conv_dropout", self.conv_dropout),
             ("dropconnect", self.dropconnect),
+            ("drop_path", self.drop_path),
         ]
     }
 }
