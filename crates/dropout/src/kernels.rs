@@ -73,13 +73,18 @@ impl Dropout {
 
     /// In-place forward: `x ← dropout(x)`.
     pub fn forward_inplace(&self, key: MaskKey, mode: Mode, x: &mut [f32]) {
+        self.forward_at_inplace(key, mode, 0, x)
+    }
+
+    /// In-place forward where element `i` has mask index `offset + i`.
+    pub fn forward_at_inplace(&self, key: MaskKey, mode: Mode, offset: u64, x: &mut [f32]) {
         match self.plan(mode) {
             Plan::Identity => {}
             Plan::DropAll => x.fill(0.0),
             Plan::Threshold { t, s } => {
                 let p = x.as_mut_ptr();
                 // SAFETY: every op reads element i before writing element i.
-                unsafe { self.scale_raw(key, t, s, 0, p, p, x.len()) }
+                unsafe { self.scale_raw(key, t, s, offset, p, p, x.len()) }
             }
         }
     }

@@ -52,6 +52,11 @@ fn forward_and_backward_match_reference() {
                     let mut inplace = x.to_vec();
                     d.forward_inplace(key, mode, &mut inplace);
                     assert_bits_eq(&inplace, &want, &format!("forward_inplace {ctx}"));
+                    let mut shifted = vec![0.0; n];
+                    reference::forward_at(&d, key, mode, 1001, x, &mut shifted).unwrap();
+                    let mut at = x.to_vec();
+                    d.forward_at_inplace(key, mode, 1001, &mut at);
+                    assert_bits_eq(&at, &shifted, &format!("forward_at_inplace {ctx}"));
                     let mut dx = vec![f32::NAN; n];
                     d.backward(key, mode, x, &mut dx).unwrap();
                     assert_bits_eq(&dx, &want, &format!("backward {ctx}"));

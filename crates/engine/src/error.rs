@@ -83,6 +83,14 @@ pub enum ArchProblem {
     /// A conv or pool token after a dense one.
     #[error("conv and pool layers must come before the dense ones")]
     Order,
+    /// An RNN on samples that are not sequences of rows.
+    #[error("has an RNN, which reads each sample as T rows of D features (e.g. an image's rows), but each sample has shape {0:?}")]
+    NotSequences(Vec<usize>),
+    /// An RNN that is not the first layer.
+    #[error(
+        "an RNN rnnH must be the first layer (it reads the raw rows), followed by dense layers"
+    )]
+    RnnFirst,
     /// A residual block where there are no dense features to add to, or as the output.
     #[error("a residual block rH needs a dense layer before it (its width is kept) and a dense output layer after it")]
     Residual,

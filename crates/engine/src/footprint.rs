@@ -3,9 +3,9 @@
 //!
 //! ```text
 //! params            = Σ_conv (Ci·9·Co + Co [+ 2·Co BN]) + Σ_dense (in·out + out [+ 2·out norm, hidden only])
-//!                     + Σ_residual (2·d·h + h + d [+ 2·d norm])
+//!                     + Σ_residual (2·d·h + h + d [+ 2·d norm]) + Σ_rnn (h·d + h·h + h)
 //! floats per sample ≈ 2·input + Σ_conv (HW·Ci·9 + 8·HW·Co) + Σ_pool 2·(C·H·W)/4 + Σ_dense 8·out
-//!                     + Σ_residual (8·h + 12·d)
+//!                     + Σ_residual (8·h + 12·d) + Σ_rnn (T·(d + 2h) + 4h)
 //! ```
 //! (the second is an upper estimate of the buffers one sample of a batch
 //! needs: im2col columns, outputs, input gradients, normalisation buffers).
@@ -85,6 +85,18 @@ pub fn size(spec: &ModelSpec, sample: &[usize]) -> Result<ModelSize, EngineError
                     .saturating_add(mul(inp, k).saturating_add(k).saturating_add(hidden_norm));
                 floats = floats.saturating_add(mul(8, k));
                 shape = vec![k];
+            }
+            Tok::Rnn(h) if shape.len() >= 2 => {
+                let h = h as u64;
+                let d = *shape.last().expect("two dims");
+                let steps = shape.iter().fold(1u64, |a, &v| mul(a, v)) / d.max(1);
+                params =
+                    params.saturating_add(mul(h, d).saturating_add(mul(h, h)).saturating_add(h));
+                // masked inputs, masked and plain states per step, gradients.
+                floats = floats
+                    .saturating_add(mul(steps, d.saturating_add(mul(2, h))))
+                    .saturating_add(mul(4, h));
+                shape = vec![h];
             }
             Tok::Residual(h) => {
                 let (d, h) = (shape.iter().fold(1u64, |a, &v| mul(a, v)), h as u64);

@@ -11,6 +11,11 @@
 //! at the current width d (a Transformer's MLP block; norm from `--norm`);
 //! block l of L gets DropPath rate `drop_path · l / L` (Huang et al. 2016).
 //!
+//! RNN: `--arch rnn128-10` — an Elman RNN (tanh) of 128 units reading each
+//! sample as T rows of D features (an image's rows: sequential MNIST), its
+//! last state into the dense layers; dropout on its inputs and recurrent
+//! state (`rnn_dropout`, locked or naive). It must be the first layer.
+//!
 //! CNN: `--arch c32-p-c64-p-128-10` — `cK` is a 3×3 conv with K channels and
 //! padding 1, followed by `[BatchNorm2d] → act → [conv dropout]`; `p` is a
 //! 2×2 max pool; numbers after the convs are dense widths (a `Flatten` is
@@ -37,7 +42,7 @@ use crate::layer::Layer;
 use crate::layers::residual::DropPathScope;
 use crate::layers::{
     Activation, ActivationLayer, BatchNorm, Conv2d, Dense, DropoutKind, DropoutLayer,
-    DropoutVariant, Flatten, LayerNorm, MaxPool2d,
+    DropoutVariant, Flatten, LayerNorm, MaxPool2d, Rnn, RnnDropout,
 };
 use crate::model::Sequential;
 use crate::residual_spec::{residual_block, BlockSeeds};
@@ -111,6 +116,10 @@ pub struct ModelSpec {
     pub drop_path: f32,
     /// One DropPath coin per sample or per batch.
     pub drop_path_scope: DropPathScope,
+    /// Dropout rate on an RNN's inputs and recurrent state.
+    pub rnn_dropout: f32,
+    /// Locked (one mask per sequence) or naive (per step) RNN dropout.
+    pub rnn_dropout_kind: RnnDropout,
 }
 
 impl ModelSpec {
@@ -132,6 +141,8 @@ impl ModelSpec {
             init: None,
             drop_path: 0.0,
             drop_path_scope: DropPathScope::Sample,
+            rnn_dropout: 0.0,
+            rnn_dropout_kind: RnnDropout::Locked,
         }
     }
 
@@ -145,11 +156,13 @@ impl ModelSpec {
         })
     }
 
-    /// Whether the architecture has conv layers (needs image-shaped input).
+    /// Whether the architecture reads each sample in its own shape (conv,
+    /// pool or RNN layers) rather than as a flat feature vector.
     pub fn is_cnn(&self) -> bool {
-        self.arch
-            .split('-')
-            .any(|t| t.trim().starts_with('c') || t.trim() == "p")
+        self.arch.split('-').any(|t| {
+            let t = t.trim();
+            t.starts_with('c') || t == "p" || t.starts_with("rnn")
+        })
     }
 }
 
@@ -158,12 +171,13 @@ pub(crate) enum Tok {
     Pool,
     Dense(usize),
     Residual(usize),
+    Rnn(usize),
 }
 
 impl Tok {
-    /// Conv or pool (image layers).
+    /// Conv, pool or RNN: layers that read the sample's own shape (before the dense ones).
     pub(crate) fn is_image(&self) -> bool {
-        matches!(self, Tok::Conv(_) | Tok::Pool)
+        matches!(self, Tok::Conv(_) | Tok::Pool | Tok::Rnn(_))
     }
 }
 
@@ -186,6 +200,12 @@ pub(crate) fn parse_arch(arch: &str) -> Result<Vec<Tok>, EngineError> {
                     .ok()
                     .filter(|&k| k > 0)
                     .map(Tok::Conv)
+                    .ok_or_else(|| bad(t))
+            } else if let Some(k) = t.strip_prefix("rnn") {
+                k.parse()
+                    .ok()
+                    .filter(|&k| k > 0)
+                    .map(Tok::Rnn)
                     .ok_or_else(|| bad(t))
             } else if let Some(k) = t.strip_prefix('r') {
                 k.parse()
@@ -252,7 +272,17 @@ pub fn build(spec: &ModelSpec, sample: &[usize], seed: u64) -> Result<Sequential
     let flat: usize = sample.iter().product();
     // For an MLP the first number is the input size.
     let (hidden_and_out, mut shape): (Vec<(usize, bool)>, Vec<usize>) = if cnn {
-        if sample.len() != 3 {
+        let rnn = toks.iter().position(|t| matches!(t, Tok::Rnn(_)));
+        if rnn.is_some_and(|i| i > 0) {
+            return Err(arch_error(&spec.arch, ArchProblem::RnnFirst));
+        }
+        if rnn.is_some() && sample.len() < 2 {
+            return Err(arch_error(
+                &spec.arch,
+                ArchProblem::NotSequences(sample.to_vec()),
+            ));
+        }
+        if rnn.is_none() && sample.len() != 3 {
             return Err(arch_error(
                 &spec.arch,
                 ArchProblem::NotImages(sample.to_vec()),
@@ -297,6 +327,16 @@ pub fn build(spec: &ModelSpec, sample: &[usize], seed: u64) -> Result<Sequential
     // Conv blocks.
     for t in &toks {
         match t {
+            Tok::Rnn(h) => {
+                let d = *shape.last().expect("a sequence shape");
+                let stream = next_stream();
+                next_stream(); // the recurrent site: stream + 1
+                let mut rnn = Rnn::new(d, *h, spec.rnn_dropout, spec.rnn_dropout_kind, stream)?;
+                init.fill(&mut rnn.w_x, d, *h, &mut init_rng());
+                init.fill(&mut rnn.w_h, *h, *h, &mut init_rng());
+                layers.push(Box::new(rnn));
+                shape = vec![*h];
+            }
             Tok::Conv(co) => {
                 let mut conv = Conv2d::new(shape[0], *co, 3, 1, 1)?;
                 init.fill(&mut conv.w, shape[0] * 9, co * 9, &mut init_rng());

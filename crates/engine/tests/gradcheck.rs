@@ -15,7 +15,7 @@ use engine::layer::{Ctx, Layer};
 use engine::layers::residual::DropPathScope;
 use engine::layers::{
     Activation, ActivationLayer, BatchNorm, Conv2d, Dense, DropoutKind, DropoutLayer,
-    DropoutVariant, Flatten, LayerNorm, MaxPool2d, Residual,
+    DropoutVariant, Flatten, LayerNorm, MaxPool2d, Residual, Rnn, RnnDropout,
 };
 use engine::loss::softmax_cross_entropy;
 use engine::rng::Rng;
@@ -239,6 +239,22 @@ fn residual_block_with_droppath() {
         ];
         let mut r = Residual::new(5, 7, parts, p, scope, 9).unwrap();
         check_layer(&format!("residual p {p} {scope:?}"), &mut r, &[6, 5], 12);
+    }
+}
+
+#[test]
+fn rnn_through_time_with_locked_and_naive_dropout() {
+    for (p, kind) in [
+        (0.0, RnnDropout::Locked),
+        (0.3, RnnDropout::Locked),
+        (0.3, RnnDropout::Naive),
+    ] {
+        let mut rng = Rng::new(8);
+        let mut r = Rnn::new(5, 6, p, kind, 2).unwrap();
+        r.w_x = randn(&mut rng, 30).iter().map(|v| v * 0.5).collect();
+        r.w_h = randn(&mut rng, 36).iter().map(|v| v * 0.4).collect();
+        r.b = randn(&mut rng, 6);
+        check_layer(&format!("rnn p {p} {kind:?}"), &mut r, &[3, 4, 5], 13);
     }
 }
 

@@ -9,7 +9,7 @@ use engine::{ArchProblem, EngineError, Tensor};
 
 #[test]
 fn bad_specs_are_errors() {
-    let cases: [(&str, &[usize], ArchProblem); 10] = [
+    let cases: [(&str, &[usize], ArchProblem); 13] = [
         ("784-x-10", &[784], ArchProblem::Token("x".into())),
         ("784", &[784], ArchProblem::TooShort),
         (
@@ -27,6 +27,9 @@ fn bad_specs_are_errors() {
         ("784-64-r32", &[784], ArchProblem::Residual),
         ("784-64-rx-10", &[784], ArchProblem::Token("rx".into())),
         ("c8-r16-p-10", &[1, 28, 28], ArchProblem::Order),
+        ("rnn8-10", &[784], ArchProblem::NotSequences(vec![784])),
+        ("c4-rnn8-10", &[1, 8, 8], ArchProblem::RnnFirst),
+        ("rnnx-10", &[1, 8, 8], ArchProblem::Token("rnnx".into())),
     ];
     for (arch, sample, want) in cases {
         let got = build(&ModelSpec::new(arch), sample, 0).err();
@@ -106,6 +109,20 @@ fn residual_blocks_keep_width_count_params_and_follow_the_depth_rule() {
         m.input_mut(3).fill(0.5);
         assert_eq!(m.forward(&Ctx::train(1, 0)).shape, vec![3, 3]);
     }
+    // An RNN over the rows: its parameters, its last state into the dense layers.
+    let mut s = ModelSpec::new("rnn16-12-10");
+    s.rnn_dropout = 0.2;
+    let mut m = build(&s, &[1, 7, 5], 0).unwrap();
+    assert_eq!(
+        m.num_params() as u64,
+        engine::spec::size(&s, &[1, 7, 5]).unwrap().params
+    );
+    assert_eq!(
+        m.num_params(),
+        16 * 5 + 16 * 16 + 16 + 16 * 12 + 12 + 12 * 10 + 10
+    );
+    m.input_mut(2).fill(0.1);
+    assert_eq!(m.forward(&Ctx::train(1, 0)).shape, vec![2, 10]);
     // Residual blocks after conv blocks act on the flattened features.
     let mut s = ModelSpec::new("c4-p-r32-10");
     s.drop_path = 0.1;

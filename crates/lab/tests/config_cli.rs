@@ -227,6 +227,43 @@ fn the_dropout_variant_is_a_typed_setting_kept_out_of_default_configs() {
         res.contains("DropPath 0.1 per batch") && res.contains("DropPath 0.2 per batch"),
         "{res}"
     );
+    // Sequential MNIST: an RNN over the image rows, naive or locked masks.
+    let run = tmp("rnn");
+    std::fs::remove_dir_all(&run).ok();
+    let res = lab(&[
+        "train",
+        "--arch",
+        "rnn16-{classes}",
+        "--rnn-dropout",
+        "0.2",
+        "--rnn-dropout-kind",
+        "naive",
+        "--train-size",
+        "200",
+        "--epochs",
+        "1",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    ok(&res);
+    let cfg = std::fs::read_to_string(run.join("config.json")).unwrap();
+    std::fs::remove_dir_all(&run).ok();
+    assert!(cfg.contains("\"rnn_dropout_kind\": \"naive\""), "{cfg}");
+    assert!(String::from_utf8_lossy(&res.stderr).contains("RNN(28→16, tanh, naive dropout 0.2)"));
+    let flat = lab(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--arch",
+        "rnn8-{classes}",
+        "--epochs",
+        "1",
+    ]);
+    let err = String::from_utf8_lossy(&flat.stderr);
+    assert!(
+        !flat.status.success() && err.contains("T rows of D features"),
+        "{err}"
+    );
     let last = lab(&[
         "train",
         "--arch",

@@ -9,6 +9,7 @@ pub mod dropout_layer;
 pub mod layernorm;
 pub mod pool;
 pub mod residual;
+pub mod rnn;
 
 pub use activation::{Activation, ActivationLayer};
 pub use batchnorm::BatchNorm;
@@ -18,3 +19,4 @@ pub use dropout_layer::{DropoutKind, DropoutLayer, DropoutVariant};
 pub use layernorm::LayerNorm;
 pub use pool::{Flatten, MaxPool2d};
 pub use residual::Residual;
+pub use rnn::{Rnn, RnnDropout};

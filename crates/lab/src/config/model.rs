@@ -12,6 +12,7 @@
 use clap::Args;
 use engine::init::Init;
 use engine::layers::residual::DropPathScope;
+use engine::layers::RnnDropout;
 use engine::layers::{Activation, DropoutKind, DropoutVariant};
 use engine::spec::{DropPlace, ModelSpec, Norm};
 use serde::{Deserialize, Serialize};
@@ -21,7 +22,7 @@ use super::DropoutSchedule;
 /// Model settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Args)]
 pub struct ModelConfig {
-    /// Architecture: MLP `784-1024-1024-10` (`{in}`/`{classes}` are filled from the data), CNN `c32-p-c64-p-128-10`, residual MLP blocks `rH` (hidden width H, width kept: `{in}-256-r512-r512-{classes}`).
+    /// Architecture: MLP `784-1024-1024-10` (`{in}`/`{classes}` are filled from the data), CNN `c32-p-c64-p-128-10`, residual MLP blocks `rH` (hidden width H, width kept: `{in}-256-r512-r512-{classes}`), an RNN over the rows of each image `rnn128-{classes}` (sequential MNIST).
     #[arg(long, default_value = "{in}-1024-1024-{classes}")]
     pub arch: String,
     /// Hidden activation.
@@ -55,6 +56,14 @@ pub struct ModelConfig {
     #[arg(long, value_enum, default_value_t = DropPathScope::Sample)]
     #[serde(default, skip_serializing_if = "DropPathScope::is_sample")]
     pub drop_path_scope: DropPathScope,
+    /// Dropout rate on an RNN's inputs and recurrent state (`--arch rnn128-10`).
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rnn_dropout: f32,
+    /// RNN dropout masks: locked (one per sequence, shared by every step; Gal & Ghahramani 2016) or naive (a new mask per step).
+    #[arg(long, value_enum, default_value_t = RnnDropout::Locked)]
+    #[serde(default, skip_serializing_if = "RnnDropout::is_locked")]
+    pub rnn_dropout_kind: RnnDropout,
     /// Dropout-rate schedule, a factor on every rate per step: constant, early:EPOCHS, late:EPOCHS, ramp:EPOCHS, curriculum:GAMMA.
     #[arg(long, default_value = "constant")]
     #[serde(default, skip_serializing_if = "DropoutSchedule::is_constant")]
@@ -106,17 +115,20 @@ impl ModelConfig {
             init: self.init,
             drop_path: self.drop_path,
             drop_path_scope: self.drop_path_scope,
+            rnn_dropout: self.rnn_dropout,
+            rnn_dropout_kind: self.rnn_dropout_kind,
         }
     }
 
     /// The dropout rates by config field name.
-    pub fn rates(&self) -> [(&'static str, f32); 5] {
+    pub fn rates(&self) -> [(&'static str, f32); 6] {
         [
             ("dropout", self.dropout),
             ("input_dropout", self.input_dropout),
             ("conv_dropout", self.conv_dropout),
             ("dropconnect", self.dropconnect),
             ("drop_path", self.drop_path),
+            ("rnn_dropout", self.rnn_dropout),
         ]
     }
 }
