@@ -81,6 +81,12 @@ pub enum DropoutError {
         /// The rejected value.
         p: f32,
     },
+    /// A Concrete dropout temperature that is not a finite number > 0.
+    #[error("Concrete dropout temperature τ = {tau} is invalid: it must be a finite number > 0 (the paper uses 0.1)")]
+    InvalidTemperature {
+        /// The rejected value.
+        tau: f32,
+    },
     /// A noise standard deviation that is negative, infinite or NaN.
     #[error("noise standard deviation σ = {sigma} is invalid: it must be a finite number ≥ 0")]
     InvalidStd {

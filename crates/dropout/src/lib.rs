@@ -24,7 +24,8 @@
 //! spatial and locked dropout ([`Dropout::forward_broadcast`]), AlphaDropout
 //! and FeatureAlphaDropout for SELU nets ([`AlphaDropout`]), DropBlock for
 //! feature maps ([`DropBlock`]), DropPath / stochastic depth for residual
-//! branches ([`DropPath`]), multiplicative Gaussian dropout and additive
+//! branches ([`DropPath`]), Concrete dropout with a learned rate
+//! ([`ConcreteDropout`]), multiplicative Gaussian dropout and additive
 //! Gaussian noise with normals from the same Philox key ([`GaussianDropout`],
 //! [`GaussianNoise`], [`normal`]), and the fused
 //! engine kernels `dropout(act(x + b))` ([`BiasActDropout`]) and
@@ -47,6 +48,7 @@
 
 mod alpha;
 mod broadcast;
+pub mod concrete;
 mod dropblock;
 mod droppath;
 mod error;
@@ -64,6 +66,7 @@ mod tiles;
 
 pub use alpha::{AlphaDropout, SELU_SATURATION};
 pub use broadcast::MAX_DIMS;
+pub use concrete::ConcreteDropout;
 pub use dropblock::DropBlock;
 pub use droppath::{depth_rate, DropPath, PathScope};
 pub use error::DropoutError;

@@ -4,6 +4,7 @@
 //! ```text
 //! params            = Σ_conv (Ci·9·Co + Co [+ 2·Co BN]) + Σ_dense (in·out + out [+ 2·out norm, hidden only])
 //!                     + Σ_residual (2·d·h + h + d [+ 2·d norm]) + Σ_rnn (h·d + h·h + h)
+//!                     [+ 1 per dense layer with Concrete dropout]
 //! floats per sample ≈ 2·input + Σ_conv (HW·Ci·9 + 8·HW·Co) + Σ_pool 2·(C·H·W)/4 + Σ_dense 8·out
 //!                     + Σ_residual (8·h + 12·d) + Σ_rnn (T·(d + 2h) + 4h)
 //! ```

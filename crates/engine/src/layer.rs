@@ -199,4 +199,8 @@ pub trait Layer: Send {
     /// Run every dropout site of this layer at `factor` × its configured rate
     /// (a dropout schedule; 1 restores the configured rates).
     fn set_dropout_factor(&mut self, _factor: f32) {}
+    /// A dropout rate the layer learns (Concrete dropout), if any.
+    fn learned_rate(&self) -> Option<f32> {
+        None
+    }
 }

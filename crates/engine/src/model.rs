@@ -213,6 +213,14 @@ impl Sequential {
         n
     }
 
+    /// The rates the layers learn (Concrete dropout), in layer order.
+    pub fn learned_rates(&self) -> Vec<f32> {
+        self.layers
+            .iter()
+            .filter_map(|l| l.learned_rate())
+            .collect()
+    }
+
     /// A multi-line summary of the layers.
     pub fn describe(&self) -> String {
         self.layers

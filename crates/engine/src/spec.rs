@@ -16,6 +16,10 @@
 //! last state into the dense layers; dropout on its inputs and recurrent
 //! state (`rnn_dropout`, locked or naive). It must be the first layer.
 //!
+//! Concrete dropout (`concrete`): every dense layer of the dense blocks gets
+//! a learned-rate Concrete dropout on its input (its own stream, after the
+//! layer's).
+//!
 //! CNN: `--arch c32-p-c64-p-128-10` — `cK` is a 3×3 conv with K channels and
 //! padding 1, followed by `[BatchNorm2d] → act → [conv dropout]`; `p` is a
 //! 2×2 max pool; numbers after the convs are dense widths (a `Flatten` is
@@ -41,8 +45,8 @@ use crate::init::Init;
 use crate::layer::Layer;
 use crate::layers::residual::DropPathScope;
 use crate::layers::{
-    Activation, ActivationLayer, BatchNorm, Conv2d, Dense, DropoutKind, DropoutLayer,
-    DropoutVariant, Flatten, LayerNorm, MaxPool2d, Rnn, RnnDropout,
+    Activation, ActivationLayer, BatchNorm, ConcreteDense, ConcreteSpec, Conv2d, Dense,
+    DropoutKind, DropoutLayer, DropoutVariant, Flatten, LayerNorm, MaxPool2d, Rnn, RnnDropout,
 };
 use crate::model::Sequential;
 use crate::residual_spec::{residual_block, BlockSeeds};
@@ -120,6 +124,8 @@ pub struct ModelSpec {
     pub rnn_dropout: f32,
     /// Locked (one mask per sequence) or naive (per step) RNN dropout.
     pub rnn_dropout_kind: RnnDropout,
+    /// Concrete dropout with a learned rate on the input of every dense layer.
+    pub concrete: Option<ConcreteSpec>,
 }
 
 impl ModelSpec {
@@ -143,6 +149,7 @@ impl ModelSpec {
             drop_path_scope: DropPathScope::Sample,
             rnn_dropout: 0.0,
             rnn_dropout_kind: RnnDropout::Locked,
+            concrete: None,
         }
     }
 
@@ -409,7 +416,10 @@ pub fn build(spec: &ModelSpec, sample: &[usize], seed: u64) -> Result<Sequential
         let connect = if last { 0.0 } else { spec.dropconnect };
         let mut dense = Dense::new(inp, out, act, fused_p, stream)?.with_dropconnect(connect)?;
         init.fill(&mut dense.w, inp, out, &mut init_rng());
-        layers.push(Box::new(dense));
+        match spec.concrete {
+            Some(c) => layers.push(Box::new(ConcreteDense::new(dense, c, next_stream())?)),
+            None => layers.push(Box::new(dense)),
+        }
         shape = vec![out];
         if last || relu_fused {
             continue;

@@ -372,6 +372,16 @@ fn whole_mlps() {
     check_model("residual ln mlp droppath", &r, &[6], 6);
     r.act = Activation::Relu;
     check_model("residual ln relu mlp droppath", &r, &[6], 6);
+    // Concrete dropout: λ → 0 (N huge), so the checked loss is the data loss
+    // alone and θ's gradient is ∂L/∂p · p(1 − p) through the relaxed mask.
+    let mut c = ModelSpec::new("6-9-8-3");
+    c.concrete = Some(engine::layers::ConcreteSpec {
+        init_p: 0.3,
+        tau: 0.5,
+        length_scale: 1e-4,
+        n_train: 1 << 40,
+    });
+    check_model("mlp concrete dropout", &c, &[6], 5);
     r.norm = Norm::None;
     r.drop_path_scope = DropPathScope::Batch;
     check_model("residual relu mlp droppath per batch", &r, &[6], 6);

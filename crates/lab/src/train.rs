@@ -106,7 +106,10 @@ pub fn eval_batch(model: &Sequential, train_batch: usize) -> usize {
 /// [`MAX_BATCH_BYTES`], [`LabError::Classes`] when its outputs are not the
 /// data's classes.
 pub fn build_model(cfg: &RunConfig, splits: &Splits) -> Result<(Sequential, Optimizer, Schedule)> {
-    let spec = cfg.model.spec(splits.train.dim(), splits.classes);
+    let mut spec = cfg.model.spec(splits.train.dim(), splits.classes);
+    if let Some(c) = spec.concrete.as_mut() {
+        c.n_train = splits.train.len();
+    }
     let sample = if spec.is_cnn() {
         splits.train.sample_shape.clone()
     } else {
@@ -179,6 +182,9 @@ pub struct Summary {
     pub samples_per_s: f64,
     /// Total wall time.
     pub wall_s: f64,
+    /// Rates learned by Concrete dropout layers, in layer order (empty without).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub learned_p: Vec<f32>,
 }
 
 impl Summary {
@@ -396,6 +402,7 @@ pub fn train(
         params: model.num_params(),
         samples_per_s: (n * cfg.epochs) as f64 / train_time.max(1e-9),
         wall_s: started.elapsed().as_secs_f64(),
+        learned_p: model.learned_rates(),
     })
 }
 

@@ -227,6 +227,38 @@ fn the_dropout_variant_is_a_typed_setting_kept_out_of_default_configs() {
         res.contains("DropPath 0.1 per batch") && res.contains("DropPath 0.2 per batch"),
         "{res}"
     );
+    // Concrete dropout: the flag in the config, the learned rates in the summary.
+    let (out, cfg) = train(
+        "concrete",
+        &[
+            "--concrete-dropout",
+            "--dropout",
+            "0",
+            "--input-dropout",
+            "0",
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.01",
+        ],
+    );
+    assert!(cfg.contains("\"concrete_dropout\": true"), "{cfg}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("learned p"))
+        .unwrap_or_default();
+    let ps: Vec<f32> = line
+        .trim_start_matches("learned p")
+        .split('(')
+        .next()
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|v| v.trim().parse().ok())
+        .collect();
+    assert!(
+        ps.len() == 2 && ps.iter().all(|&p| p > 0.0 && p < 1.0 && p != 0.1),
+        "{out}"
+    );
     // Sequential MNIST: an RNN over the image rows, naive or locked masks.
     let run = tmp("rnn");
     std::fs::remove_dir_all(&run).ok();

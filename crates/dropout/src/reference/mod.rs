@@ -12,8 +12,10 @@
 // Index loops are the obvious form of these formulas.
 #![allow(clippy::needless_range_loop)]
 
+mod concrete;
 mod droppath;
 mod gaussian;
+pub use concrete::*;
 pub use droppath::*;
 pub use gaussian::*;
 

@@ -3,6 +3,7 @@
 pub mod activation;
 pub mod batchnorm;
 mod channel;
+pub mod concrete_dense;
 pub mod conv2d;
 pub mod dense;
 pub mod dropout_layer;
@@ -13,6 +14,7 @@ pub mod rnn;
 
 pub use activation::{Activation, ActivationLayer};
 pub use batchnorm::BatchNorm;
+pub use concrete_dense::{ConcreteDense, ConcreteSpec};
 pub use conv2d::Conv2d;
 pub use dense::Dense;
 pub use dropout_layer::{DropoutKind, DropoutLayer, DropoutVariant};

@@ -24,6 +24,7 @@ use super::progress::TrainProgress;
   dropout-lab train --out runs/nodrop --force     # replace that run
   dropout-lab train --arch c32-p-c64-p-128-10 --conv-dropout 0.1 --conv-dropout-kind spatial --epochs 5
   dropout-lab train --arch {in}-256-r512-r512-{classes} --norm ln --drop-path 0.1 --optimizer adam --lr 1e-3
+  dropout-lab train --concrete-dropout --dropout 0 --input-dropout 0 --optimizer adam --lr 1e-3
   dropout-lab train --train-size 1000 --label-noise 0.2 --norm bn --optimizer adam --lr 1e-3
   dropout-lab train --data data/sklearn-breast-cancer/breast_cancer.csv --arch {in}-32-{classes}
   dropout-lab train --ensemble 5 --val-size 5000 --epochs 10 --out runs/ens   # 5 nets for eval --ensemble"
@@ -220,6 +221,13 @@ fn print_summary(s: &Summary) {
         "gap           {:+.2} points (train − test accuracy)",
         100.0 * e.gap
     );
+    if !s.learned_p.is_empty() {
+        let ps: Vec<String> = s.learned_p.iter().map(|p| format!("{p:.4}")).collect();
+        println!(
+            "learned p     {} (Concrete dropout, layer order)",
+            ps.join(", ")
+        );
+    }
     println!("throughput    {:.0} samples/s", s.samples_per_s);
     println!("wall time     {:.1} s", s.wall_s);
 }

@@ -12,8 +12,8 @@
 use clap::Args;
 use engine::init::Init;
 use engine::layers::residual::DropPathScope;
-use engine::layers::RnnDropout;
 use engine::layers::{Activation, DropoutKind, DropoutVariant};
+use engine::layers::{ConcreteSpec, RnnDropout};
 use engine::spec::{DropPlace, ModelSpec, Norm};
 use serde::{Deserialize, Serialize};
 
@@ -64,6 +64,10 @@ pub struct ModelConfig {
     #[arg(long, value_enum, default_value_t = RnnDropout::Locked)]
     #[serde(default, skip_serializing_if = "RnnDropout::is_locked")]
     pub rnn_dropout_kind: RnnDropout,
+    /// Concrete dropout (Gal, Hron & Kendall 2017): a learned rate on the input of every dense layer (initial p 0.1, τ 0.1, length scale 1e-4; use with --dropout 0 --input-dropout 0 --weight-decay 0 --optimizer adam).
+    #[arg(long)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub concrete_dropout: bool,
     /// Dropout-rate schedule, a factor on every rate per step: constant, early:EPOCHS, late:EPOCHS, ramp:EPOCHS, curriculum:GAMMA.
     #[arg(long, default_value = "constant")]
     #[serde(default, skip_serializing_if = "DropoutSchedule::is_constant")]
@@ -117,6 +121,12 @@ impl ModelConfig {
             drop_path_scope: self.drop_path_scope,
             rnn_dropout: self.rnn_dropout,
             rnn_dropout_kind: self.rnn_dropout_kind,
+            concrete: self.concrete_dropout.then_some(ConcreteSpec {
+                init_p: 0.1,
+                tau: 0.1,
+                length_scale: 1e-4,
+                n_train: 0, // filled from the data when the model is built
+            }),
         }
     }
 
