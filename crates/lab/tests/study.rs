@@ -325,3 +325,44 @@ fn the_paper_protocol_runs_end_to_end_on_the_smoke_budget() {
         .to_string_lossy()
         .ends_with(".run")));
 }
+
+#[test]
+fn the_family_comparison_runs_end_to_end_on_the_smoke_budget() {
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_dropout-lab"))
+        .args(["study", "--tiny", "--family", "--quiet", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("results.json")).unwrap())
+            .unwrap();
+    let claim = &json["claims"][0];
+    assert_eq!(claim["verdict"], "comparison");
+    let settings = claim["numbers"]["settings"].as_array().unwrap();
+    // MLP on both data sets, CNN, residual MLP, RNN.
+    assert_eq!(settings.len(), 5);
+    let arms: Vec<usize> = settings
+        .iter()
+        .map(|s| s["arms"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(arms, [6, 6, 4, 3, 3]);
+    for s in settings {
+        for a in s["arms"].as_array().unwrap() {
+            assert_eq!(
+                a["test_acc"].as_array().unwrap().len(),
+                2,
+                "one run per seed"
+            );
+        }
+    }
+    let page = std::fs::read_to_string(out.path().join("index.html")).unwrap();
+    assert!(page.contains("DropBlock 3 × 3") && page.contains("locked (per sequence)"));
+    // --family with --paper is refused.
+    let both = Command::new(env!("CARGO_BIN_EXE_dropout-lab"))
+        .args(["study", "--family", "--paper"])
+        .output()
+        .unwrap();
+    assert!(!both.status.success());
+}

@@ -28,6 +28,7 @@ enum StudyData {
   dropout-lab study --dataset fashion --claims C3   # one claim, one data set
   dropout-lab study --claims C3,C9 --seeds 5
   dropout-lab study --paper              # Srivastava et al. 2014 Table 2 with the paper's protocol (a night on 2 cores)
+  dropout-lab study --family --seeds 3 --out family   # the dropout family compared where each member is used (no verdicts)
 
 Interrupted? Run the same command again: finished training runs are cached in <out>/report-cache.")]
 pub struct StudyArgs {
@@ -58,6 +59,9 @@ pub struct StudyArgs {
     /// Reproduce Srivastava et al. 2014 Table 2 on full MNIST instead of the claims (validation phase, then the final runs over 3 seeds; long runs resume when the study is run again).
     #[arg(long)]
     paper: bool,
+    /// Compare the dropout family instead of the claims: MLP (dropout, Gaussian, Alpha, DropConnect, Concrete) on each data set, CNN (element-wise, spatial, DropBlock), residual LayerNorm MLP (DropPath), RNN (locked vs naive); rates tuned on validation, no verdicts.
+    #[arg(long, conflicts_with_all = ["paper", "claims"])]
+    family: bool,
     /// Epochs of --paper's validation phase (the authors ran 100,000 steps ≈ 200 epochs; 100 fits a night on 2 cores); the final runs take as many updates as validation chose.
     #[arg(long, default_value_t = 100)]
     paper_epochs: usize,
@@ -109,9 +113,10 @@ pub fn run(a: StudyArgs) -> Result<()> {
         },
         out: a.out.clone(),
         paper_epochs: a.paper.then_some(a.paper_epochs),
+        family: a.family,
         command: std::env::args().collect::<Vec<_>>().join(" "),
     };
-    let claims = if a.paper {
+    let claims = if a.paper || a.family {
         1
     } else if a.claims.is_empty() {
         known.len()

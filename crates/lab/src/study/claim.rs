@@ -30,6 +30,9 @@ pub enum Verdict {
     /// Too little evidence either way.
     #[serde(rename = "inconclusive")]
     Inconclusive,
+    /// A comparison that draws no verdict (`study --family`).
+    #[serde(rename = "comparison")]
+    Comparison,
 }
 
 impl Verdict {
@@ -40,6 +43,7 @@ impl Verdict {
             Verdict::HoldsPartly => "holds partly",
             Verdict::DoesNotHold => "does not hold",
             Verdict::Inconclusive => "inconclusive",
+            Verdict::Comparison => "comparison (no verdict)",
         }
     }
 

@@ -28,6 +28,7 @@ pub mod c14_uncertainty;
 pub mod cache;
 pub mod claim;
 pub mod entry;
+pub mod family;
 pub mod lab;
 pub mod long_run;
 pub mod paper;
@@ -97,6 +98,8 @@ pub struct StudyOptions {
     pub out: std::path::PathBuf,
     /// Run the Srivastava et al. reproduction with this many epochs instead.
     pub paper_epochs: Option<usize>,
+    /// Run the dropout-family comparison instead of the claims.
+    pub family: bool,
     /// The command line, for the footer.
     pub command: String,
 }
@@ -135,6 +138,7 @@ pub fn run_study(
             paper = paper::Paper { epochs };
             vec![&paper]
         }
+        None if o.family => vec![&family::Family],
         None => registry()
             .into_iter()
             .filter(|c| {

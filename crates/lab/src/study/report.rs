@@ -78,7 +78,7 @@ fn badge(v: Verdict) -> &'static str {
         Verdict::Holds => "holds",
         Verdict::HoldsPartly => "partly",
         Verdict::DoesNotHold => "nothold",
-        Verdict::Inconclusive => "inconclusive",
+        Verdict::Inconclusive | Verdict::Comparison => "inconclusive",
     }
 }
 
