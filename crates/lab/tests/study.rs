@@ -357,8 +357,21 @@ fn the_family_comparison_runs_end_to_end_on_the_smoke_budget() {
             );
         }
     }
+    // Concrete dropout's learned rates at two training-set sizes, one per dense layer and seed.
+    let by_n = claim["numbers"]["concrete_by_n"].as_array().unwrap();
+    assert_eq!(by_n.len(), 2);
+    for n in by_n {
+        let per_seed = n[2].as_array().unwrap();
+        assert_eq!(per_seed.len(), 2);
+        for ps in per_seed {
+            let ps = ps.as_array().unwrap();
+            assert_eq!(ps.len(), 2, "784-16-10 has two dense layers");
+            assert!(ps.iter().all(|p| (0.0..1.0).contains(&p.as_f64().unwrap())));
+        }
+    }
     let page = std::fs::read_to_string(out.path().join("index.html")).unwrap();
     assert!(page.contains("DropBlock 3 × 3") && page.contains("locked (per sequence)"));
+    assert!(page.contains("learned p per layer"));
     // --family with --paper is refused.
     let both = Command::new(env!("CARGO_BIN_EXE_dropout-lab"))
         .args(["study", "--family", "--paper"])

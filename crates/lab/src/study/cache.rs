@@ -57,6 +57,10 @@ pub struct RunOut {
     /// checksums.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memorised: Option<f64>,
+    /// Rates learned by Concrete dropout, in layer order (empty otherwise,
+    /// and absent from the entry, so other entries keep their checksums).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub learned_p: Vec<f32>,
 }
 
 impl RunOut {
@@ -125,6 +129,7 @@ mod tests {
                 .collect(),
             train_s: 1.0,
             memorised: None,
+            learned_p: Vec::new(),
         }
     }
 

@@ -260,6 +260,7 @@ mod tests {
                 .collect(),
             train_s: 1.0,
             memorised: None,
+            learned_p: Vec::new(),
         }
     }
 

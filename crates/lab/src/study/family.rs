@@ -8,6 +8,7 @@
 //! RNN on image rows:           none | locked | naive                                  input and recurrent dropout
 //! each arm: its rate chosen on validation accuracy (held-out training images) from its grid over the seeds,
 //! then the test accuracy of that rate per seed; reported: mean ± 95% CI and the paired difference to "none"
+//! Concrete dropout's learned p per layer for the MLP at growing training sets (epochs for a fixed sample budget)
 //! ```
 //! Within a setting every arm has the same data, architecture, optimizer and
 //! epochs; settings differ (each uses the optimizer its model trains with).
@@ -55,6 +56,19 @@ pub struct Setting {
 pub struct Evidence {
     /// The settings.
     pub settings: Vec<Setting>,
+    /// The MLP with Concrete dropout at growing training sets: (images,
+    /// epochs, learned p per seed per layer).
+    pub concrete_by_n: Vec<(usize, usize, Vec<Vec<f32>>)>,
+}
+
+/// Training-set sizes for the learned-rate curve of Concrete dropout.
+fn concrete_sizes(b: Budget) -> Vec<usize> {
+    match b {
+        Budget::Tiny => vec![100, 200],
+        Budget::Quick => vec![500, 2_000],
+        Budget::Default => vec![500, 4_000, 16_000],
+        Budget::Full => vec![1_000, 10_000, 60_000],
+    }
 }
 
 /// An arm: its name, its rate grid (empty: no rate) and its run at rate p.
@@ -261,12 +275,30 @@ impl Claim for Family {
             Box::new(rnn_base),
             rnn_arms,
         ));
-        lab.begin(Self::ID, plan.iter().map(|p| units(&p.2, s)).sum());
+        let sizes_n = concrete_sizes(lab.budget);
+        lab.begin(
+            Self::ID,
+            plan.iter().map(|p| units(&p.2, s)).sum::<usize>() + sizes_n.len() * s,
+        );
         let mut settings = Vec::new();
         for (name, base, arms) in plan {
             settings.push(setting(lab, name, &*base, arms, (n, val, epochs))?);
         }
-        Ok(Evidence { settings })
+        let mut concrete_by_n = Vec::new();
+        for &size in &sizes_n {
+            let ep = lab.epochs_for(size);
+            let runs = lab.per_seed(&format!("Concrete p at {size} images"), 0, |seed| {
+                let mut c = image_run(ds, mlp, size, ep, seed);
+                c.model.concrete_dropout = true;
+                c.optim.weight_decay = 0.0;
+                c
+            })?;
+            concrete_by_n.push((size, ep, runs.into_iter().map(|r| r.learned_p).collect()));
+        }
+        Ok(Evidence {
+            settings,
+            concrete_by_n,
+        })
     }
 
     fn verdict(_: &Evidence) -> Verdict {
@@ -342,6 +374,47 @@ impl Claim for Family {
                 });
             }
         }
+        let mut p_rows = Vec::new();
+        let layers = e
+            .concrete_by_n
+            .iter()
+            .flat_map(|c| c.2.iter().map(Vec::len))
+            .max()
+            .unwrap_or(0);
+        let mut p_series: Vec<Series> = (0..layers)
+            .map(|l| Series {
+                name: format!("layer {}", l + 1),
+                points: Vec::new(),
+            })
+            .collect();
+        for (size, ep, ps) in &e.concrete_by_n {
+            let mut row = vec![size.to_string(), ep.to_string()];
+            for (l, series) in p_series.iter_mut().enumerate() {
+                let v: Vec<f64> = ps
+                    .iter()
+                    .filter_map(|p| p.get(l))
+                    .map(|&p| f64::from(p))
+                    .collect();
+                let est = Est::of(&v);
+                row.push(est.fmt(1.0, 3));
+                series.points.push((*size as f64, est.mean, est.ci));
+            }
+            p_rows.push(row);
+        }
+        if !e.concrete_by_n.is_empty() {
+            figures.push(Figure {
+                caption: "Concrete dropout: the rate each dense layer's input learned (mean ± 95% CI over seeds) against the training-set size".into(),
+                svg: lines(&Axes { title: "learned p", x: "training images", y: "p", log_x: true, log_y: false }, &p_series),
+            });
+        }
+        let mut p_header = vec!["training images".to_string(), "epochs".to_string()];
+        p_header.extend((0..layers).map(|l| format!("p layer {}", l + 1)));
+        let p_header: Vec<&str> = p_header.iter().map(String::as_str).collect();
+        let p_table = Table::new(
+            "Concrete dropout: learned p per layer (mean ± 95% CI over seeds), initial 0.1",
+            &p_header,
+            p_rows,
+        );
         let (n, val, epochs) = e.settings.first().map_or((0, 0, 0), |s| s.sizes);
         let seeds = e
             .settings
@@ -353,7 +426,10 @@ impl Claim for Family {
             limitations: "Small models and data on 2 cores (one size, one epoch budget per setting); two or three rates per arm; the Concrete arm learns its own rates with the setting's optimizer, so it has no grid. The RNN is an Elman RNN over 28 rows, far from a tuned LSTM.".into(),
             method: format!("{n} training images and {val} validation images of each data set, {epochs} epochs; {seeds} seeds. MLP and CNN: SGD (momentum 0.9, lr 0.05, batch 128); the residual MLP: pre-LayerNorm blocks x + drop_path(fc2(dropout(relu(fc1(LN(x)))))), lr 0.02; the RNN: tanh, 64 units, Adam lr 0.002. Each arm's rate is chosen on mean validation accuracy over the seeds; the test accuracy of that rate is reported per seed."),
             key_number: best.join("; "),
-            tables: vec![Table::new("Test accuracy % (mean ± 95% CI); rates tried (validation acc %, * = chosen); paired difference to no dropout", &["setting", "arm", "rates (val acc)", "test acc", "− none"], rows)],
+            tables: vec![
+                Table::new("Test accuracy % (mean ± 95% CI); rates tried (validation acc %, * = chosen); paired difference to no dropout", &["setting", "arm", "rates (val acc)", "test acc", "− none"], rows),
+                p_table,
+            ],
             figures,
         }
     }

@@ -306,6 +306,7 @@ impl Lab {
             curve,
             train_s,
             memorised,
+            learned_p: model.learned_rates(),
         };
         // A run retrained for a finer curve keeps its model stored if it had
         // one (the same bits: training is deterministic).
