@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! u_e = (word(e) + ½) / 2^32 ∈ (0, 1)
-//! z_e = σ((ln p − ln(1 − p) + ln u_e − ln(1 − u_e)) / τ)        the relaxed drop indicator (→ Bernoulli(p) as τ → 0)
+//! z_e = σ((ln p − ln(1 − p) + ln(u_e/(1 − u_e))) / τ)          the relaxed drop indicator (→ Bernoulli(p) as τ → 0)
 //! y_e = x_e · f_e,   f_e = (1 − z_e) / (1 − p)
 //! ∂L/∂x_e = ∂L/∂y_e · f_e
 //! ∂L/∂p   = Σ_e ∂L/∂y_e · x_e · ∂f_e/∂p,   ∂f/∂p = (1 − z)/(1 − p)² − z (1 − z) / (τ p (1 − p)²)
@@ -32,13 +32,52 @@ pub struct ConcreteDropout {
     tau: f32,
 }
 
-/// The relaxed drop indicator of element `e` at rate `p`.
+/// `ln p − ln(1 − p)`, computed once per call.
 #[inline]
-pub fn relaxed(key: MaskKey, e: u64, p: f32, tau: f32) -> f32 {
-    let u = (key.word(e) as f32 + 0.5) * (1.0 / 4_294_967_296.0);
+pub fn logit(p: f32) -> f32 {
+    p.ln() - (1.0 - p).ln()
+}
+
+/// The relaxed drop indicator of element `e`, given `logit(p)`:
+/// `σ((logit p + ln(u/(1 − u)))/τ)`.
+#[inline]
+pub fn relaxed(key: MaskKey, e: u64, logit_p: f32, tau: f32) -> f32 {
+    relaxed_word(key.word(e), logit_p, tau)
+}
+
+/// [`relaxed`] from the element's Philox word.
+#[inline]
+fn relaxed_word(w: u32, logit_p: f32, tau: f32) -> f32 {
+    let u = (w as f32 + 0.5) * (1.0 / 4_294_967_296.0);
     let u = u.clamp(f32::MIN_POSITIVE, 1.0 - f32::EPSILON);
-    let a = (p.ln() - (1.0 - p).ln() + u.ln() - (1.0 - u).ln()) / tau;
+    let a = (logit_p + (u / (1.0 - u)).ln()) / tau;
     1.0 / (1.0 + (-a).exp())
+}
+
+/// Element words in order, one Philox block per four elements.
+struct Words {
+    key: MaskKey,
+    block: u64,
+    words: [u32; 4],
+}
+
+impl Words {
+    fn new(key: MaskKey) -> Self {
+        Self {
+            key,
+            block: u64::MAX,
+            words: [0; 4],
+        }
+    }
+
+    #[inline]
+    fn at(&mut self, e: u64) -> u32 {
+        if e / 4 != self.block {
+            self.block = e / 4;
+            self.words = self.key.block(self.block);
+        }
+        self.words[(e % 4) as usize]
+    }
 }
 
 impl ConcreteDropout {
@@ -86,14 +125,15 @@ impl ConcreteDropout {
             y.copy_from_slice(x);
             return Ok(());
         }
-        let tau = self.tau;
+        let (tau, lp) = (self.tau, logit(p));
         y.par_chunks_mut(CHUNK)
             .zip(x.par_chunks(CHUNK))
             .enumerate()
             .for_each(|(c, (ys, xs))| {
                 let base = offset + (c * CHUNK) as u64;
+                let mut words = Words::new(key);
                 for (i, (o, &v)) in ys.iter_mut().zip(xs).enumerate() {
-                    let z = relaxed(key, base + i as u64, p, tau);
+                    let z = relaxed_word(words.at(base + i as u64), lp, tau);
                     *o = v * ((1.0 - z) / (1.0 - p));
                 }
             });
@@ -122,7 +162,7 @@ impl ConcreteDropout {
             dx.copy_from_slice(dy);
             return Ok(0.0);
         }
-        let tau = self.tau;
+        let (tau, lp) = (self.tau, logit(p));
         let q = 1.0 - p;
         let partial: Vec<f64> = dx
             .par_chunks_mut(CHUNK)
@@ -130,9 +170,10 @@ impl ConcreteDropout {
             .enumerate()
             .map(|(c, (gs, (xs, ds)))| {
                 let base = offset + (c * CHUNK) as u64;
+                let mut words = Words::new(key);
                 let mut dp = 0.0f64;
                 for (i, (g, (&v, &d))) in gs.iter_mut().zip(xs.iter().zip(ds)).enumerate() {
-                    let z = relaxed(key, base + i as u64, p, tau);
+                    let z = relaxed_word(words.at(base + i as u64), lp, tau);
                     *g = d * ((1.0 - z) / q);
                     let df = (1.0 - z) / (q * q) - z * (1.0 - z) / (tau * p * q * q);
                     dp += f64::from(d) * f64::from(v) * f64::from(df);

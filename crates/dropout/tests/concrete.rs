@@ -7,7 +7,7 @@
 mod common;
 
 use common::{assert_bits_eq, SplitMix};
-use dropout::concrete::{regulariser, relaxed};
+use dropout::concrete::{logit, regulariser, relaxed};
 use dropout::{reference, ConcreteDropout, DropoutError, MaskKey, Mode};
 
 const KEY: MaskKey = MaskKey::new(3, 1, 4);
@@ -62,7 +62,10 @@ fn equals_the_reference_and_is_thread_independent() {
 fn relaxed_mask_drops_at_rate_p() {
     let n = 400_000u64;
     for p in [0.1f32, 0.5] {
-        let dropped = (0..n).filter(|&e| relaxed(KEY, e, p, 0.1) > 0.5).count() as f64 / n as f64;
+        let dropped = (0..n)
+            .filter(|&e| relaxed(KEY, e, logit(p), 0.1) > 0.5)
+            .count() as f64
+            / n as f64;
         let se = (f64::from(p) * (1.0 - f64::from(p)) / n as f64).sqrt();
         assert!(
             (dropped - f64::from(p)).abs() < 5.0 * se,

@@ -4,7 +4,7 @@
 //! y_e = x_e (1 − z_e)/(1 − p),   ∂L/∂p = Σ_e dy_e x_e [(1 − z_e)/(1 − p)² − z_e(1 − z_e)/(τ p (1 − p)²)]
 //! ```
 
-use crate::concrete::{relaxed, ConcreteDropout};
+use crate::concrete::{logit, relaxed, ConcreteDropout};
 use crate::philox::MaskKey;
 
 /// Reference forward (train mode).
@@ -18,7 +18,7 @@ pub fn concrete_forward_at(
     x.iter()
         .enumerate()
         .map(|(i, &v)| {
-            v * ((1.0 - relaxed(key, offset + i as u64, p, d.temperature())) / (1.0 - p))
+            v * ((1.0 - relaxed(key, offset + i as u64, logit(p), d.temperature())) / (1.0 - p))
         })
         .collect()
 }
@@ -39,7 +39,7 @@ pub fn concrete_backward_at(
         .zip(dy)
         .enumerate()
         .map(|(i, (&v, &g))| {
-            let z = relaxed(key, offset + i as u64, p, tau);
+            let z = relaxed(key, offset + i as u64, logit(p), tau);
             let df = (1.0 - z) / (q * q) - z * (1.0 - z) / (tau * p * q * q);
             dp += f64::from(g) * f64::from(v) * f64::from(df);
             g * ((1.0 - z) / q)

@@ -16,7 +16,9 @@
 
 use std::hint::black_box;
 
-use dropout::{AlphaDropout, Dropout, GaussianDropout, GaussianNoise, MaskKey, Mode};
+use dropout::{
+    AlphaDropout, ConcreteDropout, Dropout, GaussianDropout, GaussianNoise, MaskKey, Mode,
+};
 use serde::Serialize;
 
 use super::{median, time_ms};
@@ -33,6 +35,8 @@ pub enum Kernel {
     Gaussian(#[serde(skip)] GaussianDropout),
     /// Additive Gaussian noise (σ = √(p/(1 − p)); backward is a copy).
     Noise(#[serde(skip)] GaussianNoise),
+    /// Concrete dropout at rate p (τ 0.1); backward also sums ∂L/∂p (x = dy there).
+    Concrete(#[serde(skip)] ConcreteDropout, #[serde(skip)] f32),
 }
 
 impl Kernel {
@@ -42,6 +46,7 @@ impl Kernel {
             Kernel::Alpha(d) => d.forward(key, Mode::Train, x, y),
             Kernel::Gaussian(d) => d.forward(key, Mode::Train, x, y),
             Kernel::Noise(d) => d.forward(key, Mode::Train, x, y),
+            Kernel::Concrete(d, p) => d.forward_at(key, Mode::Train, 0, *p, x, y),
         }
         .expect("equal lengths");
     }
@@ -52,6 +57,7 @@ impl Kernel {
             Kernel::Alpha(d) => d.backward(key, Mode::Train, dy, dx),
             Kernel::Gaussian(d) => d.backward(key, Mode::Train, dy, dx),
             Kernel::Noise(d) => d.backward(dy, dx),
+            Kernel::Concrete(d, p) => d.backward_at(key, Mode::Train, 0, *p, dy, dy, dx).map(drop),
         }
         .expect("equal lengths");
     }
@@ -62,6 +68,11 @@ impl Kernel {
             Kernel::Alpha(d) => d.forward_inplace(key, Mode::Train, x),
             Kernel::Gaussian(d) => d.forward_inplace(key, Mode::Train, x),
             Kernel::Noise(d) => d.forward_inplace(key, Mode::Train, x),
+            Kernel::Concrete(d, p) => {
+                let src = x.to_vec();
+                d.forward_at(key, Mode::Train, 0, *p, &src, x)
+                    .expect("equal lengths");
+            }
         }
     }
 
@@ -71,6 +82,7 @@ impl Kernel {
             Kernel::Alpha(d) => d.rule().backend().name(),
             Kernel::Gaussian(d) => d.backend().name(),
             Kernel::Noise(d) => d.backend().name(),
+            Kernel::Concrete(..) => "scalar",
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use dropout::{AlphaDropout, Backend, Dropout, GaussianDropout, GaussianNoise};
+use dropout::{AlphaDropout, Backend, ConcreteDropout, Dropout, GaussianDropout, GaussianNoise};
 use lab::bench::kernel::{Kernel, KernelBench, KernelResult};
 
 use super::progress::bar;
@@ -19,6 +19,8 @@ enum VariantArg {
     Gaussian,
     /// Additive Gaussian noise x + σz with σ² = p/(1 − p).
     Noise,
+    /// Concrete dropout (Gal et al. 2017) at rate p, τ 0.1: scalar code on threads (its in-place time includes a copy).
+    Concrete,
 }
 
 /// Which kernel backend to measure.
@@ -123,6 +125,12 @@ pub fn run(a: KernelArgs) -> Result<()> {
                 .with_backend(backend)
                 .context("--backend")?,
         ),
+        VariantArg::Concrete => {
+            if !(a.p > 0.0 && a.p < 1.0) {
+                anyhow::bail!("--p {}: Concrete dropout needs 0 < p < 1", a.p);
+            }
+            Kernel::Concrete(ConcreteDropout::new(0.1).context("τ")?, a.p)
+        }
         VariantArg::Noise => {
             let p = f64::from(a.p);
             let sigma = (p / (1.0 - p)).sqrt() as f32;
@@ -181,6 +189,7 @@ fn print_table(rs: &[KernelResult]) {
                 Kernel::Alpha(_) => "AlphaDropout",
                 Kernel::Gaussian(_) => "Gaussian dropout",
                 Kernel::Noise(_) => "Gaussian noise",
+                Kernel::Concrete(..) => "Concrete dropout",
             },
             r.p, r.backend, r.threads, r.reps
         );
