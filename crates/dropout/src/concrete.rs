@@ -3,7 +3,8 @@
 //! the same Philox key as the masks.
 //!
 //! ```text
-//! u_e = (word(e) + ½) / 2^32 ∈ (0, 1)
+//! u_e = (w_e + ½) / 2^32 ∈ (0, 1),   w_e: element e = 256g + 64w + l takes word w of block 64g + l
+//!                                    (the layout of crate::normal, so vector lanes are elements)
 //! z_e = σ((ln p − ln(1 − p) + ln(u_e/(1 − u_e))) / τ)          the relaxed drop indicator (→ Bernoulli(p) as τ → 0)
 //! y_e = x_e · f_e,   f_e = (1 − z_e) / (1 − p)
 //! ∂L/∂x_e = ∂L/∂y_e · f_e
@@ -14,14 +15,17 @@
 //! ```
 //! The arithmetic is f32 except the sums, which run in f64 over fixed chunks
 //! added in chunk order, so ∂L/∂p is the same on any number of threads. The
-//! fast path is these scalar formulas on rayon chunks (no SIMD: they are
-//! transcendental); [`crate::reference`] evaluates them one element at a time.
+//! logarithm and exponential are [`crate::fastmath`]'s, so the relaxed
+//! indicators are computed by the same code vectorised for AVX2/AVX-512 and,
+//! one element at a time, by [`crate::reference`] — the same bits.
 
 use rayon::prelude::*;
 
 use crate::error::{check_len, DropoutError};
+use crate::fastmath;
 use crate::philox::MaskKey;
 use crate::rule::Mode;
+use crate::simd::{self, Backend};
 
 /// Elements per parallel chunk (fixed, so the sums do not depend on threads).
 const CHUNK: usize = 1 << 14;
@@ -38,45 +42,73 @@ pub fn logit(p: f32) -> f32 {
     p.ln() - (1.0 - p).ln()
 }
 
+/// The Philox word of element `e` (the group layout above).
+pub fn word(key: MaskKey, e: u64) -> u32 {
+    let (g, i) = (e / 256, (e % 256) as usize);
+    key.block(g * 64 + (i % 64) as u64)[i / 64]
+}
+
 /// The relaxed drop indicator of element `e`, given `logit(p)`:
 /// `σ((logit p + ln(u/(1 − u)))/τ)`.
-#[inline]
 pub fn relaxed(key: MaskKey, e: u64, logit_p: f32, tau: f32) -> f32 {
-    relaxed_word(key.word(e), logit_p, tau)
+    relaxed_word(word(key, e), logit_p, tau)
 }
 
 /// [`relaxed`] from the element's Philox word.
-#[inline]
+#[inline(always)]
 fn relaxed_word(w: u32, logit_p: f32, tau: f32) -> f32 {
     let u = (w as f32 + 0.5) * (1.0 / 4_294_967_296.0);
     let u = u.clamp(f32::MIN_POSITIVE, 1.0 - f32::EPSILON);
-    let a = (logit_p + (u / (1.0 - u)).ln()) / tau;
-    1.0 / (1.0 + (-a).exp())
+    let a = (logit_p + fastmath::ln(u / (1.0 - u))) / tau;
+    1.0 / (1.0 + fastmath::exp(-a))
 }
 
-/// Element words in order, one Philox block per four elements.
-struct Words {
-    key: MaskKey,
-    block: u64,
-    words: [u32; 4],
-}
-
-impl Words {
-    fn new(key: MaskKey) -> Self {
-        Self {
-            key,
-            block: u64::MAX,
-            words: [0; 4],
+/// The indicators of elements `start .. start + z.len()`.
+#[inline(always)]
+fn fill_generic(backend: Backend, key: MaskKey, start: u64, lp: f32, tau: f32, z: &mut [f32]) {
+    let mut words = [[0u32; 64]; 4];
+    let mut g = [0f32; 256];
+    let end = start + z.len() as u64;
+    let mut e = start;
+    while e < end {
+        let gi = e / 256;
+        // SAFETY: the backend was checked when the caller's rule was built.
+        unsafe { simd::words64(backend, key, gi * 64, &mut words) };
+        for (w, ws) in words.iter().enumerate() {
+            for (l, &v) in ws.iter().enumerate() {
+                g[64 * w + l] = relaxed_word(v, lp, tau);
+            }
         }
+        let lo = (e - gi * 256) as usize;
+        let hi = ((end - gi * 256) as usize).min(256);
+        let at = (e - start) as usize;
+        z[at..at + hi - lo].copy_from_slice(&g[lo..hi]);
+        e += (hi - lo) as u64;
     }
+}
 
-    #[inline]
-    fn at(&mut self, e: u64) -> u32 {
-        if e / 4 != self.block {
-            self.block = e / 4;
-            self.words = self.key.block(self.block);
-        }
-        self.words[(e % 4) as usize]
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn fill_avx512(key: MaskKey, start: u64, lp: f32, tau: f32, z: &mut [f32]) {
+    fill_generic(Backend::Avx512, key, start, lp, tau, z)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn fill_avx2(key: MaskKey, start: u64, lp: f32, tau: f32, z: &mut [f32]) {
+    fill_generic(Backend::Avx2, key, start, lp, tau, z)
+}
+
+/// [`fill_generic`] compiled for the best backend of this CPU.
+fn fill(key: MaskKey, start: u64, lp: f32, tau: f32, z: &mut [f32]) {
+    match Backend::best() {
+        // SAFETY: `best` is supported by this CPU.
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512 => unsafe { fill_avx512(key, start, lp, tau, z) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 => unsafe { fill_avx2(key, start, lp, tau, z) },
+        _ => fill_generic(Backend::Portable, key, start, lp, tau, z),
     }
 }
 
@@ -130,11 +162,10 @@ impl ConcreteDropout {
             .zip(x.par_chunks(CHUNK))
             .enumerate()
             .for_each(|(c, (ys, xs))| {
-                let base = offset + (c * CHUNK) as u64;
-                let mut words = Words::new(key);
-                for (i, (o, &v)) in ys.iter_mut().zip(xs).enumerate() {
-                    let z = relaxed_word(words.at(base + i as u64), lp, tau);
-                    *o = v * ((1.0 - z) / (1.0 - p));
+                let mut z = vec![0f32; ys.len()];
+                fill(key, offset + (c * CHUNK) as u64, lp, tau, &mut z);
+                for ((o, &v), &zi) in ys.iter_mut().zip(xs).zip(&z) {
+                    *o = v * ((1.0 - zi) / (1.0 - p));
                 }
             });
         Ok(())
@@ -169,11 +200,10 @@ impl ConcreteDropout {
             .zip(x.par_chunks(CHUNK).zip(dy.par_chunks(CHUNK)))
             .enumerate()
             .map(|(c, (gs, (xs, ds)))| {
-                let base = offset + (c * CHUNK) as u64;
-                let mut words = Words::new(key);
+                let mut z = vec![0f32; gs.len()];
+                fill(key, offset + (c * CHUNK) as u64, lp, tau, &mut z);
                 let mut dp = 0.0f64;
-                for (i, (g, (&v, &d))) in gs.iter_mut().zip(xs.iter().zip(ds)).enumerate() {
-                    let z = relaxed_word(words.at(base + i as u64), lp, tau);
+                for ((g, (&v, &d)), &z) in gs.iter_mut().zip(xs.iter().zip(ds)).zip(&z) {
                     *g = d * ((1.0 - z) / q);
                     let df = (1.0 - z) / (q * q) - z * (1.0 - z) / (tau * p * q * q);
                     dp += f64::from(d) * f64::from(v) * f64::from(df);

@@ -52,6 +52,7 @@ pub mod concrete;
 mod dropblock;
 mod droppath;
 mod error;
+pub mod fastmath;
 mod fused;
 mod gaussian;
 mod gaussian_broadcast;
