@@ -11,8 +11,9 @@
 //! (the second is an upper estimate of the buffers one sample of a batch
 //! needs: im2col columns, outputs, input gradients, normalisation buffers).
 
+use crate::arch::{parse_arch, Tok};
 use crate::error::EngineError;
-use crate::spec::{parse_arch, ModelSpec, Norm, Tok};
+use crate::spec::{ModelSpec, Norm};
 
 /// Most parameters a model may have: 100 M (weights, gradients and two
 /// optimizer moments: 1.6 GB). Anything larger is an input error here, not

@@ -27,6 +27,7 @@
 
 pub use dropout;
 
+mod arch;
 pub mod error;
 pub mod footprint;
 pub mod init;

@@ -39,6 +39,7 @@
 
 use dropout::Act;
 
+use crate::arch::{arch_error, parse_arch, Tok};
 use crate::error::{ArchProblem, EngineError};
 pub use crate::footprint::{size, ModelSize, MAX_PARAMS};
 use crate::init::Init;
@@ -171,64 +172,6 @@ impl ModelSpec {
             t.starts_with('c') || t == "p" || t.starts_with("rnn")
         })
     }
-}
-
-pub(crate) enum Tok {
-    Conv(usize),
-    Pool,
-    Dense(usize),
-    Residual(usize),
-    Rnn(usize),
-}
-
-impl Tok {
-    /// Conv, pool or RNN: layers that read the sample's own shape (before the dense ones).
-    pub(crate) fn is_image(&self) -> bool {
-        matches!(self, Tok::Conv(_) | Tok::Pool | Tok::Rnn(_))
-    }
-}
-
-fn arch_error(arch: &str, problem: ArchProblem) -> EngineError {
-    EngineError::Arch {
-        arch: arch.to_string(),
-        problem,
-    }
-}
-
-pub(crate) fn parse_arch(arch: &str) -> Result<Vec<Tok>, EngineError> {
-    let bad = |t: &str| arch_error(arch, ArchProblem::Token(t.to_string()));
-    arch.split('-')
-        .map(|t| {
-            let t = t.trim();
-            if t == "p" {
-                Ok(Tok::Pool)
-            } else if let Some(k) = t.strip_prefix('c') {
-                k.parse()
-                    .ok()
-                    .filter(|&k| k > 0)
-                    .map(Tok::Conv)
-                    .ok_or_else(|| bad(t))
-            } else if let Some(k) = t.strip_prefix("rnn") {
-                k.parse()
-                    .ok()
-                    .filter(|&k| k > 0)
-                    .map(Tok::Rnn)
-                    .ok_or_else(|| bad(t))
-            } else if let Some(k) = t.strip_prefix('r') {
-                k.parse()
-                    .ok()
-                    .filter(|&k| k > 0)
-                    .map(Tok::Residual)
-                    .ok_or_else(|| bad(t))
-            } else {
-                t.parse()
-                    .ok()
-                    .filter(|&k| k > 0)
-                    .map(Tok::Dense)
-                    .ok_or_else(|| bad(t))
-            }
-        })
-        .collect()
 }
 
 /// Build and initialise a model for inputs of per-sample shape `sample`.

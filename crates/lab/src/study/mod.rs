@@ -29,6 +29,7 @@ pub mod cache;
 pub mod claim;
 pub mod entry;
 pub mod family;
+mod family_render;
 pub mod lab;
 pub mod long_run;
 pub mod paper;
