@@ -46,19 +46,26 @@ fn supported(backend: Backend) -> Result<Backend, DropoutError> {
     }
 }
 
-/// `y = map(x)` over `n` elements with draws `offset ..`, in parallel chunks.
+/// `y = map(x)` over `n` elements with draws `offset ..`, in parallel
+/// chunks; `None` copies `x` (nothing when `y` is `x`).
 ///
 /// # Safety
 /// `x` readable and `y` writable for `n` elements, equal or disjoint.
-unsafe fn run(
+unsafe fn apply(
     backend: Backend,
     key: MaskKey,
-    map: NoiseMap,
+    map: Option<NoiseMap>,
     offset: u64,
     x: *const f32,
     y: *mut f32,
     n: usize,
 ) {
+    let Some(map) = map else {
+        if x != y.cast_const() {
+            std::ptr::copy_nonoverlapping(x, y, n);
+        }
+        return;
+    };
     let (xs, ys) = (Shared(x.cast_mut()), Shared(y));
     par_chunks(n, CHUNK, |c0, len| {
         // SAFETY: [c0, c0 + len) lies inside both buffers; chunks are disjoint.
@@ -76,14 +83,59 @@ unsafe fn run(
     });
 }
 
-/// `y ← x` unless they are the same buffer.
-///
-/// # Safety
-/// As [`run`].
-unsafe fn copy(x: *const f32, y: *mut f32, n: usize) {
-    if x != y.cast_const() {
-        std::ptr::copy_nonoverlapping(x, y, n);
-    }
+/// `forward_at`, `forward` and `forward_inplace` of a type with
+/// `backend` and `map(mode)`; `$y` names the map in the docs.
+macro_rules! noise_calls {
+    ($y:literal) => {
+        #[doc = concat!("`y = ", $y, "` where element `i` uses draw `offset + i`.")]
+        ///
+        /// # Errors
+        /// [`DropoutError::LengthMismatch`] if `y.len() != x.len()`.
+        pub fn forward_at(
+            &self,
+            key: MaskKey,
+            mode: Mode,
+            offset: u64,
+            x: &[f32],
+            y: &mut [f32],
+        ) -> Result<(), DropoutError> {
+            check_len("output", y.len(), x.len())?;
+            // SAFETY: distinct buffers of x.len() elements.
+            unsafe {
+                apply(
+                    self.backend,
+                    key,
+                    self.map(mode),
+                    offset,
+                    x.as_ptr(),
+                    y.as_mut_ptr(),
+                    x.len(),
+                )
+            };
+            Ok(())
+        }
+
+        /// Forward from draw 0.
+        ///
+        /// # Errors
+        /// As [`forward_at`](Self::forward_at).
+        pub fn forward(
+            &self,
+            key: MaskKey,
+            mode: Mode,
+            x: &[f32],
+            y: &mut [f32],
+        ) -> Result<(), DropoutError> {
+            self.forward_at(key, mode, 0, x, y)
+        }
+
+        #[doc = concat!("In place: `x ← ", $y, "`.")]
+        pub fn forward_inplace(&self, key: MaskKey, mode: Mode, x: &mut [f32]) {
+            let p = x.as_mut_ptr();
+            // SAFETY: in place; each element is read before it is written.
+            unsafe { apply(self.backend, key, self.map(mode), 0, p, p, x.len()) }
+        }
+    };
 }
 
 impl GaussianDropout {
@@ -129,70 +181,12 @@ impl GaussianDropout {
         self.sigma
     }
 
-    /// # Safety
-    /// As [`run`].
-    unsafe fn raw(
-        &self,
-        key: MaskKey,
-        mode: Mode,
-        offset: u64,
-        x: *const f32,
-        y: *mut f32,
-        n: usize,
-    ) {
-        if mode == Mode::Eval || self.p == 0.0 {
-            copy(x, y, n);
-        } else {
-            run(
-                self.backend,
-                key,
-                NoiseMap::Mul(self.sigma),
-                offset,
-                x,
-                y,
-                n,
-            );
-        }
+    /// The map in `mode` (`None`: the identity).
+    fn map(&self, mode: Mode) -> Option<NoiseMap> {
+        (mode == Mode::Train && self.p > 0.0).then_some(NoiseMap::Mul(self.sigma))
     }
 
-    /// `y = x · ξ` where element `i` uses draw `offset + i`.
-    ///
-    /// # Errors
-    /// [`DropoutError::LengthMismatch`] if `y.len() != x.len()`.
-    pub fn forward_at(
-        &self,
-        key: MaskKey,
-        mode: Mode,
-        offset: u64,
-        x: &[f32],
-        y: &mut [f32],
-    ) -> Result<(), DropoutError> {
-        check_len("output", y.len(), x.len())?;
-        // SAFETY: distinct buffers of x.len() elements.
-        unsafe { self.raw(key, mode, offset, x.as_ptr(), y.as_mut_ptr(), x.len()) };
-        Ok(())
-    }
-
-    /// Forward from draw 0.
-    ///
-    /// # Errors
-    /// As [`forward_at`](Self::forward_at).
-    pub fn forward(
-        &self,
-        key: MaskKey,
-        mode: Mode,
-        x: &[f32],
-        y: &mut [f32],
-    ) -> Result<(), DropoutError> {
-        self.forward_at(key, mode, 0, x, y)
-    }
-
-    /// In place: `x ← x · ξ`.
-    pub fn forward_inplace(&self, key: MaskKey, mode: Mode, x: &mut [f32]) {
-        let p = x.as_mut_ptr();
-        // SAFETY: in place; each element is read before it is written.
-        unsafe { self.raw(key, mode, 0, p, p, x.len()) }
-    }
+    noise_calls!("x · ξ");
 
     /// `dx = dy · ξ` with the forward's draws (the map is linear in x).
     ///
@@ -245,70 +239,12 @@ impl GaussianNoise {
         self.backend
     }
 
-    /// # Safety
-    /// As [`run`].
-    unsafe fn raw(
-        &self,
-        key: MaskKey,
-        mode: Mode,
-        offset: u64,
-        x: *const f32,
-        y: *mut f32,
-        n: usize,
-    ) {
-        if mode == Mode::Eval || self.sigma == 0.0 {
-            copy(x, y, n);
-        } else {
-            run(
-                self.backend,
-                key,
-                NoiseMap::Add(self.sigma),
-                offset,
-                x,
-                y,
-                n,
-            );
-        }
+    /// The map in `mode` (`None`: the identity).
+    fn map(&self, mode: Mode) -> Option<NoiseMap> {
+        (mode == Mode::Train && self.sigma > 0.0).then_some(NoiseMap::Add(self.sigma))
     }
 
-    /// `y = x + σ z` where element `i` uses draw `offset + i`.
-    ///
-    /// # Errors
-    /// [`DropoutError::LengthMismatch`] if `y.len() != x.len()`.
-    pub fn forward_at(
-        &self,
-        key: MaskKey,
-        mode: Mode,
-        offset: u64,
-        x: &[f32],
-        y: &mut [f32],
-    ) -> Result<(), DropoutError> {
-        check_len("output", y.len(), x.len())?;
-        // SAFETY: distinct buffers of x.len() elements.
-        unsafe { self.raw(key, mode, offset, x.as_ptr(), y.as_mut_ptr(), x.len()) };
-        Ok(())
-    }
-
-    /// Forward from draw 0.
-    ///
-    /// # Errors
-    /// As [`forward_at`](Self::forward_at).
-    pub fn forward(
-        &self,
-        key: MaskKey,
-        mode: Mode,
-        x: &[f32],
-        y: &mut [f32],
-    ) -> Result<(), DropoutError> {
-        self.forward_at(key, mode, 0, x, y)
-    }
-
-    /// In place: `x ← x + σ z`.
-    pub fn forward_inplace(&self, key: MaskKey, mode: Mode, x: &mut [f32]) {
-        let p = x.as_mut_ptr();
-        // SAFETY: in place; each element is read before it is written.
-        unsafe { self.raw(key, mode, 0, p, p, x.len()) }
-    }
+    noise_calls!("x + σ z");
 
     /// `dx = dy` (the noise does not depend on x).
     ///
