@@ -238,4 +238,21 @@ fn bad_inputs_say_what_and_how() {
     let text = ok(lab(&["eval", "--run", r, "--mc", "5"]));
     assert!(text.contains("No MC row: the run has no dropout"), "{text}");
     assert!(!text.contains("MC dropout (T"), "{text}");
+    // A learned-rate (Concrete) net has dropout to sample, though its --dropout is 0.
+    let run = train(
+        dir.path(),
+        "concrete",
+        &[
+            "--dropout",
+            "0",
+            "--input-dropout",
+            "0",
+            "--concrete-dropout",
+        ],
+    );
+    let text = ok(lab(&["eval", "--run", run.to_str().unwrap(), "--mc", "5"]));
+    assert!(
+        text.contains("MC dropout (T = 5)") && !text.contains("No MC row"),
+        "{text}"
+    );
 }

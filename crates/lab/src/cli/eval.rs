@@ -99,9 +99,17 @@ fn open_run(dir: &Path) -> Result<(RunConfig, Splits, Sequential)> {
 /// Whether MC sampling at `sites` draws any mask in this run's net.
 fn samples_anything(cfg: &RunConfig, sites: McSites) -> bool {
     let m = &cfg.model;
+    let has = |rnn: bool| {
+        m.arch
+            .split('-')
+            .any(|t| t.trim().starts_with("rnn") == rnn && t.trim().starts_with('r'))
+    };
     m.dropout > 0.0
         || m.conv_dropout > 0.0
         || m.dropconnect > 0.0
+        || (m.drop_path > 0.0 && has(false))
+        || (m.rnn_dropout > 0.0 && has(true))
+        || m.concrete_dropout
         || (sites == McSites::All && m.input_dropout > 0.0)
 }
 
