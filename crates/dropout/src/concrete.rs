@@ -29,6 +29,8 @@ use crate::simd::{self, Backend};
 
 /// Elements per parallel chunk (fixed, so the sums do not depend on threads).
 const CHUNK: usize = 1 << 14;
+/// Indicators computed at a time, on the stack (a multiple of the 256-element group).
+const TILE: usize = 1024;
 
 /// Concrete dropout with temperature τ.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -162,10 +164,13 @@ impl ConcreteDropout {
             .zip(x.par_chunks(CHUNK))
             .enumerate()
             .for_each(|(c, (ys, xs))| {
-                let mut z = vec![0f32; ys.len()];
-                fill(key, offset + (c * CHUNK) as u64, lp, tau, &mut z);
-                for ((o, &v), &zi) in ys.iter_mut().zip(xs).zip(&z) {
-                    *o = v * ((1.0 - zi) / (1.0 - p));
+                let mut z = [0f32; TILE];
+                for (t, (yt, xt)) in ys.chunks_mut(TILE).zip(xs.chunks(TILE)).enumerate() {
+                    let z = &mut z[..yt.len()];
+                    fill(key, offset + (c * CHUNK + t * TILE) as u64, lp, tau, z);
+                    for ((o, &v), &zi) in yt.iter_mut().zip(xt).zip(z.iter()) {
+                        *o = v * ((1.0 - zi) / (1.0 - p));
+                    }
                 }
             });
         Ok(())
@@ -200,13 +205,20 @@ impl ConcreteDropout {
             .zip(x.par_chunks(CHUNK).zip(dy.par_chunks(CHUNK)))
             .enumerate()
             .map(|(c, (gs, (xs, ds)))| {
-                let mut z = vec![0f32; gs.len()];
-                fill(key, offset + (c * CHUNK) as u64, lp, tau, &mut z);
+                let mut zt = [0f32; TILE];
                 let mut dp = 0.0f64;
-                for ((g, (&v, &d)), &z) in gs.iter_mut().zip(xs.iter().zip(ds)).zip(&z) {
-                    *g = d * ((1.0 - z) / q);
-                    let df = (1.0 - z) / (q * q) - z * (1.0 - z) / (tau * p * q * q);
-                    dp += f64::from(d) * f64::from(v) * f64::from(df);
+                for (t, (gt, (xt, dt))) in gs
+                    .chunks_mut(TILE)
+                    .zip(xs.chunks(TILE).zip(ds.chunks(TILE)))
+                    .enumerate()
+                {
+                    let zt = &mut zt[..gt.len()];
+                    fill(key, offset + (c * CHUNK + t * TILE) as u64, lp, tau, zt);
+                    for ((g, (&v, &d)), &z) in gt.iter_mut().zip(xt.iter().zip(dt)).zip(zt.iter()) {
+                        *g = d * ((1.0 - z) / q);
+                        let df = (1.0 - z) / (q * q) - z * (1.0 - z) / (tau * p * q * q);
+                        dp += f64::from(d) * f64::from(v) * f64::from(df);
+                    }
                 }
                 dp
             })

@@ -18,7 +18,7 @@ pub(crate) enum Tok {
 
 impl Tok {
     /// Conv, pool or RNN: layers that read the sample's own shape (before the dense ones).
-    pub(crate) fn is_image(&self) -> bool {
+    pub(crate) fn reads_sample_shape(&self) -> bool {
         matches!(self, Tok::Conv(_) | Tok::Pool | Tok::Rnn(_))
     }
 }

@@ -41,7 +41,7 @@ pub fn size(spec: &ModelSpec, sample: &[usize]) -> Result<ModelSize, EngineError
     let mul = |a: u64, b: u64| a.saturating_mul(b);
     let (mut params, mut floats) = (0u64, 0u64);
     let mut shape: Vec<u64> = sample.iter().map(|&d| d as u64).collect();
-    let cnn = toks.iter().any(Tok::is_image);
+    let cnn = toks.iter().any(Tok::reads_sample_shape);
     let mut first_dense = !cnn;
     let last = toks.len().saturating_sub(1);
     // A norm's scale and shift over `c` features.

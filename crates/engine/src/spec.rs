@@ -218,7 +218,7 @@ pub fn build(spec: &ModelSpec, sample: &[usize], seed: u64) -> Result<Sequential
             _ => None,
         })
         .collect();
-    let cnn = toks.iter().any(Tok::is_image);
+    let cnn = toks.iter().any(Tok::reads_sample_shape);
     let flat: usize = sample.iter().product();
     // For an MLP the first number is the input size.
     let (hidden_and_out, mut shape): (Vec<(usize, bool)>, Vec<usize>) = if cnn {
@@ -319,7 +319,11 @@ pub fn build(spec: &ModelSpec, sample: &[usize], seed: u64) -> Result<Sequential
         }
     }
     if cnn {
-        if toks.iter().skip_while(|t| t.is_image()).any(Tok::is_image) {
+        if toks
+            .iter()
+            .skip_while(|t| t.reads_sample_shape())
+            .any(Tok::reads_sample_shape)
+        {
             return Err(arch_error(&spec.arch, ArchProblem::Order));
         }
         layers.push(Box::new(Flatten::default()));

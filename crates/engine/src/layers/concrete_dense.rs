@@ -115,7 +115,8 @@ impl Layer for ConcreteDense {
         self.dense.output()
     }
 
-    fn backward(&mut self, x: &Tensor, dy: &mut Tensor, ctx: &Ctx, need_dx: bool) {
+    // The input gradient is computed whatever `need_dx` says: ∂L/∂p needs the same pass.
+    fn backward(&mut self, x: &Tensor, dy: &mut Tensor, ctx: &Ctx, _need_dx: bool) {
         self.dense.backward(&self.xc, dy, ctx, true);
         let p = self.p().clamp(1e-6, 1.0 - 1e-6);
         let (mut w2, mut k) = (0.0f64, 0usize);
@@ -149,7 +150,6 @@ impl Layer for ConcreteDense {
             )
             .expect("equal lengths, p in (0, 1)");
         self.gtheta[0] = ((dl_dp + dr_dp) * f64::from(p) * (1.0 - f64::from(p))) as f32;
-        let _ = need_dx;
     }
 
     fn input_grad(&mut self) -> &mut Tensor {
