@@ -46,6 +46,22 @@ pub enum LabError {
         /// The 1-based epoch.
         epoch: usize,
     },
+    /// Planning a study: a choice needs results that are not cached yet
+    /// (the runs after it are planned once those are in).
+    #[error("this step of the study needs results that are not in the cache yet")]
+    Pending,
+    /// Planning a study: the claim's remaining runs were declared; what it
+    /// does with them is not needed for the plan.
+    #[error("the claim's runs are planned")]
+    Planned,
+    /// Building a report from the cache alone, and runs are not in it.
+    #[error("{} run(s) of the study are not in the cache {}; train them first (the shards that own them, or the study itself), then merge again. Missing: {}", keys.len(), cache.display(), some(keys))]
+    Missing {
+        /// The cache directory.
+        cache: PathBuf,
+        /// The keys of the missing runs.
+        keys: Vec<String>,
+    },
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {
@@ -102,6 +118,15 @@ impl LabError {
         let path = path.into();
         move |source| Self::Json { path, source }
     }
+}
+
+/// The first ten of `keys`, and how many more there are.
+fn some(keys: &[String]) -> String {
+    let mut s = keys.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
+    if keys.len() > 10 {
+        s += &format!(" … and {} more", keys.len() - 10);
+    }
+    s
 }
 
 /// The lab's result type.

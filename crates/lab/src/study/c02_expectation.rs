@@ -79,8 +79,11 @@ impl Claim for Expectation {
         let mut slopes = Vec::new();
         let (mut nll_ok, mut nll_bad, mut acc_ok, mut acc_bad, mut act_ratio) =
             (vec![], vec![], vec![], vec![], vec![]);
-        for &seed in &lab.seeds {
-            let (_, mut model, splits) = lab.trained(&lab.base_run(p, seed))?;
+        let cfgs: Vec<_> = lab.seeds.iter().map(|&s| lab.base_run(p, s)).collect();
+        lab.will_load(&cfgs)?;
+        for cfg in &cfgs {
+            let seed = cfg.seed;
+            let (_, mut model, splits) = lab.trained(cfg)?;
             // (a) h = first hidden layer's eval-mode output on 256 test images.
             let m = 256;
             model.input_mut(m).copy_from_slice(&lab.test().x[..m * 784]);

@@ -25,7 +25,7 @@ use serde::Serialize;
 use super::claim::{Claim, Section, Verdict};
 use super::lab::{gaps, test_accs, updates_run, Lab};
 use super::stats::{holm, ols, paired, Coef, Est};
-use super::tune::{tune, Tuned};
+use super::tune::{prefetch, tune, Tuned};
 use super::Budget;
 use crate::config::{Builtin, RunConfig};
 use crate::error::Result;
@@ -185,6 +185,13 @@ impl Claim for Overfitting {
         let per_data = (2 * lrs.len() + sizes.len() * noises.len() * 2) * seeds;
         lab.begin(Self::ID, per_data * lab.datasets.len());
         let (ref_n, ref_noise) = (sizes[sizes.len() / 2], noises[1]);
+        for &ds in &lab.datasets {
+            for p in [0.0, 0.5] {
+                prefetch(lab, &lrs, 0, |lr, s| {
+                    Self::run(lab, ds, (ref_n, ref_noise), updates, p, lr, s)
+                })?;
+            }
+        }
         let mut data = Vec::new();
         for &ds in &lab.datasets {
             let tuned = |p: f32| {

@@ -171,6 +171,21 @@ impl Claim for Ensemble {
             member_acc: vec![],
             member_disagreement: vec![],
         };
+        // The explicit ensemble: same data (data seed), K inits, epochs / K each.
+        let member_cfg = |seed: u64, j: usize| {
+            let mut cfg = lab.base_run(0.0, 1_000 + 10 * seed + j as u64);
+            cfg.data.data_seed = Some(seed);
+            cfg.epochs = epochs.div_ceil(K);
+            cfg
+        };
+        let all: Vec<_> = lab
+            .seeds
+            .iter()
+            .flat_map(|&s| {
+                std::iter::once(lab.base_run(0.5, s)).chain((0..K).map(move |j| member_cfg(s, j)))
+            })
+            .collect();
+        lab.will_load(&all)?;
         for &seed in &lab.seeds {
             let (_, mut model, _) = lab.trained(&lab.base_run(0.5, seed))?;
             let det = probs(&mut model, test, &Ctx::eval());
@@ -204,14 +219,10 @@ impl Claim for Ensemble {
             e.single_acc.push(single);
             e.disagreement.push(dis);
             lab.tick(&format!("seed {seed}: dropout net"));
-            // The explicit ensemble: same data (data seed), K inits, epochs / K each.
             let mut ens = vec![0.0; det.len()];
             let (mut member, mut mdis, mut prev) = (0.0, 0.0, Vec::new());
             for j in 0..K {
-                let mut cfg = lab.base_run(0.0, 1_000 + 10 * seed + j as u64);
-                cfg.data.data_seed = Some(seed);
-                cfg.epochs = epochs.div_ceil(K);
-                let (_, mut m, _) = lab.trained(&cfg)?;
+                let (_, mut m, _) = lab.trained(&member_cfg(seed, j))?;
                 let p = probs(&mut m, test, &Ctx::eval());
                 let pred = argmax(&p, k);
                 member += acc(&pred, &test.y) / K as f64;

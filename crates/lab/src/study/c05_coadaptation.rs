@@ -203,7 +203,13 @@ impl Claim for Coadaptation {
         };
         lab.begin(Self::ID, 2 * lab.seeds.len());
         let mut arms = [Arm::default(), Arm::default()];
-        for (a, p) in [0.0f32, 0.5].into_iter().enumerate() {
+        let ps = [0.0f32, 0.5];
+        let cfgs: Vec<_> = ps
+            .iter()
+            .flat_map(|&p| lab.seeds.iter().map(move |&s| lab.base_run(p, s)))
+            .collect();
+        lab.will_load(&cfgs)?;
+        for (a, p) in ps.into_iter().enumerate() {
             arms[a].targeted = vec![Vec::new(); e.k_targeted.len()];
             arms[a].random = vec![Vec::new(); e.k_random.len()];
             arms[a].rescaled = vec![Vec::new(); e.k_random.len()];

@@ -150,6 +150,7 @@ impl Claim for Boundaries {
     type Evidence = Evidence;
 
     fn measure(&self, lab: &Lab) -> Result<Evidence> {
+        lab.plans_no_runs()?;
         let n = 300;
         let epochs = match lab.budget {
             Budget::Tiny => 10,

@@ -21,7 +21,7 @@ use super::claim::{Claim, Figure, Section, Table, Verdict};
 use super::lab::Lab;
 use super::plot::{lines, Axes, Series};
 use super::stats::{holm, paired, Est};
-use super::tune::{tune, Tuned};
+use super::tune::{prefetch, tune, Tuned};
 use crate::config::RunConfig;
 use crate::error::Result;
 
@@ -137,6 +137,9 @@ impl Claim for Convergence {
             tuned: vec![],
             curves: vec![],
         };
+        for &p in &tuned_p {
+            prefetch(lab, &lrs, EVERY, |lr, s| run(lab, p, lr, s))?;
+        }
         for &p in &tuned_p {
             let t = tune(lab, &format!("p={p} lr"), &lrs, EVERY, |lr, s| {
                 run(lab, p, lr, s)

@@ -21,7 +21,7 @@ use super::claim::{Claim, Figure, Section, Table, Verdict};
 use super::lab::{test_accs, val_accs, Lab};
 use super::plot::{lines, Axes, Series};
 use super::stats::{holm, paired, Est};
-use super::tune::tune;
+use super::tune::{prefetch, tune};
 use super::Budget;
 use crate::config::{Builtin, RunConfig};
 use crate::error::Result;
@@ -186,6 +186,11 @@ impl Claim for Rate {
         // About twice the base runs' updates: large p converges slowly
         // (--quick keeps the base runs' length).
         let epochs = if lab.budget == Budget::Quick { 1 } else { 2 } * lab.epochs_for(n);
+        for &ds in &lab.datasets {
+            for &p in &ps {
+                prefetch(lab, lrs, 0, |lr, s| run(lab, ds, epochs, (p, lr), s))?;
+            }
+        }
         let mut data = Vec::new();
         for &ds in &lab.datasets {
             let (mut val_acc, mut test_acc, mut lr) = (Vec::new(), Vec::new(), Vec::new());

@@ -95,19 +95,22 @@ impl Evidence {
 }
 
 /// Train arms 0–2 of one net and derive arm 3; ticks once per seed and arm.
-fn net(lab: &Lab, base: &RunConfig, width: Option<usize>) -> Result<Net> {
-    let arm = |k: usize, seed: u64| {
-        let mut c = with_p(base.clone(), if k == 0 { 0.0 } else { 0.5 });
-        c.seed = seed;
-        c.model.norm = Norm::Batch;
-        c.model.dropout_last_only = true;
-        c.model.dropout_where = if k == 1 {
-            DropPlace::BeforeNorm
-        } else {
-            DropPlace::AfterAct
-        };
-        c
+/// Arm `k` (see [`ARMS`]) of the net `base` with `seed`.
+fn arm(base: &RunConfig, k: usize, seed: u64) -> RunConfig {
+    let mut c = with_p(base.clone(), if k == 0 { 0.0 } else { 0.5 });
+    c.seed = seed;
+    c.model.norm = Norm::Batch;
+    c.model.dropout_last_only = true;
+    c.model.dropout_where = if k == 1 {
+        DropPlace::BeforeNorm
+    } else {
+        DropPlace::AfterAct
     };
+    c
+}
+
+fn net(lab: &Lab, base: &RunConfig, width: Option<usize>) -> Result<Net> {
+    let arm = |k: usize, seed: u64| arm(base, k, seed);
     let mut acc = vec![Vec::new(); 4];
     let mut shift = vec![Vec::new(); 4];
     for &seed in &lab.seeds {
@@ -155,11 +158,13 @@ impl Claim for BatchNormClash {
             Budget::Full => ("c16-p-c32-p-128-10", 10_000, 2_000),
         };
         lab.begin(Self::ID, (widths.len() + 1) * 3 * lab.seeds.len());
-        let mut nets = Vec::new();
-        for &w in widths {
-            let base = image_run(lab.primary(), &format!("784-{w}-{w}-10"), n, epochs, 0);
-            nets.push(net(lab, &base, Some(w))?);
-        }
+        let mut bases: Vec<_> = widths
+            .iter()
+            .map(|&w| {
+                let mlp = image_run(lab.primary(), &format!("784-{w}-{w}-10"), n, epochs, 0);
+                (mlp, Some(w))
+            })
+            .collect();
         let mut cnn = image_run(
             lab.primary(),
             cnn_arch,
@@ -168,7 +173,18 @@ impl Claim for BatchNormClash {
             0,
         );
         cnn.optim.lr = 0.02;
-        nets.push(net(lab, &cnn, None)?);
+        bases.push((cnn, None));
+        let all: Vec<_> = bases
+            .iter()
+            .flat_map(|(b, _)| {
+                (0..3).flat_map(move |k| lab.seeds.iter().map(move |&s| arm(b, k, s)))
+            })
+            .collect();
+        lab.will_load(&all)?;
+        let mut nets = Vec::new();
+        for (base, w) in &bases {
+            nets.push(net(lab, base, *w)?);
+        }
         Ok(Evidence { nets })
     }
 

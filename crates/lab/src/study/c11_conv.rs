@@ -23,7 +23,7 @@ use serde::Serialize;
 use super::claim::{Claim, Section, Table, Verdict};
 use super::lab::{image_run, test_accs, with_p, Lab};
 use super::stats::{holm, paired, Est};
-use super::tune::{tune, Tuned};
+use super::tune::{prefetch, tune, Tuned};
 use super::Budget;
 use crate::config::{Builtin, LrSchedule, RunConfig};
 use crate::error::Result;
@@ -153,6 +153,11 @@ impl Claim for Conv {
         let grids = [vec![0.0], dense.clone(), conv.clone(), conv, dense];
         let units: usize = grids.iter().map(Vec::len).sum::<usize>() * lab.seeds.len();
         lab.begin(Self::ID, units * lab.datasets.len());
+        for &ds in &lab.datasets {
+            for (k, grid) in grids.iter().enumerate() {
+                prefetch(lab, grid, 0, |p, s| arm(ds, (arch, n, epochs), k, p, s))?;
+            }
+        }
         let mut data = Vec::new();
         for &ds in &lab.datasets {
             let (mut tuned, mut test_acc) = (Vec::new(), Vec::new());

@@ -164,6 +164,18 @@ impl Claim for WeightDecay {
         let ps = [0.0f32, 0.25, 0.5];
         let l2s = [0.0f32, 3e-5, 3e-4, 3e-3];
         lab.begin(Self::ID, ps.len() * l2s.len() * lab.seeds.len());
+        let cfg_of = |p: f32, l2: f32, seed: u64| {
+            let mut cfg = lab.base_run(p, seed);
+            cfg.optim.weight_decay = l2;
+            cfg.data.val_size = VAL_SIZE;
+            cfg
+        };
+        let all: Vec<_> = ps
+            .iter()
+            .flat_map(|&p| l2s.iter().map(move |&l2| (p, l2)))
+            .flat_map(|(p, l2)| lab.seeds.iter().map(move |&s| cfg_of(p, l2, s)))
+            .collect();
+        lab.will_load(&all)?;
         let mut grid = Vec::new();
         for &p in &ps {
             for &l2 in &l2s {
@@ -175,10 +187,7 @@ impl Claim for WeightDecay {
                     rho: vec![],
                 };
                 for &seed in &lab.seeds {
-                    let mut cfg = lab.base_run(p, seed);
-                    cfg.optim.weight_decay = l2;
-                    cfg.data.val_size = VAL_SIZE;
-                    let (out, mut model, splits) = lab.trained(&cfg)?;
+                    let (out, mut model, splits) = lab.trained(&cfg_of(p, l2, seed))?;
                     s.val_acc.push(out.last().val_acc.unwrap_or(0.0));
                     s.test_acc.push(out.last().test_acc);
                     s.rho.push(activity_rho(&mut model, &splits.train));

@@ -26,7 +26,7 @@ use super::claim::{Claim, Figure, Section, Table, Verdict};
 use super::lab::{test_accs, updates_run, Lab};
 use super::plot::{lines, Axes, Series};
 use super::stats::{holm, paired, Est};
-use super::tune::{tune, Tuned};
+use super::tune::{prefetch, tune, Tuned};
 use super::Budget;
 use crate::config::{Builtin, RunConfig};
 use crate::error::Result;
@@ -177,6 +177,15 @@ impl Claim for Normalised {
         let seeds = lab.seeds.len();
         let per_net = (2 * lrs.len() + 2 * sizes.len()) * seeds;
         lab.begin(Self::ID, per_net * nets_of.len() * lab.datasets.len());
+        for &ds in &lab.datasets {
+            for &(_, arch, norm) in &nets_of {
+                for p in [0.0, 0.5] {
+                    prefetch(lab, &lrs, 0, |lr, s| {
+                        run(ds, (arch, norm), sizes[0], updates, p, lr, s)
+                    })?;
+                }
+            }
+        }
         let mut data = Vec::new();
         for &ds in &lab.datasets {
             let mut nets = Vec::new();

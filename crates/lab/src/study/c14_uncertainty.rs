@@ -151,10 +151,22 @@ impl Claim for Uncertainty {
         .collect();
         arms[2].name = format!("MC dropout (T = {t})");
         arms[3].name = format!("ensemble of {k}");
+        let net = |seed: u64, data_seed: u64| {
+            let mut m = lab.base_run(0.5, seed);
+            m.data.val_size = VAL_SIZE;
+            m.data.data_seed = (seed != data_seed).then_some(data_seed);
+            m
+        };
+        let member = |seed: u64, j: usize| net(2_000 + 10 * seed + j as u64, seed);
+        let all: Vec<_> = lab
+            .seeds
+            .iter()
+            .flat_map(|&s| std::iter::once(net(s, s)).chain((1..k).map(move |j| member(s, j))))
+            .collect();
+        lab.will_load(&all)?;
         let mut n = 0;
         for &seed in &lab.seeds {
-            let mut cfg = lab.base_run(0.5, seed);
-            cfg.data.val_size = VAL_SIZE;
+            let cfg = net(seed, seed);
             n = cfg.data.train_size.unwrap_or(60_000);
             let (_, mut model, splits) = lab.trained(&cfg)?;
             let (det, _) = sample::deterministic(&mut model, test);
@@ -182,10 +194,7 @@ impl Claim for Uncertainty {
             lab.tick(&format!("seed {seed}: dropout net, det / TS / MC"));
             let (mut members, mut members_ood) = (vec![det], vec![det_ood]);
             for j in 1..k {
-                let mut m = lab.base_run(0.5, 2_000 + 10 * seed + j as u64);
-                m.data.val_size = VAL_SIZE;
-                m.data.data_seed = Some(seed);
-                let (_, mut net, _) = lab.trained(&m)?;
+                let (_, mut net, _) = lab.trained(&member(seed, j))?;
                 members.push(sample::deterministic(&mut net, test).0);
                 members_ood.push(sample::deterministic(&mut net, &fashion).0);
                 lab.tick(&format!("seed {seed}: ensemble member {}", j + 1));

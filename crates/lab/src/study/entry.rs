@@ -1,11 +1,12 @@
-//! A run-cache entry on disk, trusted only after it checks out, and the lock
-//! that keeps two studies from training the same run.
+//! A run-cache entry on disk, trusted only after it checks out, and the
+//! record of a run that diverged.
 //!
 //! ```text
 //! <key>.json         {version, config (threads = 0), out, model_fnv, checksum}
 //!                    checksum = FNV-1a-64(JSON of {version, config, out, model_fnv})
 //! <key>.safetensors  the trained model when a claim needs it; model_fnv = FNV-1a-64(its bytes)
-//! <key>.lock         held while the run trains: "<pid> <host>", created with O_EXCL
+//! <key>.lock         held while the run trains (see [`super::lock`])
+//! <key>.diverged     {version, config, loss, step, epoch}: the run diverged (it would again)
 //! ```
 //! An entry serves a request only if it parses, has this [`VERSION`], holds
 //! exactly the requested configuration, a plausible curve (epochs 1..=E
@@ -14,13 +15,10 @@
 //! recorded hash that loads. Anything else is reported in one line and the
 //! run is trained again; a broken entry is never fatal.
 //!
-//! A lock whose holder is gone (same host, no such process) is stale and is
-//! taken over; a lock from another host is waited on (a shared file system
-//! cannot tell whether that process lives).
+//! A run that diverged is recorded too, so that neither a rerun study nor
+//! another shard trains it again only to see it diverge at the same step.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use engine::Sequential;
 use serde::{Deserialize, Serialize};
@@ -66,6 +64,7 @@ pub struct Paths {
     json: PathBuf,
     model: PathBuf,
     lock: PathBuf,
+    diverged: PathBuf,
 }
 
 impl Paths {
@@ -74,12 +73,24 @@ impl Paths {
         self.model.clone()
     }
 
+    /// The lock file.
+    pub fn lock(&self) -> &Path {
+        &self.lock
+    }
+
+    /// Whether a finished entry (a result or a divergence) is on disk; it
+    /// may still fail its checks when read.
+    pub fn done(&self) -> bool {
+        self.json.exists() || self.diverged.exists()
+    }
+
     /// The files of entry `key`.
     pub fn new(dir: &Path, key: &str) -> Self {
         Self {
             json: dir.join(format!("{key}.json")),
             model: dir.join(format!("{key}.safetensors")),
             lock: dir.join(format!("{key}.lock")),
+            diverged: dir.join(format!("{key}.diverged")),
         }
     }
 }
@@ -177,69 +188,46 @@ pub fn write(
     crate::rundir::write_atomic(&p.json, json.as_bytes())
 }
 
-/// Where the lock files say this process runs.
-fn host() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default()
+/// A diverged run on disk: the step where the loss stopped being finite.
+#[derive(Serialize, Deserialize)]
+struct Diverged {
+    version: u32,
+    config: RunConfig,
+    /// The loss as text (NaN and infinities are not JSON numbers).
+    loss: String,
+    step: u32,
+    epoch: usize,
 }
 
-/// A held run lock; dropping it releases the run.
-pub struct Lock(PathBuf);
-
-impl Drop for Lock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-/// Whether the lock at `path` belongs to a process that no longer exists.
-fn stale(path: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return false;
-    };
-    let mut it = text.split_whitespace();
-    let (Some(pid), holder_host) = (it.next(), it.next().unwrap_or("")) else {
-        // Being written right now, or empty after a crash: stale once old.
-        return std::fs::metadata(path)
-            .and_then(|m| m.modified())
-            .is_ok_and(|t| t.elapsed().unwrap_or_default() > Duration::from_secs(60));
-    };
-    holder_host == host() && !Path::new("/proc").join(pid).exists()
-}
-
-/// Take the lock of entry `p`, waiting while another live process holds it
-/// (it is training the same run; the caller then finds its entry).
-/// `waiting` is called once if we have to wait.
+/// Record that `cfg` diverged (`e` is a [`LabError::Diverged`]; other
+/// errors are not recorded: they may not happen again).
 ///
 /// # Errors
-/// I/O errors other than the lock being taken.
-pub fn lock(p: &Paths, mut waiting: impl FnMut()) -> Result<Lock> {
-    let mut told = false;
-    loop {
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&p.lock)
-        {
-            Ok(mut f) => {
-                let _ = writeln!(f, "{} {}", std::process::id(), host());
-                return Ok(Lock(p.lock.clone()));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                if stale(&p.lock) {
-                    let _ = std::fs::remove_file(&p.lock);
-                    continue;
-                }
-                if !told {
-                    waiting();
-                    told = true;
-                }
-                std::thread::sleep(Duration::from_millis(250));
-            }
-            Err(e) => return Err(LabError::io(&p.lock)(e)),
-        }
-    }
+/// I/O errors.
+pub fn write_diverged(p: &Paths, cfg: &RunConfig, e: &LabError) -> Result<()> {
+    let LabError::Diverged { loss, step, epoch } = *e else {
+        return Ok(());
+    };
+    let d = Diverged {
+        version: VERSION,
+        config: cache_config(cfg),
+        loss: loss.to_string(),
+        step,
+        epoch,
+    };
+    let json = serde_json::to_string(&d).map_err(LabError::json(&p.diverged))?;
+    crate::rundir::write_atomic(&p.diverged, json.as_bytes())
+}
+
+/// The recorded divergence of `cfg`, if there is one for exactly this run.
+pub fn read_diverged(p: &Paths, cfg: &RunConfig) -> Option<LabError> {
+    let text = std::fs::read_to_string(&p.diverged).ok()?;
+    let d: Diverged = serde_json::from_str(&text).ok()?;
+    (d.version == VERSION && d.config == cache_config(cfg)).then(|| LabError::Diverged {
+        loss: d.loss.parse().unwrap_or(f64::NAN),
+        step: d.step,
+        epoch: d.epoch,
+    })
 }
 
 #[cfg(test)]
@@ -312,15 +300,21 @@ mod tests {
     }
 
     #[test]
-    fn locks_exclude_and_stale_locks_are_taken_over() {
+    fn a_divergence_is_recorded_for_its_own_run_only() {
         let dir = tempfile::tempdir().unwrap();
         let p = Paths::new(dir.path(), "k");
-        let held = lock(&p, || {}).unwrap();
-        assert!(p.lock.exists());
-        drop(held);
-        assert!(!p.lock.exists());
-        // A lock of a process that is gone (pid beyond the kernel's maximum).
-        std::fs::write(&p.lock, format!("4194305000 {}\n", host())).unwrap();
-        let _again = lock(&p, || panic!("a stale lock must not be waited on")).unwrap();
+        let cfg = RunConfig::default();
+        assert!(read_diverged(&p, &cfg).is_none());
+        let e = LabError::Diverged {
+            loss: f64::NAN,
+            step: 9,
+            epoch: 1,
+        };
+        write_diverged(&p, &cfg, &e).unwrap();
+        assert!(p.done());
+        let back = read_diverged(&p, &cfg).expect("recorded");
+        assert!(matches!(back, LabError::Diverged { step: 9, epoch: 1, loss } if loss.is_nan()));
+        let other = RunConfig { seed: 4, ..cfg };
+        assert!(read_diverged(&p, &other).is_none());
     }
 }

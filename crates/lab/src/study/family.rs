@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use super::claim::{Claim, Section, Verdict};
 use super::lab::{image_run, test_accs, with_p, Lab};
-use super::tune::{tune, Tuned};
+use super::tune::{prefetch, tune, Tuned};
 use super::Budget;
 use crate::config::{OptimizerName, RunConfig};
 use crate::error::{LabError, Result};
@@ -107,6 +107,9 @@ fn setting(
     arms: Vec<Arm>,
     sizes: (usize, usize, usize),
 ) -> Result<Setting> {
+    for (_, grid, make) in &arms {
+        prefetch(lab, grid, 0, |p, s| make(base(s), p))?;
+    }
     let mut out = Vec::new();
     for (arm_name, grid, make) in arms {
         let what = format!("{name}: {arm_name}");

@@ -7,14 +7,16 @@
 //! ([`Lab::datasets`]); the others on the first ([`Lab::primary`]).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use engine::Sequential;
 
 use super::cache::{key, Point, RunOut};
-use super::claim::ClaimResult;
+use super::claim::{ClaimResult, DynClaim};
 use super::entry;
+use super::lock;
 use super::long_run;
+use super::plan::{gcd, placeholder, Mark, Plan, Planned, Recorder, Request};
 use super::runs::memorised;
 pub use super::runs::{gaps, image_run, test_accs, updates_run, val_accs, with_p};
 use super::Budget;
@@ -50,6 +52,29 @@ pub struct Lab {
     pub seeds: Vec<u64>,
     progress: Box<dyn StudyProgress>,
     trained: AtomicUsize,
+    /// Planning: runs are recorded, not trained (see [`super::plan`]).
+    planning: AtomicBool,
+    recorder: Recorder,
+    /// Serve from the cache only; a missing run is an error.
+    cache_only: bool,
+}
+
+/// Whether a run whose lock another process holds is waited for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Locking {
+    Wait,
+    Skip,
+}
+
+/// What [`Lab::train_planned`] did with a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// It was in the cache already (or diverged before).
+    Cached,
+    /// Another live process holds its lock (it is training it).
+    Busy,
+    /// Trained now (or found to diverge now).
+    Trained,
 }
 
 /// How [`Lab::run_with`] trains a run: (splits, evaluate every, cache key)
@@ -112,17 +137,152 @@ impl Lab {
             seeds: (0..seeds as u64).collect(),
             progress,
             trained: AtomicUsize::new(0),
+            planning: AtomicBool::new(false),
+            recorder: Recorder::default(),
+            cache_only: false,
         })
+    }
+
+    /// This lab, serving runs from its cache only: a run not in it is an
+    /// error ([`LabError::Missing`]) instead of being trained.
+    pub fn cache_only(self) -> Self {
+        Self {
+            cache_only: true,
+            ..self
+        }
+    }
+
+    /// The cache directory of the runs.
+    pub fn cache_dir(&self) -> &Path {
+        &self.cache
+    }
+
+    /// Plan `claims`: every run they ask for given what the cache holds now
+    /// (see [`super::plan`]); nothing is trained.
+    ///
+    /// # Errors
+    /// A claim's errors other than stopping at a choice.
+    pub fn plan(&self, claims: &[&dyn DynClaim]) -> Result<Plan> {
+        self.planning.store(true, Ordering::Relaxed);
+        let mut res = Ok(());
+        for c in claims {
+            self.recorder.begin(c.id());
+            match c.run(self) {
+                Ok(_) | Err(LabError::Planned) => {}
+                Err(LabError::Pending) => self.recorder.stopped(),
+                Err(e) => {
+                    res = Err(e);
+                    break;
+                }
+            }
+        }
+        self.planning.store(false, Ordering::Relaxed);
+        let plan = self.recorder.take();
+        res.map(|()| plan)
+    }
+
+    /// Whether this lab is planning rather than training.
+    pub fn planning(&self) -> bool {
+        self.planning.load(Ordering::Relaxed)
+    }
+
+    /// A claim that trains nothing through the cache (its runs are cheap and
+    /// made on the spot) calls this first: planning, it stops the claim.
+    ///
+    /// # Errors
+    /// [`LabError::Planned`] while planning.
+    pub fn plans_no_runs(&self) -> Result<()> {
+        if self.planning() {
+            return Err(LabError::Planned);
+        }
+        Ok(())
+    }
+
+    /// Where the inputs of a choice start: the runs a claim asks for after
+    /// this are what its next [`Lab::choice`] chooses from.
+    pub fn mark(&self) -> Mark {
+        self.recorder.mark()
+    }
+
+    /// A claim is about to choose from the results it asked for since `m`.
+    /// Planning, when one of them is not cached yet: [`LabError::Pending`].
+    ///
+    /// # Errors
+    /// See above.
+    pub fn choice(&self, m: Mark) -> Result<()> {
+        if self.planning() && !self.recorder.choice(m) {
+            return Err(LabError::Pending);
+        }
+        Ok(())
+    }
+
+    /// A claim declares the trained nets it loads next with [`Lab::trained`].
+    /// Planning, they are recorded and the claim stops ([`LabError::Planned`]):
+    /// what it does with them plans no run. Otherwise nothing happens.
+    ///
+    /// # Errors
+    /// See above.
+    pub fn will_load(&self, cfgs: &[RunConfig]) -> Result<()> {
+        if !self.planning() {
+            return Ok(());
+        }
+        for cfg in cfgs {
+            let req = Request {
+                eval_every: 0,
+                model: true,
+                checkpoint_every: None,
+            };
+            let paths = entry::Paths::new(&self.cache, &key(cfg));
+            let cached = entry::read_diverged(&paths, cfg).is_some()
+                || matches!(entry::read(&paths, cfg, true), Ok(Some(o)) if o.serve(0).is_some());
+            self.recorder.record(cfg, req, cached);
+        }
+        Err(LabError::Planned)
+    }
+
+    /// Train the planned run `p` unless it is cached or another process
+    /// holds its lock (never waits).
+    ///
+    /// # Errors
+    /// Training errors other than divergence (which is recorded as its result).
+    pub fn train_planned(&self, p: &Planned) -> Result<Outcome> {
+        let before = self.runs_trained();
+        let req = Request {
+            eval_every: p.eval_every,
+            model: p.model,
+            checkpoint_every: p.checkpoint_every,
+        };
+        let res = match p.checkpoint_every {
+            Some(ce) => self
+                .resumable(&p.config, p.eval_every, ce, Locking::Skip)
+                .map(|o| o.is_some()),
+            None => self
+                .run_with(&p.config, req, Locking::Skip, &|splits, every, _| {
+                    self.fit_curve(&p.config, splits, every)
+                })
+                .map(|o| o.is_some()),
+        };
+        let fresh = self.runs_trained() > before;
+        match res {
+            Ok(false) => Ok(Outcome::Busy),
+            Ok(true) | Err(LabError::Diverged { .. }) if fresh => Ok(Outcome::Trained),
+            Ok(true) | Err(LabError::Diverged { .. }) => Ok(Outcome::Cached),
+            Err(e) => Err(e),
+        }
     }
 
     /// Start a claim's progress of `units` ticks.
     pub fn begin(&self, id: &str, units: usize) {
-        self.progress.claim_start(id, units);
+        if !self.planning() {
+            self.progress.claim_start(id, units);
+        }
     }
 
     /// One unit done.
     pub fn tick(&self, what: &str) {
-        self.progress.tick(what);
+        if !self.planning() {
+            self.progress.tick(what);
+        }
     }
 
     /// Report a finished claim.
@@ -132,7 +292,9 @@ impl Lab {
 
     /// Tell the user something that does not stop the study (one line).
     pub fn warn(&self, msg: &str) {
-        self.progress.warn(msg);
+        if !self.planning() {
+            self.progress.warn(msg);
+        }
     }
 
     /// Runs trained (not served from the cache) so far.
@@ -224,12 +386,28 @@ impl Lab {
         eval_every: usize,
         want_model: bool,
     ) -> Result<(RunOut, Option<Sequential>)> {
-        self.run_with(cfg, eval_every, want_model, &|splits, every, _| {
-            let mut curve = Curve(Vec::new());
-            // The study's runs use the caller's thread pool.
-            let (model, summary) = fit(cfg, splits, LoopOptions::in_memory(every, &mut curve))?;
-            Ok((model, curve.0, summary.last.train_s))
-        })
+        let req = Request {
+            eval_every,
+            model: want_model,
+            checkpoint_every: None,
+        };
+        let got = self.run_with(cfg, req, Locking::Wait, &|splits, every, _| {
+            self.fit_curve(cfg, splits, every)
+        })?;
+        Ok(got.expect("waited for the lock"))
+    }
+
+    /// Train `cfg` in memory, recording its curve.
+    fn fit_curve(
+        &self,
+        cfg: &RunConfig,
+        splits: &Splits,
+        every: usize,
+    ) -> Result<(Sequential, Vec<Point>, f64)> {
+        let mut curve = Curve(Vec::new());
+        // The study's runs use the caller's thread pool.
+        let (model, summary) = fit(cfg, splits, LoopOptions::in_memory(every, &mut curve))?;
+        Ok((model, curve.0, summary.last.train_s))
     }
 
     /// Train (or fetch) a long run that checkpoints every `checkpoint_every`
@@ -244,23 +422,39 @@ impl Lab {
         eval_every: usize,
         checkpoint_every: usize,
     ) -> Result<RunOut> {
+        let got = self.resumable(cfg, eval_every, checkpoint_every, Locking::Wait)?;
+        Ok(got.expect("waited for the lock"))
+    }
+
+    fn resumable(
+        &self,
+        cfg: &RunConfig,
+        eval_every: usize,
+        checkpoint_every: usize,
+        locking: Locking,
+    ) -> Result<Option<RunOut>> {
         let dir = long_run::dir(&self.cache, &key(cfg));
-        let res = self.run_with(cfg, eval_every, false, &|splits, every, _| {
+        let req = Request {
+            eval_every,
+            model: false,
+            checkpoint_every: Some(checkpoint_every),
+        };
+        let res = self.run_with(cfg, req, locking, &|splits, every, _| {
             long_run::train_in(&dir, cfg, splits, every, checkpoint_every)
         });
         // The entry is written, or the run diverged (resuming it would diverge
         // again): either way its directory has served its purpose.
-        let (out, _) = match res {
+        let got = match res {
             Err(e @ LabError::Diverged { .. }) => {
                 let _ = std::fs::remove_dir_all(&dir);
                 return Err(e);
             }
             r => r?,
         };
-        if dir.exists() {
+        if got.is_some() && dir.exists() && !self.planning() {
             std::fs::remove_dir_all(&dir).map_err(LabError::io(&dir))?;
         }
-        Ok(out)
+        Ok(got.map(|(out, _)| out))
     }
 
     /// The run directory a resumable run of `cfg` trains in.
@@ -270,26 +464,61 @@ impl Lab {
 
     /// Serve `cfg` from the cache, or train it with `train(splits, every, key)`
     /// (the model, its evaluated curve, training seconds) under the entry's
-    /// lock and store it.
+    /// lock and store it. `None`: the lock is held elsewhere and `locking`
+    /// says not to wait. Planning, the request is recorded and a run not in
+    /// the cache is answered with a placeholder (see [`super::plan`]).
     fn run_with(
         &self,
         cfg: &RunConfig,
-        eval_every: usize,
-        want_model: bool,
+        req: Request,
+        locking: Locking,
         train: &Trainer<'_>,
-    ) -> Result<(RunOut, Option<Sequential>)> {
+    ) -> Result<Option<(RunOut, Option<Sequential>)>> {
+        let (eval_every, want_model) = (req.eval_every, req.model);
         let key = key(cfg);
         let paths = entry::Paths::new(&self.cache, &key);
+        if let Some(e) = entry::read_diverged(&paths, cfg) {
+            if self.planning() {
+                self.recorder.record(cfg, req, true);
+            }
+            return Err(e);
+        }
+        if self.planning() {
+            let hit = self.cached(&paths, cfg, eval_every, false, false)?;
+            let cached = hit.is_some()
+                && (!want_model || matches!(entry::read(&paths, cfg, true), Ok(Some(_))));
+            self.recorder.record(cfg, req, cached);
+            if want_model {
+                return Err(LabError::Planned);
+            }
+            let out = hit.map_or_else(|| placeholder(cfg, eval_every), |h| h.0);
+            return Ok(Some((out, None)));
+        }
         if let Some(hit) = self.cached(&paths, cfg, eval_every, want_model, false)? {
-            return Ok(hit);
+            return Ok(Some(hit));
+        }
+        if self.cache_only {
+            return Err(LabError::Missing {
+                cache: self.cache.clone(),
+                keys: vec![key],
+            });
         }
         // Another study on the same cache may be training this very run.
-        let _lock = entry::lock(&paths, || {
-            self.progress
-                .warn(&format!("run {key}: another study is training it; waiting"))
-        })?;
+        let _lock = match locking {
+            Locking::Wait => lock::lock(&paths, || {
+                self.progress
+                    .warn(&format!("run {key}: another study is training it; waiting"))
+            })?,
+            Locking::Skip => match lock::try_lock(&paths)? {
+                Some(l) => l,
+                None => return Ok(None),
+            },
+        };
+        if let Some(e) = entry::read_diverged(&paths, cfg) {
+            return Err(e);
+        }
         if let Some(hit) = self.cached(&paths, cfg, eval_every, want_model, true)? {
-            return Ok(hit);
+            return Ok(Some(hit));
         }
         // A run trained again — for a finer curve, or for its weights — also
         // evaluates every epoch its stored entry had, so one request never
@@ -299,7 +528,14 @@ impl Lab {
             _ => eval_every,
         };
         let splits = self.splits(cfg)?;
-        let (mut model, curve, train_s) = train(&splits, every, &key)?;
+        let (mut model, curve, train_s) = match train(&splits, every, &key) {
+            Err(e @ LabError::Diverged { .. }) => {
+                entry::write_diverged(&paths, cfg, &e)?;
+                self.trained.fetch_add(1, Ordering::Relaxed);
+                return Err(e);
+            }
+            r => r?,
+        };
         let memorised = memorised(&mut model, cfg, &splits, self.raw(cfg.data.dataset)?)?;
         let out = RunOut {
             epochs: cfg.epochs,
@@ -314,7 +550,7 @@ impl Lab {
         entry::write(&paths, cfg, &out, keep_model.then_some(&mut model))?;
         self.trained.fetch_add(1, Ordering::Relaxed);
         let asked = out.serve(eval_every).unwrap_or(out);
-        Ok((asked, want_model.then_some(model)))
+        Ok(Some((asked, want_model.then_some(model))))
     }
 
     /// The cached result of `cfg`, if an entry serves the request and checks
@@ -360,14 +596,5 @@ impl Lab {
                 Ok(None)
             }
         }
-    }
-}
-
-/// Greatest common divisor, 0 being "the last epoch only" (every schedule divides it).
-fn gcd(a: usize, b: usize) -> usize {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
     }
 }

@@ -31,11 +31,14 @@ pub mod entry;
 pub mod family;
 mod family_render;
 pub mod lab;
+pub mod lock;
 pub mod long_run;
 pub mod paper;
+pub mod plan;
 pub mod plot;
 pub mod report;
 pub mod runs;
+pub mod shard;
 pub mod stats;
 pub mod tune;
 
@@ -95,37 +98,105 @@ pub struct StudyOptions {
     pub seeds: usize,
     /// Data sets (the first is the primary; claims C3, C9, C11 and C13 run on all).
     pub datasets: Vec<crate::config::Builtin>,
-    /// Output directory (report + cache).
+    /// Output directory (report, and the cache unless `cache` is given).
     pub out: std::path::PathBuf,
+    /// The run cache (default `<out>/report-cache`); shards share one.
+    pub cache: Option<std::path::PathBuf>,
     /// Run the Srivastava et al. reproduction with this many epochs instead.
     pub paper_epochs: Option<usize>,
     /// Run the dropout-family comparison instead of the claims.
     pub family: bool,
+    /// Build the report from the cache alone (every run must be in it).
+    pub merge: bool,
     /// The command line, for the footer.
     pub command: String,
 }
 
-/// Run the study and write the report; returns the results.
+impl StudyOptions {
+    /// The run cache directory.
+    pub fn cache_dir(&self) -> std::path::PathBuf {
+        self.cache
+            .clone()
+            .unwrap_or_else(|| self.out.join("report-cache"))
+    }
+
+    /// The study's lab (data loaded, cache opened).
+    ///
+    /// # Errors
+    /// Data that cannot be loaded, a cache that cannot be made.
+    pub fn lab(&self, progress: Box<dyn StudyProgress>) -> Result<Lab> {
+        // Table 2 of the paper is on MNIST, whatever the study's data sets.
+        let datasets = match self.paper_epochs {
+            Some(_) => vec![crate::config::Builtin::Mnist],
+            None => self.datasets.clone(),
+        };
+        let lab = Lab::new(
+            &self.cache_dir(),
+            self.budget,
+            self.seeds,
+            datasets,
+            progress,
+        )?;
+        Ok(if self.merge { lab.cache_only() } else { lab })
+    }
+
+    /// Call `f` with the claims this study runs, in order.
+    pub fn with_claims<R>(&self, f: impl FnOnce(&[&dyn DynClaim]) -> R) -> R {
+        let paper;
+        let wanted: Vec<&dyn DynClaim> = match self.paper_epochs {
+            Some(epochs) => {
+                paper = paper::Paper { epochs };
+                vec![&paper]
+            }
+            None if self.family => vec![&family::Family],
+            None => registry()
+                .into_iter()
+                .filter(|c| {
+                    self.claims.is_empty()
+                        || self.claims.iter().any(|w| w.eq_ignore_ascii_case(c.id()))
+                })
+                .collect(),
+        };
+        f(&wanted)
+    }
+}
+
+/// The study's plan given what its cache holds now (see [`plan`]).
 ///
 /// # Errors
-/// Training errors, or a report that cannot be written.
+/// Data or cache errors, a claim's errors other than waiting for results.
+pub fn plan_study(o: &StudyOptions) -> Result<plan::Plan> {
+    let lab = o.lab(Box::new(()))?;
+    o.with_claims(|c| lab.plan(c))
+}
+
+/// Run the study and write the report; returns the results. With
+/// `o.merge`, every run must be in the cache already: the missing ones are
+/// listed in the error ([`crate::error::LabError::Missing`]).
+///
+/// # Errors
+/// Training errors, missing runs when merging, or a report that cannot be written.
 pub fn run_study(
     o: &StudyOptions,
     progress: Box<dyn StudyProgress>,
 ) -> Result<(Vec<ClaimResult>, report::RunInfo)> {
     let started = std::time::Instant::now();
-    // Table 2 of the paper is on MNIST, whatever the study's data sets.
-    let datasets = match o.paper_epochs {
-        Some(_) => vec![crate::config::Builtin::Mnist],
-        None => o.datasets.clone(),
-    };
-    let lab = Lab::new(
-        &o.out.join("report-cache"),
-        o.budget,
-        o.seeds,
-        datasets,
-        progress,
-    )?;
+    let lab = o.lab(progress)?;
+    if o.merge {
+        let plan = o.with_claims(|c| lab.plan(c))?;
+        if !plan.done() {
+            let mut keys: Vec<String> = plan.missing().iter().map(|r| r.key.clone()).collect();
+            keys.extend(
+                plan.pending
+                    .iter()
+                    .map(|c| format!("(and the runs {c} plans once these are in)")),
+            );
+            return Err(crate::error::LabError::Missing {
+                cache: lab.cache_dir().to_path_buf(),
+                keys,
+            });
+        }
+    }
     let budget = match o.budget {
         Budget::Tiny => "tiny",
         Budget::Quick => "quick",
@@ -133,26 +204,15 @@ pub fn run_study(
         Budget::Full => "full",
     };
     let mut info = report::RunInfo::collect(o.command.clone(), budget, lab.seeds.clone());
-    let paper;
-    let wanted: Vec<&dyn DynClaim> = match o.paper_epochs {
-        Some(epochs) => {
-            paper = paper::Paper { epochs };
-            vec![&paper]
+    let results = o.with_claims(|wanted| {
+        let mut results = Vec::new();
+        for c in wanted {
+            let r = c.run(&lab)?;
+            lab.finished(&r);
+            results.push(r);
         }
-        None if o.family => vec![&family::Family],
-        None => registry()
-            .into_iter()
-            .filter(|c| {
-                o.claims.is_empty() || o.claims.iter().any(|w| w.eq_ignore_ascii_case(c.id()))
-            })
-            .collect(),
-    };
-    let mut results = Vec::new();
-    for c in wanted {
-        let r = c.run(&lab)?;
-        lab.finished(&r);
-        results.push(r);
-    }
+        Ok::<_, crate::error::LabError>(results)
+    })?;
     info.elapsed_s = started.elapsed().as_secs_f64();
     info.runs_trained = lab.runs_trained();
     report::write(&o.out, &results, &info)?;

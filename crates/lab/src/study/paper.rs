@@ -145,13 +145,23 @@ impl Claim for Paper {
         let seeds: Vec<u64> = lab.seeds.iter().copied().take(3).collect();
         let lrs = [0.01f32, 0.1, 1.0];
         lab.begin(Self::ID, ARMS.len() * (lrs.len() + seeds.len()));
+        // Every arm's validation phase first (independent runs), then the choices.
+        let (mut phase, inputs) = (Vec::new(), lab.mark());
+        for (a, &(name, ..)) in ARMS.iter().enumerate() {
+            for &lr in &lrs {
+                let cfg = self.run(lab, a, lr, (n_all - val, val, self.epochs), seeds[0]);
+                phase.push(lab.run_resumable(&cfg, self.every(), 10));
+                lab.tick(&format!("{name}: validation phase, ε0 = {lr}"));
+            }
+        }
+        lab.choice(inputs)?;
+        let mut phase = phase.into_iter();
         let mut arms = Vec::new();
         for (a, &(name, .., paper)) in ARMS.iter().enumerate() {
             let (mut tried, mut diverged) = (Vec::new(), None);
             let mut best: Option<(f64, f32, usize)> = None;
             for &lr in &lrs {
-                let cfg = self.run(lab, a, lr, (n_all - val, val, self.epochs), seeds[0]);
-                match lab.run_resumable(&cfg, self.every(), 10) {
+                match phase.next().expect("one result per arm and ε0") {
                     Ok(out) => {
                         let top = out
                             .curve
@@ -178,7 +188,6 @@ impl Claim for Paper {
                     }
                     Err(e) => return Err(e),
                 }
-                lab.tick(&format!("{name}: validation phase, ε0 = {lr}"));
             }
             let Some((_, lr, val_epoch)) = best else {
                 return Err(diverged.expect("no ε0 finished, so one diverged"));

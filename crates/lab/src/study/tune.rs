@@ -92,6 +92,7 @@ pub fn tune(
     make: impl Fn(f32, u64) -> RunConfig,
 ) -> Result<Tuned> {
     let (mut val, mut diverged, mut last_err) = (Vec::new(), Vec::new(), None);
+    let inputs = lab.mark();
     for &v in grid {
         let (mut accs, mut div) = (Vec::new(), false);
         for &s in &lab.seeds {
@@ -108,10 +109,37 @@ pub fn tune(
         val.push(accs);
         diverged.push(div);
     }
+    lab.choice(inputs)?;
     match Tuned::choose_finite(grid.to_vec(), val, diverged) {
         Some(t) => Ok(t),
         None => Err(last_err.expect("an empty grid chooses nothing")),
     }
+}
+
+/// Planning only: ask for every run of a sweep that [`tune`] makes later,
+/// so that the plan holds the runs of all of a claim's sweeps before its
+/// first choice (and shards train them in one wave). Training, nothing.
+///
+/// # Errors
+/// Errors of planning other than divergence.
+pub fn prefetch(
+    lab: &Lab,
+    grid: &[f32],
+    eval_every: usize,
+    make: impl Fn(f32, u64) -> RunConfig,
+) -> Result<()> {
+    if !lab.planning() {
+        return Ok(());
+    }
+    for &v in grid {
+        for &s in &lab.seeds {
+            match lab.run(&make(v, s), eval_every) {
+                Ok(_) | Err(LabError::Diverged { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
