@@ -55,7 +55,7 @@ pub enum LabError {
     #[error("the claim's runs are planned")]
     Planned,
     /// Building a report from the cache alone, and runs are not in it.
-    #[error("{} run(s) of the study are not in the cache {}; train them first (the shards that own them, or the study itself), then merge again. Missing: {}", keys.len(), cache.display(), some(keys))]
+    #[error("{} run(s) are not in the cache {}; train them first (rerun the shards, or run without --merge), then merge again. Missing: {}", keys.len(), cache.display(), some(keys))]
     Missing {
         /// The cache directory.
         cache: PathBuf,

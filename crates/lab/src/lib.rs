@@ -16,6 +16,7 @@ pub mod fuzz;
 pub mod resume;
 pub mod rundir;
 pub mod study;
+pub mod sweep;
 pub mod train;
 pub mod uq;
 

@@ -102,7 +102,10 @@ fn shards_give_the_serial_numbers_and_train_each_run_once() {
     let m = merge(&cache, &d.join("merged"));
     assert!(!m.status.success());
     let err = String::from_utf8_lossy(&m.stderr);
-    assert!(err.contains("not in the cache") && err.contains("more"), "{err}");
+    assert!(
+        err.contains("not in the cache") && err.contains("more"),
+        "{err}"
+    );
 
     // Two shards, the first started twice.
     let shard = |i: &str| {
@@ -134,7 +137,17 @@ fn shards_give_the_serial_numbers_and_train_each_run_once() {
             cache.display()
         );
         let o = Command::new("parallel")
-            .args(["--halt", "now,fail=1", "-j", "3", &cmd, ":::", "1", "2", "3"])
+            .args([
+                "--halt",
+                "now,fail=1",
+                "-j",
+                "3",
+                &cmd,
+                ":::",
+                "1",
+                "2",
+                "3",
+            ])
             .output()
             .unwrap();
         ok(o);

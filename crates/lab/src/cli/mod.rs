@@ -6,10 +6,12 @@
 mod bench_kernel;
 mod bench_mc;
 mod bench_train;
+mod distribute;
 mod eval;
 mod eval_print;
 mod progress;
 mod study;
+mod sweep;
 mod train;
 
 use anyhow::{bail, Context, Result};
@@ -29,6 +31,8 @@ use lab::LabError;
   dropout-lab train                                   # MNIST (embedded), 784-1024-1024-10, dropout 0.2/0.5
   dropout-lab train --epochs 30 --out runs/mnist      # the Srivastava et al. setting, saved to runs/mnist
   dropout-lab train --data data/sklearn-wine/wine_data.csv --arch {in}-64-{classes} --epochs 50
+  dropout-lab tune --data my.csv --arch {in}-128-{classes}   # which dropout rate for my data?
+  dropout-lab sweep --grid 'dropout=0:0.8:0.1,lr=0.01,0.05' --seeds 5 --epochs 10
   dropout-lab eval --run runs/mnist --mc 50 --ood fashion   # MC dropout: calibration, selective prediction, OOD
   dropout-lab bench kernel                            # dropout kernels vs memcpy
   dropout-lab bench train                             # training throughput, p = 0.5 and p = 0
@@ -47,6 +51,10 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Measure every claim about dropout on MNIST and write an HTML report (the main job).
     Study(study::StudyArgs),
+    /// Train a grid of train settings over seeds (any train option, any data): CSV, JSON and an HTML page with curves and CIs.
+    Sweep(Box<sweep::SweepArgs>),
+    /// Which dropout rate for my data? Chooses p (optionally lr, weight decay) on validation data over seeds.
+    Tune(Box<sweep::TuneArgs>),
     /// Measure speed.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -68,6 +76,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(a) => train::run(*a),
         Command::Eval(a) => eval::run(a),
         Command::Study(a) => study::run(a),
+        Command::Sweep(a) => sweep::run_sweep(*a),
+        Command::Tune(a) => sweep::run_tune(*a),
         Command::Bench(BenchCommand::Kernel(a)) => bench_kernel::run(a),
         Command::Bench(BenchCommand::Train(a)) => bench_train::run(a),
         Command::Bench(BenchCommand::Mc(a)) => bench_mc::run(a),

@@ -3,15 +3,12 @@
 
 use std::path::PathBuf;
 
-use std::io::Write;
-use std::time::Duration;
-
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 use lab::config::Builtin;
-use lab::study::plan::Planned;
-use lab::study::shard::{from_env, run_shard, threads_from_env, Shard, ShardProgress};
 use lab::study::{claim_ids, plan_study, report, run_study, Budget, StudyOptions};
+
+use super::distribute::{parse_shard, print_plan, shard_run, threads, Distribute};
 
 use super::progress::StudyBars;
 
@@ -70,21 +67,8 @@ pub struct StudyArgs {
     /// Threads (results are the same for any count). Default: the scheduler's allocation (SLURM_CPUS_PER_TASK, or the cgroup's CPU limit), else 2.
     #[arg(long)]
     threads: Option<usize>,
-    /// The run cache (default: <out>/report-cache). Shards of one study must share it.
-    #[arg(long, value_name = "DIR")]
-    cache: Option<PathBuf>,
-    /// Print every run of the study as JSON lines (key, claims, wave, cached, cost, config) and exit; nothing is trained. Runs that depend on a choice (tuning) appear once the runs it chooses from are cached.
-    #[arg(long, conflicts_with_all = ["shard", "merge"])]
-    plan: bool,
-    /// Train only shard I of N (1-based, e.g. 2/4) into the shared --cache, then exit; without a value, I/N come from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX (with --shards). Safe to rerun; a shard also takes runs nobody holds, so a killed shard's work gets done.
-    #[arg(long, value_name = "I/N", num_args = 0..=1, default_missing_value = "env", conflicts_with = "merge")]
-    shard: Option<String>,
-    /// The number of shards when the scheduler gives only the index (Kubernetes' JOB_COMPLETION_INDEX).
-    #[arg(long, value_name = "N")]
-    shards: Option<usize>,
-    /// Build the report from the cache alone (after the shards): lists the missing runs and fails if any are missing.
-    #[arg(long)]
-    merge: bool,
+    #[command(flatten)]
+    dist: Distribute,
     /// Reproduce Srivastava et al. 2014 Table 2 on full MNIST instead of the claims (validation phase, then the final runs over 3 seeds; long runs resume when the study is run again).
     #[arg(long)]
     paper: bool,
@@ -130,14 +114,7 @@ pub fn run(a: StudyArgs) -> Result<()> {
             known.join(", ")
         );
     }
-    let threads = match a.threads {
-        Some(t) => t,
-        None => threads_from_env(
-            |k| std::env::var(k).ok(),
-            std::fs::read_to_string("/sys/fs/cgroup/cpu.max").ok(),
-        )
-        .unwrap_or(2),
-    };
+    let threads = threads(a.threads);
     let pool = super::pool(threads)?;
     let opts = StudyOptions {
         budget,
@@ -149,18 +126,23 @@ pub fn run(a: StudyArgs) -> Result<()> {
             StudyData::Both => Builtin::ALL.to_vec(),
         },
         out: a.out.clone(),
-        cache: a.cache.clone(),
+        cache: a.dist.cache.clone(),
         paper_epochs: a.paper.then_some(a.paper_epochs),
         family: a.family,
-        merge: a.merge,
+        merge: a.dist.merge,
         command: std::env::args().collect::<Vec<_>>().join(" "),
     };
-    if a.plan {
-        return pool.install(|| print_plan(&opts));
+    if a.dist.plan {
+        return pool.install(|| print_plan(&plan_study(&opts)?));
     }
-    if let Some(spec) = &a.shard {
-        let shard = parse_shard(spec, a.shards)?;
-        return pool.install(|| shard_run(&opts, shard, !a.quiet));
+    if let Some(spec) = &a.dist.shard {
+        let shard = parse_shard(spec, a.dist.shards)?;
+        return pool.install(|| {
+            let t = std::time::Instant::now();
+            let lab = opts.lab(Box::new(()))?;
+            let load_s = t.elapsed().as_secs_f64();
+            opts.with_claims(|c| shard_run(&lab, c, shard, load_s, !a.quiet))
+        });
     }
     let claims = if a.paper || a.family {
         1
@@ -177,114 +159,6 @@ pub fn run(a: StudyArgs) -> Result<()> {
         a.out.join("index.html").display(),
         info.elapsed_s,
         info.runs_trained
-    );
-    Ok(())
-}
-
-/// `--shard I/N` (1-based), or `env`: from the scheduler's variables.
-fn parse_shard(spec: &str, shards: Option<usize>) -> Result<Shard> {
-    if spec == "env" {
-        return from_env(|k| std::env::var(k).ok(), shards).ok_or_else(|| {
-            anyhow!("--shard without I/N needs SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (a Slurm array job), or JOB_COMPLETION_INDEX and --shards N (a Kubernetes Indexed Job); or give it as --shard I/N, e.g. --shard 1/4")
-        })
-        .and_then(check_shard);
-    }
-    let bad =
-        || anyhow!("--shard {spec}: give I/N with 1 ≤ I ≤ N, e.g. --shard 1/4 (shard 1 of 4)");
-    let (i, n) = spec.split_once('/').ok_or_else(bad)?;
-    let (i, n): (usize, usize) = (
-        i.trim().parse().map_err(|_| bad())?,
-        n.trim().parse().map_err(|_| bad())?,
-    );
-    if i == 0 || i > n {
-        return Err(bad());
-    }
-    check_shard(Shard {
-        index: i - 1,
-        count: n,
-    })
-}
-
-fn check_shard(s: Shard) -> Result<Shard> {
-    if s.count == 0 || s.index >= s.count || s.count > 100_000 {
-        bail!(
-            "shard {} of {}: the index must be below the count (0-based from the scheduler, 1-based in --shard I/N)",
-            s.index,
-            s.count
-        );
-    }
-    Ok(s)
-}
-
-/// `--plan`: JSON lines on stdout, a summary on stderr.
-fn print_plan(o: &StudyOptions) -> Result<()> {
-    let plan = plan_study(o)?;
-    let mut out = std::io::stdout().lock();
-    for r in &plan.runs {
-        serde_json::to_writer(&mut out, r)?;
-        writeln!(out)?;
-    }
-    let cached = plan.runs.iter().filter(|r| r.cached).count();
-    eprintln!(
-        "{} runs planned ({cached} cached){}",
-        plan.runs.len(),
-        if plan.pending.is_empty() {
-            "; the plan is complete".to_string()
-        } else {
-            format!(
-                "; {} will plan more runs once these are cached (they choose from their results)",
-                plan.pending.join(", ")
-            )
-        }
-    );
-    Ok(())
-}
-
-/// Plain progress lines of a shard (stderr).
-struct ShardLines {
-    shard: Shard,
-    on: bool,
-}
-
-impl ShardProgress for ShardLines {
-    fn trained(&self, run: &Planned, own: bool, secs: f64) {
-        if self.on {
-            eprintln!(
-                "shard {}/{}: trained {} ({}, wave {}{}) in {secs:.1} s",
-                self.shard.index + 1,
-                self.shard.count,
-                run.key,
-                run.claims.join(", "),
-                run.depth,
-                if own { "" } else { ", nobody held it" }
-            );
-        }
-    }
-
-    fn waiting(&self, wave: usize, held: usize) {
-        if self.on {
-            eprintln!(
-                "shard {}/{}: waiting for other shards ({held} runs of wave ≤ {wave} not cached yet)",
-                self.shard.index + 1,
-                self.shard.count
-            );
-        }
-    }
-}
-
-fn shard_run(o: &StudyOptions, shard: Shard, verbose: bool) -> Result<()> {
-    let lines = ShardLines { shard, on: verbose };
-    let st = run_shard(o, shard, Duration::from_secs(5), &lines)?;
-    println!(
-        "shard {}/{} done: trained {} runs ({} nobody held), {:.0} s training, {:.1} s overhead (data, planning), {:.0} s waiting; the study's {} runs are all cached — build the report with: dropout-lab study <same options> --merge",
-        shard.index + 1,
-        shard.count,
-        st.trained,
-        st.taken_over,
-        st.train_s,
-        st.overhead_s,
-        st.wait_s,
-        st.planned
     );
     Ok(())
 }

@@ -307,6 +307,9 @@ impl Lab {
     /// # Errors
     /// Data settings the data cannot satisfy.
     pub fn splits(&self, cfg: &RunConfig) -> Result<Splits> {
+        if cfg.data.path.is_some() {
+            return Ok(crate::data::load(&cfg.data, cfg.seed)?);
+        }
         Ok(prepare(self.raw(cfg.data.dataset)?, &cfg.data, cfg.seed)?)
     }
 
@@ -536,7 +539,15 @@ impl Lab {
             }
             r => r?,
         };
-        let memorised = memorised(&mut model, cfg, &splits, self.raw(cfg.data.dataset)?)?;
+        let memorised = match cfg.data.path {
+            // A user's file (a sweep): read again for the noise-free labels.
+            Some(_) if cfg.data.label_noise > 0.0 => {
+                let raw = crate::data::load_raw(&cfg.data, cfg.seed)?;
+                memorised(&mut model, cfg, &splits, &raw)?
+            }
+            Some(_) => None,
+            None => memorised(&mut model, cfg, &splits, self.raw(cfg.data.dataset)?)?,
+        };
         let out = RunOut {
             epochs: cfg.epochs,
             curve,

@@ -8,7 +8,8 @@
 //!   d    ← the lowest depth among runs not cached                  (wave d is complete)
 //!   mine ← assign(wave d, N)[I]       (longest first to the least-loaded shard; sorted keys)
 //!   train mine, then any other run of wave d nobody holds          (skip cached / locked)
-//!   nothing trainable → sleep, then plan again (others are training the rest of wave d)
+//!   nothing trainable → sleep (0.1 s, doubling up to `poll`), then plan again
+//!                       (others are training the rest of wave d)
 //! ```
 //! Each run trains under its entry's lock and its result is written
 //! atomically, so a shard started twice, or killed and started again, never
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use super::lab::Outcome;
 use super::plan::{assign, Planned};
-use super::StudyOptions;
+use super::{DynClaim, Lab};
 use crate::error::Result;
 
 /// Which part of the work this process does: shard `index` of `count` (0-based).
@@ -59,22 +60,25 @@ pub trait ShardProgress {
 
 impl ShardProgress for () {}
 
-/// Train shard `s` of the study `o` until every run of the study is cached.
+/// Train shard `s` of the work `claims` (a study's claims, or a sweep) in
+/// `lab`'s cache until every run of it is cached.
 ///
 /// # Errors
 /// A run's training errors (other than divergence, which is a result), cache I/O.
 pub fn run_shard(
-    o: &StudyOptions,
+    lab: &Lab,
+    claims: &[&dyn DynClaim],
     s: Shard,
     poll: Duration,
     progress: &dyn ShardProgress,
 ) -> Result<ShardStats> {
     let t0 = Instant::now();
-    let lab = o.lab(Box::new(()))?;
     let mut st = ShardStats::default();
     let mut told = None;
+    // Waiting polls the cache every 0.1 s at first, backing off to `poll`.
+    let mut nap = Duration::from_millis(100);
     loop {
-        let plan = o.with_claims(|c| lab.plan(c))?;
+        let plan = lab.plan(claims)?;
         if plan.done() {
             st.planned = plan.runs.len();
             break;
@@ -108,13 +112,16 @@ pub fn run_shard(
                 any = true;
             }
         }
-        if !any {
+        if any {
+            nap = Duration::from_millis(100);
+        } else {
             if told != Some(d) {
                 progress.waiting(d, plan.missing().len());
                 told = Some(d);
             }
             let w = Instant::now();
-            std::thread::sleep(poll);
+            std::thread::sleep(nap);
+            nap = (nap * 2).min(poll);
             st.wait_s += w.elapsed().as_secs_f64();
         }
     }

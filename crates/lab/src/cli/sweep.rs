@@ -1,0 +1,340 @@
+//! `dropout-lab sweep` (a user's grid of train options over seeds) and
+//! `dropout-lab tune` (which dropout rate for my data?), both on the study's
+//! cache machinery, so both plan, shard and merge.
+//!
+//! A grid point's run is the user's train flags with the point's values
+//! appended (the last value of an option wins), parsed by the same clap
+//! definition as `train` — so any train option can be an axis.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::parser::ValueSource;
+use clap::{Args, CommandFactory, Parser};
+use lab::config::RunConfig;
+use lab::study::report::RunInfo;
+use lab::study::stats::Est;
+use lab::study::{Budget, DynClaim, Lab};
+use lab::sweep::{choose, grid, page, results, Point, PointRuns, Sweep};
+
+use super::distribute::{parse_shard, print_plan, shard_run, threads, Distribute};
+use super::progress::StudyBars;
+
+/// What both commands share.
+#[derive(Args)]
+pub struct Common {
+    /// Seeds per grid point (runs use --seed, --seed + 1, …).
+    #[arg(long, default_value_t = 3)]
+    seeds: usize,
+    /// Evaluate every K epochs (the curves; 0 = the last epoch only).
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    eval_every: usize,
+    #[command(flatten)]
+    dist: Distribute,
+    /// No progress bar or lines.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+#[command(
+    allow_negative_numbers = true,
+    after_help = "Examples:
+  dropout-lab sweep --grid 'dropout=0:0.8:0.1,lr=0.01,0.05' --seeds 5 --epochs 10 --val-size 5000
+  dropout-lab sweep --grid 'optimizer=sgd,adam,weight-decay=0,1e-4' --train-size 2000 --out wd
+  dropout-lab sweep --grid 'dropout=0,0.3,0.5' --data data/sklearn-breast-cancer/breast_cancer.csv --arch {in}-64-{classes} --epochs 50
+
+Any train option (without its dashes) can be an axis; a:b:step is a range. Results: <out>/runs.csv,
+<out>/results.json and <out>/index.html. Spread it over workers like a study: --plan, --shard I/N,
+--merge, --cache DIR (see `dropout-lab study --help`)."
+)]
+pub struct SweepArgs {
+    /// The grid: name=values,… (values: a list, or a:b:step), e.g. 'dropout=0:0.8:0.1,lr=0.01,0.05'.
+    #[arg(long)]
+    grid: String,
+    /// Output directory (runs.csv, results.json, index.html; the cache unless --cache).
+    #[arg(long, default_value = "sweep")]
+    out: PathBuf,
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    run: RunConfig,
+}
+
+#[derive(Args)]
+#[command(
+    allow_negative_numbers = true,
+    after_help = "Examples:
+  dropout-lab tune --data my.csv --arch {in}-128-128-{classes} --epochs 30
+  dropout-lab tune --train-size 5000 --epochs 20 --lr-grid 0.02,0.05,0.1 --seeds 5
+  dropout-lab tune --p 0:0.6:0.15 --weight-decay-grid 0,1e-4 --out tune-wd
+
+Chooses on validation data only (--val-size; default: a tenth of the training samples),
+prints the validation curve with 95 % CIs and writes <out>/index.html. Shards like a sweep."
+)]
+pub struct TuneArgs {
+    /// Hidden-layer dropout rates to try: a list or a:b:step.
+    #[arg(long, default_value = "0:0.7:0.1")]
+    p: String,
+    /// Also choose the learning rate from these values (list or a:b:step).
+    #[arg(long, value_name = "VALUES")]
+    lr_grid: Option<String>,
+    /// Also choose the weight decay from these values (list or a:b:step).
+    #[arg(long, value_name = "VALUES")]
+    weight_decay_grid: Option<String>,
+    /// Output directory (results and the cache unless --cache).
+    #[arg(long, default_value = "tune")]
+    out: PathBuf,
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    run: RunConfig,
+}
+
+/// A run configuration from flags alone (a grid point's).
+#[derive(Parser)]
+#[command(
+    no_binary_name = true,
+    args_override_self = true,
+    allow_negative_numbers = true
+)]
+struct RunFlags {
+    #[command(flatten)]
+    run: RunConfig,
+}
+
+/// The train flags the user gave on the command line of subcommand `sub`
+/// (`A` its arguments), as text to parse again with a point's values.
+fn given_train_flags<A: Args>(sub: &'static str) -> Result<Vec<OsString>> {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let at = args
+        .iter()
+        .position(|a| a == sub)
+        .ok_or_else(|| anyhow!("`{sub}` not on the command line"))?;
+    let cmd = A::augment_args(clap::Command::new(sub));
+    let m = cmd.try_get_matches_from(&args[at..])?;
+    let mut out = Vec::new();
+    for a in RunFlags::command().get_arguments() {
+        let id = a.get_id().as_str();
+        if m.value_source(id) != Some(ValueSource::CommandLine) {
+            continue;
+        }
+        let Some(long) = a.get_long() else { continue };
+        if a.get_action().takes_values() {
+            for v in m.get_raw(id).into_iter().flatten() {
+                out.push(format!("--{long}").into());
+                out.push(v.to_os_string());
+            }
+        } else {
+            out.push(format!("--{long}").into());
+        }
+    }
+    Ok(out)
+}
+
+/// The points of `grid` on top of the user's flags `base`.
+fn points(grid_text: &str, base: &[OsString]) -> Result<Vec<Point>> {
+    let axes = grid::parse(grid_text).map_err(|e| anyhow!("--grid: {e}"))?;
+    grid::points(&axes)
+        .into_iter()
+        .map(|values| {
+            let mut argv = base.to_vec();
+            for (n, v) in &values {
+                argv.push(format!("--{n}").into());
+                argv.push(v.into());
+            }
+            let label = values
+                .iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let flags = RunFlags::try_parse_from(&argv).map_err(|e| {
+                // clap's first line and its tip, without the usage of the inner parser.
+                let text = e.render().to_string();
+                let mut lines = text
+                    .lines()
+                    .filter(|l| l.starts_with("error:") || l.trim_start().starts_with("tip:"));
+                let first = lines
+                    .next()
+                    .unwrap_or("")
+                    .trim_start_matches("error: ")
+                    .to_string();
+                let tips: Vec<&str> = lines.map(str::trim).collect();
+                anyhow!(
+                    "--grid point {label}: {first}{}{}",
+                    if tips.is_empty() { "" } else { "; " },
+                    tips.join("; ")
+                )
+            })?;
+            flags
+                .run
+                .validate()
+                .map_err(|e| anyhow!("--grid point {label}: {}", super::message(&e.into())))?;
+            Ok(Point {
+                values,
+                config: flags.run,
+            })
+        })
+        .collect()
+}
+
+/// Run `sweep` as the options say (serially, planned, as a shard or merged);
+/// the points' runs when there are results to write.
+fn execute(sweep: &Sweep, c: &Common, out: &Path) -> Result<Option<(Vec<PointRuns>, RunInfo)>> {
+    if !(1..=100).contains(&c.seeds) {
+        bail!(
+            "--seeds {}: use 1 to 100 (confidence intervals need at least 2)",
+            c.seeds
+        );
+    }
+    let cache = c.dist.cache.clone().unwrap_or_else(|| out.join("cache"));
+    let dataset = sweep.points[0].config.data.dataset;
+    let t = std::time::Instant::now();
+    let progress: Box<dyn lab::study::StudyProgress> = if c.dist.shard.is_some() || c.dist.plan {
+        Box::new(())
+    } else {
+        Box::new(StudyBars::new(1, !c.quiet))
+    };
+    let lab = Lab::new(&cache, Budget::Default, c.seeds, vec![dataset], progress)?;
+    let lab = if c.dist.merge { lab.cache_only() } else { lab };
+    let claims: [&dyn DynClaim; 1] = [sweep];
+    if c.dist.plan {
+        print_plan(&lab.plan(&claims)?)?;
+        return Ok(None);
+    }
+    if let Some(spec) = &c.dist.shard {
+        let shard = parse_shard(spec, c.dist.shards)?;
+        shard_run(&lab, &claims, shard, t.elapsed().as_secs_f64(), !c.quiet)?;
+        return Ok(None);
+    }
+    if c.dist.merge {
+        let plan = lab.plan(&claims)?;
+        if !plan.done() {
+            return Err(lab::LabError::Missing {
+                cache: lab.cache_dir().to_path_buf(),
+                keys: plan.missing().iter().map(|r| r.key.clone()).collect(),
+            }
+            .into());
+        }
+    }
+    let r = sweep.run(&lab)?;
+    let mut info = RunInfo::collect(
+        std::env::args().collect::<Vec<_>>().join(" "),
+        "sweep",
+        (0..c.seeds as u64).collect(),
+    );
+    info.elapsed_s = t.elapsed().as_secs_f64();
+    info.runs_trained = lab.runs_trained();
+    Ok(Some((results(&r), info)))
+}
+
+fn sweep_of(points: Vec<Point>, c: &Common) -> Sweep {
+    Sweep {
+        points,
+        seeds: c.seeds,
+        eval_every: c.eval_every,
+    }
+}
+
+/// `dropout-lab sweep`.
+pub fn run_sweep(a: SweepArgs) -> Result<()> {
+    let base = given_train_flags::<SweepArgs>("sweep")?;
+    let pts = points(&a.grid, &base)?;
+    let pool = super::pool(threads(Some(a.run.threads)))?;
+    let sweep = sweep_of(pts, &a.common);
+    let Some((res, info)) = pool.install(|| execute(&sweep, &a.common, &a.out))? else {
+        return Ok(());
+    };
+    page::write(&a.out, &res, None, &info, "dropout-lab sweep")?;
+    for p in &res {
+        println!("{:<40} {}", p.label(), summary(p));
+    }
+    println!(
+        "results: {}  ({} runs; {} trained now, {:.0} s)",
+        a.out.join("index.html").display(),
+        res.iter().map(|p| p.runs.len()).sum::<usize>(),
+        info.runs_trained,
+        info.elapsed_s
+    );
+    Ok(())
+}
+
+fn summary(p: &PointRuns) -> String {
+    let f = |xs: Vec<f64>| {
+        if xs.is_empty() {
+            "–".to_string()
+        } else {
+            format!("{} %", Est::of(&xs).fmt(100.0, 2))
+        }
+    };
+    let div = match p.diverged() {
+        0 => String::new(),
+        n => format!("  ({n} diverged)"),
+    };
+    format!("val {}  test {}{div}", f(p.val()), f(p.test()))
+}
+
+/// `dropout-lab tune`.
+pub fn run_tune(a: TuneArgs) -> Result<()> {
+    let mut base = given_train_flags::<TuneArgs>("tune")?;
+    if a.run.data.val_size == 0 {
+        let mut cfg = a.run.clone();
+        cfg.data.val_size = 0;
+        let splits = lab::data::load(&cfg.data, cfg.seed)
+            .context("loading the data to size the validation split")?;
+        let n = splits.train.len();
+        let val = (n / 10).max(splits.classes * 5).min(n / 2);
+        if val == 0 {
+            bail!("{n} training samples: too few to hold out validation data");
+        }
+        eprintln!(
+            "holding out {val} of the {n} training samples for validation (set it with --val-size)"
+        );
+        base.push("--val-size".into());
+        base.push(val.to_string().into());
+    }
+    let mut g = format!("dropout={}", a.p);
+    if let Some(lr) = &a.lr_grid {
+        g += &format!(",lr={lr}");
+    }
+    if let Some(wd) = &a.weight_decay_grid {
+        g += &format!(",weight-decay={wd}");
+    }
+    let pts = points(&g, &base).map_err(|e| {
+        anyhow!(
+            "{}",
+            e.to_string()
+                .replace("--grid", "--p/--lr-grid/--weight-decay-grid")
+        )
+    })?;
+    let pool = super::pool(threads(Some(a.run.threads)))?;
+    let sweep = sweep_of(pts, &a.common);
+    let Some((res, info)) = pool.install(|| execute(&sweep, &a.common, &a.out))? else {
+        return Ok(());
+    };
+    let chosen = choose(&res);
+    page::write(&a.out, &res, chosen, &info, "dropout-lab tune")?;
+    let best = chosen.map(|c| Est::of(&res[c].val()).mean).unwrap_or(0.0);
+    println!(
+        "validation accuracy, mean ± 95 % CI over {} seeds:",
+        a.common.seeds
+    );
+    for (i, p) in res.iter().enumerate() {
+        let v = Est::of(&p.val());
+        let bar = "#".repeat((40.0 * (1.0 - (best - v.mean).clamp(0.0, 0.2) / 0.2)) as usize);
+        let mark = if Some(i) == chosen { " <- chosen" } else { "" };
+        println!("  {:<28} {}  {bar}{mark}", p.label(), summary(p));
+    }
+    match chosen {
+        Some(c) => println!(
+            "recommendation: {}  (validation {} %; test {} %, reported only)\nresults: {}",
+            res[c].label(),
+            Est::of(&res[c].val()).fmt(100.0, 2),
+            Est::of(&res[c].test()).fmt(100.0, 2),
+            a.out.join("index.html").display()
+        ),
+        None => bail!("every setting diverged: lower the learning rate (--lr) and tune again"),
+    }
+    Ok(())
+}

@@ -1,0 +1,289 @@
+//! `dropout-lab sweep` and `tune`: a user's own grid of `train` settings,
+//! over seeds, on any data the loader reads — planned, sharded and merged
+//! like a study (it runs through the same [`Lab`] and cache).
+//!
+//! ```text
+//! runs     = points × seeds          seed of run s = base seed + s
+//! per point: mean and 95 % CI (t, n − 1 df) over seeds of the final validation,
+//!            test and training accuracy, and of the test accuracy at each evaluated epoch
+//! tune     : chosen = argmax over points of the mean final validation accuracy
+//!            (ties: the first in grid order; points with a diverged run are not eligible)
+//! ```
+//! The test set is reported, never used to choose.
+
+pub mod grid;
+pub mod page;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::RunConfig;
+use crate::error::{LabError, Result};
+use crate::study::cache::{key, RunOut};
+use crate::study::stats::Est;
+use crate::study::{ClaimResult, DynClaim, Lab, Verdict};
+
+/// One point of the grid: its values and its run (seed = the base seed).
+#[derive(Clone, Debug)]
+pub struct Point {
+    /// (option, value) per axis.
+    pub values: Vec<(String, String)>,
+    /// The run of the first seed.
+    pub config: RunConfig,
+}
+
+/// A sweep: every point over `seeds` seeds, evaluated every `eval_every` epochs.
+#[derive(Clone, Debug)]
+pub struct Sweep {
+    /// The points, in grid order.
+    pub points: Vec<Point>,
+    /// Seeds per point.
+    pub seeds: usize,
+    /// Evaluation interval (0 = last epoch only).
+    pub eval_every: usize,
+}
+
+/// One finished run of a sweep.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Run {
+    /// Its seed.
+    pub seed: u64,
+    /// Its cache key.
+    pub key: String,
+    /// Its curve and metrics; `None` when training diverged.
+    pub out: Option<RunOut>,
+}
+
+/// A point's runs.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PointRuns {
+    /// (option, value) per axis.
+    pub values: Vec<(String, String)>,
+    /// One per seed.
+    pub runs: Vec<Run>,
+}
+
+impl PointRuns {
+    fn finals(&self, f: impl Fn(&RunOut) -> Option<f64>) -> Vec<f64> {
+        self.runs
+            .iter()
+            .filter_map(|r| r.out.as_ref().and_then(&f))
+            .collect()
+    }
+
+    /// Final validation accuracies (runs with a validation split).
+    pub fn val(&self) -> Vec<f64> {
+        self.finals(|o| o.last().val_acc)
+    }
+
+    /// Final test accuracies.
+    pub fn test(&self) -> Vec<f64> {
+        self.finals(|o| Some(o.last().test_acc))
+    }
+
+    /// Final training accuracies (eval mode).
+    pub fn train(&self) -> Vec<f64> {
+        self.finals(|o| Some(o.last().train_acc))
+    }
+
+    /// Runs that diverged.
+    pub fn diverged(&self) -> usize {
+        self.runs.iter().filter(|r| r.out.is_none()).count()
+    }
+
+    /// Mean and CI of the test accuracy at each evaluated epoch (runs that finished).
+    pub fn curve(&self) -> Vec<(usize, Est)> {
+        let Some(first) = self.runs.iter().find_map(|r| r.out.as_ref()) else {
+            return vec![];
+        };
+        first
+            .curve
+            .iter()
+            .map(|p| {
+                let accs = self.finals(|o| {
+                    o.curve
+                        .iter()
+                        .find(|q| q.epoch == p.epoch)
+                        .map(|q| q.test_acc)
+                });
+                (p.epoch, Est::of(&accs))
+            })
+            .collect()
+    }
+
+    /// `name=value …`.
+    pub fn label(&self) -> String {
+        self.values
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+impl Sweep {
+    /// The run of `point` with seed index `s`.
+    pub fn config(&self, point: &Point, s: usize) -> RunConfig {
+        RunConfig {
+            seed: point.config.seed + s as u64,
+            ..point.config.clone()
+        }
+    }
+
+    /// Train (or fetch) every run.
+    ///
+    /// # Errors
+    /// Training errors other than divergence.
+    pub fn measure(&self, lab: &Lab) -> Result<Vec<PointRuns>> {
+        lab.begin("sweep", self.points.len() * self.seeds);
+        self.points
+            .iter()
+            .map(|p| {
+                let runs = (0..self.seeds)
+                    .map(|s| {
+                        let cfg = self.config(p, s);
+                        let out = match lab.run(&cfg, self.eval_every) {
+                            Ok(o) => Some(o),
+                            Err(e @ LabError::Diverged { .. }) => {
+                                lab.warn(&format!("{}, seed {}: {e}", label(&p.values), cfg.seed));
+                                None
+                            }
+                            Err(e) => return Err(e),
+                        };
+                        lab.tick(&label(&p.values));
+                        Ok(Run {
+                            seed: cfg.seed,
+                            key: key(&cfg),
+                            out,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(PointRuns {
+                    values: p.values.clone(),
+                    runs,
+                })
+            })
+            .collect()
+    }
+}
+
+fn label(values: &[(String, String)]) -> String {
+    values
+        .iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// As a "claim", so that plan, shards and merge treat a sweep like a study;
+/// its results travel in `numbers`.
+impl DynClaim for Sweep {
+    fn id(&self) -> &'static str {
+        "sweep"
+    }
+
+    fn run(&self, lab: &Lab) -> Result<ClaimResult> {
+        let t = std::time::Instant::now();
+        let points = self.measure(lab)?;
+        Ok(ClaimResult {
+            id: "sweep",
+            claim: "",
+            check: false,
+            finding: String::new(),
+            method: String::new(),
+            limitations: String::new(),
+            verdict: Verdict::Comparison,
+            rule: "",
+            key_number: String::new(),
+            tables: vec![],
+            figures: vec![],
+            numbers: serde_json::to_value(&points).unwrap_or_default(),
+            elapsed_s: t.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+/// The results of a sweep run through [`DynClaim::run`].
+pub fn results(r: &ClaimResult) -> Vec<PointRuns> {
+    serde_json::from_value(r.numbers.clone()).unwrap_or_default()
+}
+
+/// The point `tune` recommends: the best mean final validation accuracy
+/// among points with no diverged run (ties: the first). `None` when no point
+/// has validation accuracies.
+pub fn choose(points: &[PointRuns]) -> Option<usize> {
+    let mut best: Option<(usize, f64)> = None;
+    for (i, p) in points.iter().enumerate() {
+        let val = p.val();
+        if p.diverged() > 0 || val.is_empty() {
+            continue;
+        }
+        let m = Est::of(&val).mean;
+        if best.is_none_or(|(_, b)| m > b) {
+            best = Some((i, m));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::study::cache::Point as P;
+
+    fn point(v: &str, vals: &[f64], diverged: bool) -> PointRuns {
+        let mut runs: Vec<Run> = vals
+            .iter()
+            .enumerate()
+            .map(|(s, &a)| Run {
+                seed: s as u64,
+                key: String::new(),
+                out: Some(RunOut {
+                    epochs: 1,
+                    curve: vec![P {
+                        epoch: 1,
+                        val_acc: Some(a),
+                        test_acc: a - 0.01,
+                        ..P::default()
+                    }],
+                    train_s: 0.0,
+                    memorised: None,
+                    learned_p: vec![],
+                }),
+            })
+            .collect();
+        if diverged {
+            runs.push(Run {
+                seed: 9,
+                key: String::new(),
+                out: None,
+            });
+        }
+        PointRuns {
+            values: vec![("dropout".into(), v.into())],
+            runs,
+        }
+    }
+
+    #[test]
+    fn tune_chooses_on_validation_and_skips_diverged_points() {
+        let pts = vec![
+            point("0", &[0.90, 0.91], false),
+            point("0.3", &[0.93, 0.93], false),
+            point("0.5", &[0.93, 0.93], false),
+            point("0.7", &[0.99, 0.99], true),
+        ];
+        assert_eq!(
+            choose(&pts),
+            Some(1),
+            "best mean, first of ties, diverged not eligible"
+        );
+        assert_eq!(pts[3].diverged(), 1);
+        assert_eq!(pts[1].curve()[0].1.mean, 0.92);
+        assert_eq!(pts[1].label(), "dropout=0.3");
+        let no_val = vec![PointRuns {
+            values: vec![],
+            runs: vec![],
+        }];
+        assert_eq!(choose(&no_val), None);
+    }
+}
