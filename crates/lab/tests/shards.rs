@@ -205,3 +205,31 @@ fn shard_options_are_checked() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+#[test]
+fn every_study_plans_without_training() {
+    let dir = tempfile::tempdir().unwrap();
+    for (extra, what) in [
+        (vec![], "all claims"),
+        (vec!["--paper"], "the paper"),
+        (vec!["--family"], "the family"),
+    ] {
+        let o = ok(Command::new(bin())
+            .args(["study", "--tiny", "--plan", "--cache"])
+            .arg(dir.path().join(what))
+            .args(&extra)
+            .output()
+            .unwrap());
+        let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect();
+        assert!(lines.len() >= 3, "{what}: {} runs", lines.len());
+        assert!(lines.iter().all(|r| r["cached"] == false && r["depth"] == 0));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("runs planned"));
+        let trained = std::fs::read_dir(dir.path().join(what).join("runs"))
+            .map(|r| r.count())
+            .unwrap_or(0);
+        assert_eq!(trained, 0, "{what}: planning trains nothing");
+    }
+}
