@@ -225,7 +225,9 @@ fn every_study_plans_without_training() {
             .map(|l| serde_json::from_str(l).expect("a JSON line"))
             .collect();
         assert!(lines.len() >= 3, "{what}: {} runs", lines.len());
-        assert!(lines.iter().all(|r| r["cached"] == false && r["depth"] == 0));
+        assert!(lines
+            .iter()
+            .all(|r| r["cached"] == false && r["depth"] == 0));
         assert!(String::from_utf8_lossy(&o.stderr).contains("runs planned"));
         let trained = std::fs::read_dir(dir.path().join(what).join("runs"))
             .map(|r| r.count())

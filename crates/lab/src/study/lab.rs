@@ -5,25 +5,30 @@
 //!
 //! Claims that matter most off MNIST run on every data set of the study
 //! ([`Lab::datasets`]); the others on the first ([`Lab::primary`]).
+//!
+//! How a request is served (cache, lock, train, store) is in `lab/serve.rs`;
+//! the planning side (record instead of train, choices, cache-only merging,
+//! a shard's training of a planned run) in `lab/planning.rs`.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use engine::Sequential;
 
+mod planning;
+mod serve;
+
 use super::cache::{key, Point, RunOut};
-use super::claim::{ClaimResult, DynClaim};
-use super::entry;
-use super::lock;
+use super::claim::ClaimResult;
 use super::long_run;
-use super::plan::{gcd, placeholder, Mark, Plan, Planned, Recorder, Request};
+use super::plan::{Recorder, Request};
 use super::runs::memorised;
 pub use super::runs::{gaps, image_run, test_accs, updates_run, val_accs, with_p};
 use super::Budget;
 use crate::config::{Builtin, DataConfig, RunConfig};
 use crate::data::{load_raw, prepare, Dataset, Raw, Splits};
 use crate::error::{LabError, Result};
-use crate::train::{build_model, fit, EpochMetrics, LoopOptions, TrainObserver};
+use crate::train::{fit, EpochMetrics, LoopOptions, TrainObserver};
 
 /// Where the study reports progress (the binary draws bars or prints lines).
 pub trait StudyProgress: Send + Sync {
@@ -141,134 +146,6 @@ impl Lab {
             recorder: Recorder::default(),
             cache_only: false,
         })
-    }
-
-    /// This lab, serving runs from its cache only: a run not in it is an
-    /// error ([`LabError::Missing`]) instead of being trained.
-    pub fn cache_only(self) -> Self {
-        Self {
-            cache_only: true,
-            ..self
-        }
-    }
-
-    /// The cache directory of the runs.
-    pub fn cache_dir(&self) -> &Path {
-        &self.cache
-    }
-
-    /// Plan `claims`: every run they ask for given what the cache holds now
-    /// (see [`super::plan`]); nothing is trained.
-    ///
-    /// # Errors
-    /// A claim's errors other than stopping at a choice.
-    pub fn plan(&self, claims: &[&dyn DynClaim]) -> Result<Plan> {
-        self.planning.store(true, Ordering::Relaxed);
-        let mut res = Ok(());
-        for c in claims {
-            self.recorder.begin(c.id());
-            match c.run(self) {
-                Ok(_) | Err(LabError::Planned) => {}
-                Err(LabError::Pending) => self.recorder.stopped(),
-                Err(e) => {
-                    res = Err(e);
-                    break;
-                }
-            }
-        }
-        self.planning.store(false, Ordering::Relaxed);
-        let plan = self.recorder.take();
-        res.map(|()| plan)
-    }
-
-    /// Whether this lab is planning rather than training.
-    pub fn planning(&self) -> bool {
-        self.planning.load(Ordering::Relaxed)
-    }
-
-    /// A claim that trains nothing through the cache (its runs are cheap and
-    /// made on the spot) calls this first: planning, it stops the claim.
-    ///
-    /// # Errors
-    /// [`LabError::Planned`] while planning.
-    pub fn plans_no_runs(&self) -> Result<()> {
-        if self.planning() {
-            return Err(LabError::Planned);
-        }
-        Ok(())
-    }
-
-    /// Where the inputs of a choice start: the runs a claim asks for after
-    /// this are what its next [`Lab::choice`] chooses from.
-    pub fn mark(&self) -> Mark {
-        self.recorder.mark()
-    }
-
-    /// A claim is about to choose from the results it asked for since `m`.
-    /// Planning, when one of them is not cached yet: [`LabError::Pending`].
-    ///
-    /// # Errors
-    /// See above.
-    pub fn choice(&self, m: Mark) -> Result<()> {
-        if self.planning() && !self.recorder.choice(m) {
-            return Err(LabError::Pending);
-        }
-        Ok(())
-    }
-
-    /// A claim declares the trained nets it loads next with [`Lab::trained`].
-    /// Planning, they are recorded and the claim stops ([`LabError::Planned`]):
-    /// what it does with them plans no run. Otherwise nothing happens.
-    ///
-    /// # Errors
-    /// See above.
-    pub fn will_load(&self, cfgs: &[RunConfig]) -> Result<()> {
-        if !self.planning() {
-            return Ok(());
-        }
-        for cfg in cfgs {
-            let req = Request {
-                eval_every: 0,
-                model: true,
-                checkpoint_every: None,
-            };
-            let paths = entry::Paths::new(&self.cache, &key(cfg));
-            let cached = entry::read_diverged(&paths, cfg).is_some()
-                || matches!(entry::read(&paths, cfg, true), Ok(Some(o)) if o.serve(0).is_some());
-            self.recorder.record(cfg, req, cached);
-        }
-        Err(LabError::Planned)
-    }
-
-    /// Train the planned run `p` unless it is cached or another process
-    /// holds its lock (never waits).
-    ///
-    /// # Errors
-    /// Training errors other than divergence (which is recorded as its result).
-    pub fn train_planned(&self, p: &Planned) -> Result<Outcome> {
-        let before = self.runs_trained();
-        let req = Request {
-            eval_every: p.eval_every,
-            model: p.model,
-            checkpoint_every: p.checkpoint_every,
-        };
-        let res = match p.checkpoint_every {
-            Some(ce) => self
-                .resumable(&p.config, p.eval_every, ce, Locking::Skip)
-                .map(|o| o.is_some()),
-            None => self
-                .run_with(&p.config, req, Locking::Skip, &|splits, every, _| {
-                    self.fit_curve(&p.config, splits, every)
-                })
-                .map(|o| o.is_some()),
-        };
-        let fresh = self.runs_trained() > before;
-        match res {
-            Ok(false) => Ok(Outcome::Busy),
-            Ok(true) | Err(LabError::Diverged { .. }) if fresh => Ok(Outcome::Trained),
-            Ok(true) | Err(LabError::Diverged { .. }) => Ok(Outcome::Cached),
-            Err(e) => Err(e),
-        }
     }
 
     /// Start a claim's progress of `units` ticks.
@@ -463,149 +340,5 @@ impl Lab {
     /// The run directory a resumable run of `cfg` trains in.
     pub fn run_dir(&self, cfg: &RunConfig) -> std::path::PathBuf {
         long_run::dir(&self.cache, &key(cfg))
-    }
-
-    /// Serve `cfg` from the cache, or train it with `train(splits, every, key)`
-    /// (the model, its evaluated curve, training seconds) under the entry's
-    /// lock and store it. `None`: the lock is held elsewhere and `locking`
-    /// says not to wait. Planning, the request is recorded and a run not in
-    /// the cache is answered with a placeholder (see [`super::plan`]).
-    fn run_with(
-        &self,
-        cfg: &RunConfig,
-        req: Request,
-        locking: Locking,
-        train: &Trainer<'_>,
-    ) -> Result<Option<(RunOut, Option<Sequential>)>> {
-        let (eval_every, want_model) = (req.eval_every, req.model);
-        let key = key(cfg);
-        let paths = entry::Paths::new(&self.cache, &key);
-        if let Some(e) = entry::read_diverged(&paths, cfg) {
-            if self.planning() {
-                self.recorder.record(cfg, req, true);
-            }
-            return Err(e);
-        }
-        if self.planning() {
-            let hit = self.cached(&paths, cfg, eval_every, false, false)?;
-            let cached = hit.is_some()
-                && (!want_model || matches!(entry::read(&paths, cfg, true), Ok(Some(_))));
-            self.recorder.record(cfg, req, cached);
-            if want_model {
-                return Err(LabError::Planned);
-            }
-            let out = hit.map_or_else(|| placeholder(cfg, eval_every), |h| h.0);
-            return Ok(Some((out, None)));
-        }
-        if let Some(hit) = self.cached(&paths, cfg, eval_every, want_model, false)? {
-            return Ok(Some(hit));
-        }
-        if self.cache_only {
-            return Err(LabError::Missing {
-                cache: self.cache.clone(),
-                keys: vec![key],
-            });
-        }
-        // Another study on the same cache may be training this very run.
-        let _lock = match locking {
-            Locking::Wait => lock::lock(&paths, || {
-                self.progress
-                    .warn(&format!("run {key}: another study is training it; waiting"))
-            })?,
-            Locking::Skip => match lock::try_lock(&paths)? {
-                Some(l) => l,
-                None => return Ok(None),
-            },
-        };
-        if let Some(e) = entry::read_diverged(&paths, cfg) {
-            return Err(e);
-        }
-        if let Some(hit) = self.cached(&paths, cfg, eval_every, want_model, true)? {
-            return Ok(Some(hit));
-        }
-        // A run trained again — for a finer curve, or for its weights — also
-        // evaluates every epoch its stored entry had, so one request never
-        // undoes what another stored.
-        let every = match entry::read(&paths, cfg, false) {
-            Ok(Some(old)) => gcd(eval_every, old.schedule()),
-            _ => eval_every,
-        };
-        let splits = self.splits(cfg)?;
-        let (mut model, curve, train_s) = match train(&splits, every, &key) {
-            Err(e @ LabError::Diverged { .. }) => {
-                entry::write_diverged(&paths, cfg, &e)?;
-                self.trained.fetch_add(1, Ordering::Relaxed);
-                return Err(e);
-            }
-            r => r?,
-        };
-        let memorised = match cfg.data.path {
-            // A user's file (a sweep): read again for the noise-free labels.
-            Some(_) if cfg.data.label_noise > 0.0 => {
-                let raw = crate::data::load_raw(&cfg.data, cfg.seed)?;
-                memorised(&mut model, cfg, &splits, &raw)?
-            }
-            Some(_) => None,
-            None => memorised(&mut model, cfg, &splits, self.raw(cfg.data.dataset)?)?,
-        };
-        let out = RunOut {
-            epochs: cfg.epochs,
-            curve,
-            train_s,
-            memorised,
-            learned_p: model.learned_rates(),
-        };
-        // A run retrained for a finer curve keeps its model stored if it had
-        // one (the same bits: training is deterministic).
-        let keep_model = want_model || paths.model().exists();
-        entry::write(&paths, cfg, &out, keep_model.then_some(&mut model))?;
-        self.trained.fetch_add(1, Ordering::Relaxed);
-        let asked = out.serve(eval_every).unwrap_or(out);
-        Ok(Some((asked, want_model.then_some(model))))
-    }
-
-    /// The cached result of `cfg`, if an entry serves the request and checks
-    /// out (see [`entry`]); a broken one is reported (when `warn`) and ignored.
-    fn cached(
-        &self,
-        paths: &entry::Paths,
-        cfg: &RunConfig,
-        eval_every: usize,
-        want_model: bool,
-        warn: bool,
-    ) -> Result<Option<(RunOut, Option<Sequential>)>> {
-        let say = |why: String| {
-            if warn {
-                self.progress.warn(&format!(
-                    "cached run {}: {why}; training it again",
-                    key(cfg)
-                ));
-            }
-        };
-        let out = match entry::read(paths, cfg, want_model) {
-            Ok(Some(out)) => out,
-            Ok(None) => return Ok(None),
-            Err(why) => {
-                say(why);
-                return Ok(None);
-            }
-        };
-        let Some(out) = out.serve(eval_every) else {
-            return Ok(None);
-        };
-        if cfg.data.label_noise > 0.0 && out.memorised.is_none() {
-            return Ok(None);
-        }
-        if !want_model {
-            return Ok(Some((out, None)));
-        }
-        let (mut model, _, _) = build_model(cfg, &self.splits(cfg)?)?;
-        match crate::checkpoint::load(&mut model, &paths.model()) {
-            Ok(_) => Ok(Some((out, Some(model)))),
-            Err(e) => {
-                say(e.to_string());
-                Ok(None)
-            }
-        }
     }
 }

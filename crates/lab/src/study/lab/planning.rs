@@ -1,0 +1,151 @@
+//! The lab's planning side (see [`crate::study::plan`]): a lab that records
+//! the runs claims ask for instead of training them, the points where claims
+//! choose from results, a cache-only lab for merging, and training one
+//! planned run for a shard.
+//!
+//! ```text
+//! plan(claims)       each claim's measure against the recorder; Pending / Planned end a claim's pass
+//! choice(mark)       Pending while a run asked for since `mark` is not cached
+//! train_planned(r)   cached → Cached; lock held elsewhere → Busy; else train → Trained
+//! ```
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+
+use super::{Lab, Locking, Outcome};
+use crate::config::RunConfig;
+use crate::error::{LabError, Result};
+use crate::study::cache::key;
+use crate::study::claim::DynClaim;
+use crate::study::entry;
+use crate::study::plan::{Mark, Plan, Planned, Request};
+
+impl Lab {
+    /// This lab, serving runs from its cache only: a run not in it is an
+    /// error ([`LabError::Missing`]) instead of being trained.
+    pub fn cache_only(self) -> Self {
+        Self {
+            cache_only: true,
+            ..self
+        }
+    }
+
+    /// The cache directory of the runs.
+    pub fn cache_dir(&self) -> &Path {
+        &self.cache
+    }
+
+    /// Plan `claims`: every run they ask for given what the cache holds now
+    /// (see [`super::plan`]); nothing is trained.
+    ///
+    /// # Errors
+    /// A claim's errors other than stopping at a choice.
+    pub fn plan(&self, claims: &[&dyn DynClaim]) -> Result<Plan> {
+        self.planning.store(true, Ordering::Relaxed);
+        let mut res = Ok(());
+        for c in claims {
+            self.recorder.begin(c.id());
+            match c.run(self) {
+                Ok(_) | Err(LabError::Planned) => {}
+                Err(LabError::Pending) => self.recorder.stopped(),
+                Err(e) => {
+                    res = Err(e);
+                    break;
+                }
+            }
+        }
+        self.planning.store(false, Ordering::Relaxed);
+        let plan = self.recorder.take();
+        res.map(|()| plan)
+    }
+
+    /// Whether this lab is planning rather than training.
+    pub fn planning(&self) -> bool {
+        self.planning.load(Ordering::Relaxed)
+    }
+
+    /// A claim that trains nothing through the cache (its runs are cheap and
+    /// made on the spot) calls this first: planning, it stops the claim.
+    ///
+    /// # Errors
+    /// [`LabError::Planned`] while planning.
+    pub fn plans_no_runs(&self) -> Result<()> {
+        if self.planning() {
+            return Err(LabError::Planned);
+        }
+        Ok(())
+    }
+
+    /// Where the inputs of a choice start: the runs a claim asks for after
+    /// this are what its next [`Lab::choice`] chooses from.
+    pub fn mark(&self) -> Mark {
+        self.recorder.mark()
+    }
+
+    /// A claim is about to choose from the results it asked for since `m`.
+    /// Planning, when one of them is not cached yet: [`LabError::Pending`].
+    ///
+    /// # Errors
+    /// See above.
+    pub fn choice(&self, m: Mark) -> Result<()> {
+        if self.planning() && !self.recorder.choice(m) {
+            return Err(LabError::Pending);
+        }
+        Ok(())
+    }
+
+    /// A claim declares the trained nets it loads next with [`Lab::trained`].
+    /// Planning, they are recorded and the claim stops ([`LabError::Planned`]):
+    /// what it does with them plans no run. Otherwise nothing happens.
+    ///
+    /// # Errors
+    /// See above.
+    pub fn will_load(&self, cfgs: &[RunConfig]) -> Result<()> {
+        if !self.planning() {
+            return Ok(());
+        }
+        for cfg in cfgs {
+            let req = Request {
+                eval_every: 0,
+                model: true,
+                checkpoint_every: None,
+            };
+            let paths = entry::Paths::new(&self.cache, &key(cfg));
+            let cached = entry::read_diverged(&paths, cfg).is_some()
+                || matches!(entry::read(&paths, cfg, true), Ok(Some(o)) if o.serve(0).is_some());
+            self.recorder.record(cfg, req, cached);
+        }
+        Err(LabError::Planned)
+    }
+
+    /// Train the planned run `p` unless it is cached or another process
+    /// holds its lock (never waits).
+    ///
+    /// # Errors
+    /// Training errors other than divergence (which is recorded as its result).
+    pub fn train_planned(&self, p: &Planned) -> Result<Outcome> {
+        let before = self.runs_trained();
+        let req = Request {
+            eval_every: p.eval_every,
+            model: p.model,
+            checkpoint_every: p.checkpoint_every,
+        };
+        let res = match p.checkpoint_every {
+            Some(ce) => self
+                .resumable(&p.config, p.eval_every, ce, Locking::Skip)
+                .map(|o| o.is_some()),
+            None => self
+                .run_with(&p.config, req, Locking::Skip, &|splits, every, _| {
+                    self.fit_curve(&p.config, splits, every)
+                })
+                .map(|o| o.is_some()),
+        };
+        let fresh = self.runs_trained() > before;
+        match res {
+            Ok(false) => Ok(Outcome::Busy),
+            Ok(true) | Err(LabError::Diverged { .. }) if fresh => Ok(Outcome::Trained),
+            Ok(true) | Err(LabError::Diverged { .. }) => Ok(Outcome::Cached),
+            Err(e) => Err(e),
+        }
+    }
+}
