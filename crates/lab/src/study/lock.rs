@@ -9,6 +9,11 @@
 //! a cluster take over the run of a shard that was killed: its own host
 //! cannot tell whether a remote process lives, but it can see that the lock
 //! stopped being refreshed.
+//!
+//! Limitation: judging a lock stale and removing it are two steps, so two
+//! processes that judge the same stale lock at the same instant can both
+//! take it over; the run is then trained twice, to the same bits, and the
+//! entry written last (atomically) stays — the cache is never corrupted.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
