@@ -229,6 +229,11 @@ fn execute(sweep: &Sweep, c: &Common, out: &Path) -> Result<Option<(Vec<PointRun
     Ok(Some((results(&r), info)))
 }
 
+/// Threads: `--threads` when given, else the scheduler's allocation, else 2.
+fn pool_threads(given_flags: &[OsString], flag: usize) -> usize {
+    threads(given_flags.iter().any(|a| a == "--threads").then_some(flag))
+}
+
 fn sweep_of(points: Vec<Point>, c: &Common) -> Sweep {
     Sweep {
         points,
@@ -241,7 +246,7 @@ fn sweep_of(points: Vec<Point>, c: &Common) -> Sweep {
 pub fn run_sweep(a: SweepArgs) -> Result<()> {
     let base = given_train_flags::<SweepArgs>("sweep")?;
     let pts = points(&a.grid, &base)?;
-    let pool = super::pool(threads(Some(a.run.threads)))?;
+    let pool = super::pool(pool_threads(&base, a.run.threads))?;
     let sweep = sweep_of(pts, &a.common);
     let Some((res, info)) = pool.install(|| execute(&sweep, &a.common, &a.out))? else {
         return Ok(());
@@ -308,7 +313,7 @@ pub fn run_tune(a: TuneArgs) -> Result<()> {
                 .replace("--grid", "--p/--lr-grid/--weight-decay-grid")
         )
     })?;
-    let pool = super::pool(threads(Some(a.run.threads)))?;
+    let pool = super::pool(pool_threads(&base, a.run.threads))?;
     let sweep = sweep_of(pts, &a.common);
     let Some((res, info)) = pool.install(|| execute(&sweep, &a.common, &a.out))? else {
         return Ok(());
