@@ -144,11 +144,7 @@ fn points(grid_text: &str, base: &[OsString]) -> Result<Vec<Point>> {
                 argv.push(format!("--{n}").into());
                 argv.push(v.into());
             }
-            let label = values
-                .iter()
-                .map(|(n, v)| format!("{n}={v}"))
-                .collect::<Vec<_>>()
-                .join(" ");
+            let label = lab::sweep::label(&values);
             let flags = RunFlags::try_parse_from(&argv).map_err(|e| {
                 // clap's first line and its tip, without the usage of the inner parser.
                 let text = e.render().to_string();
@@ -209,14 +205,7 @@ fn execute(sweep: &Sweep, c: &Common, out: &Path) -> Result<Option<(Vec<PointRun
         return Ok(None);
     }
     if c.dist.merge {
-        let plan = lab.plan(&claims)?;
-        if !plan.done() {
-            return Err(lab::LabError::Missing {
-                cache: lab.cache_dir().to_path_buf(),
-                keys: plan.missing().iter().map(|r| r.key.clone()).collect(),
-            }
-            .into());
-        }
+        lab.require_complete(&claims)?;
     }
     let r = sweep.run(&lab)?;
     let mut info = RunInfo::collect(

@@ -183,19 +183,7 @@ pub fn run_study(
     let started = std::time::Instant::now();
     let lab = o.lab(progress)?;
     if o.merge {
-        let plan = o.with_claims(|c| lab.plan(c))?;
-        if !plan.done() {
-            let mut keys: Vec<String> = plan.missing().iter().map(|r| r.key.clone()).collect();
-            keys.extend(
-                plan.pending
-                    .iter()
-                    .map(|c| format!("(and the runs {c} plans once these are in)")),
-            );
-            return Err(crate::error::LabError::Missing {
-                cache: lab.cache_dir().to_path_buf(),
-                keys,
-            });
-        }
+        o.with_claims(|c| lab.require_complete(c))?;
     }
     let budget = match o.budget {
         Budget::Tiny => "tiny",

@@ -112,11 +112,7 @@ impl PointRuns {
 
     /// `name=value …`.
     pub fn label(&self) -> String {
-        self.values
-            .iter()
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ")
+        label(&self.values)
     }
 }
 
@@ -166,7 +162,8 @@ impl Sweep {
     }
 }
 
-fn label(values: &[(String, String)]) -> String {
+/// `name=value …` of a point's values.
+pub fn label(values: &[(String, String)]) -> String {
     values
         .iter()
         .map(|(n, v)| format!("{n}={v}"))

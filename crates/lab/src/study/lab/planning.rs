@@ -59,6 +59,28 @@ impl Lab {
         res.map(|()| plan)
     }
 
+    /// Merging: fail with [`LabError::Missing`] (listing the runs) unless
+    /// every run `claims` plan is in the cache and no claim waits.
+    ///
+    /// # Errors
+    /// Missing runs, or the claims' planning errors.
+    pub fn require_complete(&self, claims: &[&dyn DynClaim]) -> Result<()> {
+        let plan = self.plan(claims)?;
+        if plan.done() {
+            return Ok(());
+        }
+        let mut keys: Vec<String> = plan.missing().iter().map(|r| r.key.clone()).collect();
+        keys.extend(
+            plan.pending
+                .iter()
+                .map(|c| format!("(and the runs {c} plans once these are in)")),
+        );
+        Err(LabError::Missing {
+            cache: self.cache.clone(),
+            keys,
+        })
+    }
+
     /// Whether this lab is planning rather than training.
     pub fn planning(&self) -> bool {
         self.planning.load(Ordering::Relaxed)
