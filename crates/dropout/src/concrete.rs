@@ -135,14 +135,14 @@ impl ConcreteDropout {
         if p > 0.0 && p < 1.0 {
             Ok(())
         } else {
-            Err(DropoutError::InvalidProbability { p })
+            Err(DropoutError::OpenProbability { p })
         }
     }
 
     /// `y = x · f` with draws `offset ..`; the identity in eval.
     ///
     /// # Errors
-    /// [`DropoutError::InvalidProbability`] unless `0 < p < 1`;
+    /// [`DropoutError::OpenProbability`] unless `0 < p < 1`;
     /// [`DropoutError::LengthMismatch`] if `y.len() != x.len()`.
     pub fn forward_at(
         &self,

@@ -18,6 +18,12 @@ pub enum DropoutError {
         /// The rejected value.
         p: f32,
     },
+    /// Concrete dropout's rate is not strictly between 0 and 1.
+    #[error("concrete dropout rate p = {p} is invalid: it must be strictly between 0 and 1 (its logit is infinite at 0 and 1)")]
+    OpenProbability {
+        /// The rejected value.
+        p: f32,
+    },
     /// Two buffers that must have the same length do not.
     #[error("length mismatch: {what} has {got} elements, expected {expected}")]
     LengthMismatch {

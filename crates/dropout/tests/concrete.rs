@@ -130,6 +130,6 @@ fn eval_is_identity_and_bad_settings_are_errors() {
         let e = d
             .forward_at(KEY, Mode::Train, 0, p, &x, &mut y)
             .unwrap_err();
-        assert!(matches!(e, DropoutError::InvalidProbability { .. }), "{p}");
+        assert!(matches!(e, DropoutError::OpenProbability { .. }), "{p}");
     }
 }

@@ -60,7 +60,7 @@ impl ConcreteDense {
         let drop = ConcreteDropout::new(spec.tau)?;
         let p = spec.init_p;
         if !(p > 0.0 && p < 1.0) {
-            return Err(dropout::DropoutError::InvalidProbability { p }.into());
+            return Err(dropout::DropoutError::OpenProbability { p }.into());
         }
         let n = spec.n_train.max(1) as f64;
         Ok(Self {

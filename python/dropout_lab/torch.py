@@ -1,0 +1,111 @@
+"""PyTorch autograd wrappers around dropout_lab's kernels (CPU tensors).
+
+``DropoutFunction`` is a ``torch.autograd.Function`` whose forward runs the
+kernel and whose backward recomputes the mask from ``(p, key)``: the only
+things saved on ``ctx`` are ``p``, the key and the noise shape — no tensor
+(``ctx.saved_tensors`` is empty), so a dropout site keeps zero bytes for
+backward. ``Dropout`` is the ``nn.Module``: one key per training step
+(``step`` counts forwards), a different ``stream`` per site, identity in
+``eval()`` unless ``mc=True`` (MC dropout: a fresh reproducible mask per
+forward even in eval).
+
+Tensors are viewed as NumPy arrays without a copy when they are contiguous
+float32 CPU tensors; other float dtypes go through float32 (the same mask),
+non-contiguous tensors are made contiguous (the mask follows the logical
+row-major order, as in the other front ends), CUDA tensors are refused.
+
+    >>> import torch
+    >>> from dropout_lab.torch import Dropout
+    >>> layer = Dropout(0.5, seed=3, stream=0)
+    >>> x = torch.ones(4, 8, requires_grad=True)
+    >>> layer(x).sum().backward()
+    >>> bool(((x.grad == 0) | (x.grad == 2)).all())
+    True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from . import _native
+
+__all__ = ["DropoutFunction", "Dropout", "dropout"]
+
+
+def _as_numpy(t: torch.Tensor, name: str) -> np.ndarray:
+    if t.device.type != "cpu":
+        raise ValueError(
+            f"dropout_lab runs on the CPU; {name} is on {t.device} (move it with .cpu())"
+        )
+    if not t.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got {t.dtype}")
+    t = t.detach()
+    if t.dtype != torch.float32:
+        t = t.to(torch.float32)
+    return t.contiguous().numpy()
+
+
+def _key(key) -> tuple[int, int, int]:
+    if isinstance(key, _native.MaskKey):
+        return (key.seed, key.stream, key.step)
+    return tuple(key)
+
+
+class DropoutFunction(torch.autograd.Function):
+    """y = keep · x / (1 − p); backward dx = keep · dy / (1 − p), keep recomputed from (p, key)."""
+
+    @staticmethod
+    def forward(ctx, x, p, key, noise_shape=None):
+        key = _key(key)
+        ctx.p, ctx.key, ctx.noise_shape, ctx.dtype = p, key, noise_shape, x.dtype
+        y = _native.dropout(_as_numpy(x, "x"), p, key, noise_shape=noise_shape)
+        return torch.from_numpy(y).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, dy):
+        dx = _native.dropout_backward(
+            _as_numpy(dy, "dy"), ctx.p, ctx.key, noise_shape=ctx.noise_shape
+        )
+        return torch.from_numpy(dx).to(ctx.dtype), None, None, None
+
+
+def dropout(x: torch.Tensor, p: float, key, training: bool = True, noise_shape=None):
+    """Dropout of ``x`` under ``key`` (``MaskKey`` or ``(seed, stream, step)``) when training."""
+    if not training or p == 0.0:
+        return x
+    return DropoutFunction.apply(x, p, key, None if noise_shape is None else tuple(noise_shape))
+
+
+class Dropout(torch.nn.Module):
+    """A dropout site: rate ``p``, ``seed``, ``stream``; the step advances every training forward.
+
+    ``mc=True`` keeps dropout on in ``eval()`` (MC dropout); the step still
+    advances, so T forwards give T different, reproducible masks.
+    ``noise_shape_fn``, if given, maps the input's shape to the mask's
+    (e.g. ``lambda s: (s[0], s[1], 1, 1)`` for channel dropout).
+    """
+
+    def __init__(self, p: float = 0.5, seed: int = 0, stream: int = 0, mc: bool = False,
+                 noise_shape_fn=None):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"dropout probability must be in [0, 1], got {p}")
+        self.p, self.seed, self.stream, self.mc = p, seed, stream, mc
+        self.noise_shape_fn = noise_shape_fn
+        self.step = 0
+
+    def next_key(self) -> tuple[int, int, int]:
+        """The key the next active forward uses."""
+        return (self.seed, self.stream, self.step)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not (self.training or self.mc) or self.p == 0.0:
+            return x
+        key = self.next_key()
+        self.step += 1
+        ns = None if self.noise_shape_fn is None else tuple(self.noise_shape_fn(tuple(x.shape)))
+        return DropoutFunction.apply(x, self.p, key, ns)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, seed={self.seed}, stream={self.stream}, mc={self.mc}, step={self.step}"

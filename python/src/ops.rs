@@ -1,0 +1,92 @@
+//! Plain dropout on NumPy arrays, element-wise or with a broadcast mask:
+//!
+//! ```text
+//! y_e  = keep_m(e) · x_e / (1 − p)     dx_e = keep_m(e) · dy_e / (1 − p)
+//! m(e) = e                              without noise_shape
+//! m(e) = e's index in noise_shape       with it (noise_shape[d] ∈ {1, shape[d]}): one draw per
+//!        with broadcast dims set to 0   kept index, shared along the 1-dims (spatial / locked dropout)
+//! ```
+//!
+//! `train=False` is the identity and returns `x` itself (no copy).
+
+use ::dropout::{Dropout, Mode};
+use pyo3::prelude::*;
+
+use crate::array::{f32_array, in_place, map};
+use crate::{err, key};
+
+pub(crate) fn mode(train: bool) -> Mode {
+    if train {
+        Mode::Train
+    } else {
+        Mode::Eval
+    }
+}
+
+/// Dropout of `x` with probability `p` under `key`: a new array, or `x`
+/// itself changed in place with `inplace=True`. `noise_shape` broadcasts
+/// the mask (e.g. `(N, C, 1, 1)` drops whole channels). `train=False`
+/// returns `x` unchanged.
+#[pyfunction(name = "dropout")]
+#[pyo3(signature = (x, p, key, *, train = true, noise_shape = None, inplace = false))]
+fn forward<'py>(
+    x: &Bound<'py, PyAny>,
+    p: f32,
+    key: &Bound<'py, PyAny>,
+    train: bool,
+    noise_shape: Option<Vec<usize>>,
+    inplace: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let d = Dropout::new(p).map_err(err)?;
+    let (k, m) = (self::key(key)?, mode(train));
+    if !train {
+        f32_array(x, "x")?;
+        return Ok(x.clone());
+    }
+    match (noise_shape, inplace) {
+        (None, false) => map(x, "x", |_, xs, ys| d.forward(k, m, xs, ys)).map(Bound::into_any),
+        (None, true) => in_place(x, "x", |_, xs| {
+            d.forward_inplace(k, m, xs);
+            Ok(())
+        }),
+        (Some(ns), false) => map(x, "x", |s, xs, ys| {
+            d.forward_broadcast(k, m, s, &ns, xs, ys)
+        })
+        .map(Bound::into_any),
+        (Some(ns), true) => in_place(x, "x", |s, xs| {
+            d.forward_broadcast_inplace(k, m, s, &ns, xs)
+        }),
+    }
+}
+
+/// The gradient of [`forward`]: `dx = keep · dy / (1 − p)` with the mask
+/// recomputed from `(p, key, noise_shape)`. `train=False` returns `dy`.
+#[pyfunction]
+#[pyo3(signature = (dy, p, key, *, train = true, noise_shape = None))]
+fn dropout_backward<'py>(
+    dy: &Bound<'py, PyAny>,
+    p: f32,
+    key: &Bound<'py, PyAny>,
+    train: bool,
+    noise_shape: Option<Vec<usize>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let d = Dropout::new(p).map_err(err)?;
+    let (k, m) = (self::key(key)?, mode(train));
+    if !train {
+        f32_array(dy, "dy")?;
+        return Ok(dy.clone());
+    }
+    match noise_shape {
+        None => map(dy, "dy", |_, g, dx| d.backward(k, m, g, dx)),
+        Some(ns) => map(dy, "dy", |s, g, dx| {
+            d.backward_broadcast(k, m, s, &ns, g, dx)
+        }),
+    }
+    .map(Bound::into_any)
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(forward, m)?)?;
+    m.add_function(wrap_pyfunction!(dropout_backward, m)?)?;
+    Ok(())
+}

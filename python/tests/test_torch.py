@@ -1,0 +1,70 @@
+"""dropout_lab.torch: autograd through the kernels, nothing saved but the key. Skipped without PyTorch."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import dropout_lab as dl  # noqa: E402
+from dropout_lab.torch import Dropout, DropoutFunction, dropout  # noqa: E402
+
+
+def test_forward_and_grad_equal_the_numpy_kernels():
+    x = torch.randn(32, 100, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    key = (5, 2, 9)
+    y = dropout(x, 0.3, key)
+    assert np.array_equal(y.detach().numpy(), dl.dropout(x.detach().numpy(), 0.3, key))
+    g = torch.randn(32, 100, generator=torch.Generator().manual_seed(1))
+    y.backward(g)
+    assert np.array_equal(x.grad.numpy(), dl.dropout_backward(g.numpy(), 0.3, key))
+
+
+def test_ctx_saves_no_tensor():
+    seen = {}
+
+    class Spy(DropoutFunction):
+        @staticmethod
+        def backward(ctx, dy):
+            seen["saved"] = len(ctx.saved_tensors)
+            seen["key"] = ctx.key
+            return DropoutFunction.backward(ctx, dy)
+
+    x = torch.ones(10, requires_grad=True)
+    Spy.apply(x, 0.5, dl.MaskKey(1, 2, 3)).sum().backward()
+    assert seen == {"saved": 0, "key": (1, 2, 3)}
+
+
+def test_module_steps_its_key_and_is_the_identity_in_eval():
+    layer = Dropout(0.5, seed=4, stream=1)
+    x = torch.ones(8, 64)
+    a, b = layer(x), layer(x)
+    assert layer.step == 2 and not torch.equal(a, b)
+    assert torch.equal(a, dropout(x, 0.5, (4, 1, 0)))
+    layer.eval()
+    assert layer(x) is x and layer.step == 2
+    mc = Dropout(0.5, seed=4, stream=1, mc=True).eval()
+    assert torch.equal(mc(x), a) and torch.equal(mc(x), b)  # MC dropout: reproducible masks in eval
+
+
+def test_non_contiguous_float64_and_channel_masks():
+    x = torch.randn(6, 5, dtype=torch.float64).t()
+    y = dropout(x, 0.5, (1, 0, 0))
+    assert y.dtype == torch.float64
+    want = dl.dropout(np.ascontiguousarray(x.numpy(), dtype=np.float32), 0.5, (1, 0, 0))
+    assert np.array_equal((y != 0).numpy(), want != 0)
+    layer = Dropout(0.5, seed=2, noise_shape_fn=lambda s: (s[0], s[1], 1, 1))
+    z = layer(torch.ones(2, 8, 3, 3)).reshape(2, 8, 9)
+    assert torch.all(z.amin(dim=2) == z.amax(dim=2))
+
+
+def test_gradcheck_in_double_precision_of_the_linear_map():
+    x = torch.randn(4, 7, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: dropout(t, 0.4, (3, 0, 1)), (x,), eps=1e-3, atol=1e-3)
+
+
+def test_cuda_and_integer_tensors_are_refused():
+    with pytest.raises(TypeError, match="floating-point"):
+        dropout(torch.ones(3, dtype=torch.int64), 0.5, (1, 0, 0))
+    if torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CPU"):
+            dropout(torch.ones(3, device="cuda"), 0.5, (1, 0, 0))
