@@ -1,8 +1,10 @@
 //! NumPy arrays in and out: a C-contiguous float32 array is read in place
 //! (its buffer is the kernel's input slice, element `e` = row-major index);
-//! the output is a new zeroed array of the same shape that the kernel
-//! overwrites. Anything else is a `TypeError`/`ValueError` naming the
+//! the output is a new array of the same shape that the kernel overwrites
+//! (uninitialised when the kernel writes every element, zeroed otherwise). Anything else is a `TypeError`/`ValueError` naming the
 //! argument and the conversion that fixes it.
+
+use std::mem::MaybeUninit;
 
 use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -68,6 +70,35 @@ where
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
         py.detach(|| f(&shape, xs, ys)).map_err(crate::err)?;
     }
+    Ok(out)
+}
+
+/// Like [`map`] for a kernel that writes every element: the output is
+/// allocated uninitialised (no zeroing pass), as `np.empty` would.
+pub(crate) fn map_fresh<'py, F>(
+    x: &Bound<'py, PyAny>,
+    name: &str,
+    f: F,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>>
+where
+    F: FnOnce(&[f32], &mut [MaybeUninit<f32>]) -> Result<(), dropout::DropoutError> + Send,
+{
+    let a = f32_array(x, name)?;
+    let py = x.py();
+    // SAFETY: a new C-order array; its elements are written before anyone reads them (below).
+    let out = unsafe { PyArrayDyn::<f32>::new(py, a.shape(), false) };
+    let ro = a.try_readonly().map_err(borrow_err)?;
+    let xs = ro
+        .as_slice()
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let ys: &mut [MaybeUninit<f32>] = if xs.is_empty() {
+        &mut []
+    } else {
+        // SAFETY: `out` was just created with x's shape: a contiguous, aligned buffer of
+        // xs.len() float32 elements that nothing else references yet.
+        unsafe { std::slice::from_raw_parts_mut(out.data().cast(), xs.len()) }
+    };
+    py.detach(|| f(xs, ys)).map_err(crate::err)?;
     Ok(out)
 }
 

@@ -12,7 +12,7 @@
 use ::dropout::{Dropout, Mode};
 use pyo3::prelude::*;
 
-use crate::array::{f32_array, in_place, map};
+use crate::array::{f32_array, in_place, map, map_fresh};
 use crate::{err, key};
 
 pub(crate) fn mode(train: bool) -> Mode {
@@ -44,7 +44,8 @@ fn forward<'py>(
         return Ok(x.clone());
     }
     match (noise_shape, inplace) {
-        (None, false) => map(x, "x", |_, xs, ys| d.forward(k, m, xs, ys)).map(Bound::into_any),
+        (None, false) => map_fresh(x, "x", |xs, ys| d.forward_uninit(k, m, xs, ys).map(drop))
+            .map(Bound::into_any),
         (None, true) => in_place(x, "x", |_, xs| {
             d.forward_inplace(k, m, xs);
             Ok(())
@@ -77,7 +78,8 @@ fn dropout_backward<'py>(
         return Ok(dy.clone());
     }
     match noise_shape {
-        None => map(dy, "dy", |_, g, dx| d.backward(k, m, g, dx)),
+        // The backward map is the forward map applied to dy.
+        None => map_fresh(dy, "dy", |g, dx| d.forward_uninit(k, m, g, dx).map(drop)),
         Some(ns) => map(dy, "dy", |s, g, dx| {
             d.backward_broadcast(k, m, s, &ns, g, dx)
         }),

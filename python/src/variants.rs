@@ -160,9 +160,11 @@ fn path(p: f32, scope: &str, group: usize) -> PyResult<DropPath> {
     let scope = match scope {
         "sample" => PathScope::Sample,
         "batch" => PathScope::Batch,
-        other => return Err(PyValueError::new_err(format!(
+        other => {
+            return Err(PyValueError::new_err(format!(
             "scope must be \"sample\" (one draw per row) or \"batch\" (one for all), got {other:?}"
-        ))),
+        )))
+        }
     };
     Ok(DropPath::new(p, scope).map_err(err)?.with_group(group))
 }

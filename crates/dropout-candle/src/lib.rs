@@ -88,6 +88,29 @@ fn gather(x: &[f32], l: &Layout) -> Vec<f32> {
     out
 }
 
+/// Ask Linux for 2 MiB pages for a large fresh buffer, before its first
+/// touch, as NumPy does for its arrays: one page fault per 2 MiB instead of
+/// 512. Advisory; where it is refused (or off Linux) nothing changes.
+fn advise_huge_pages(v: &mut Vec<f32>) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let (start, bytes) = (v.as_mut_ptr() as usize, v.capacity() * 4);
+        if bytes < 4 * HUGE {
+            return;
+        }
+        let first = start.next_multiple_of(HUGE);
+        let end = (start + bytes) / HUGE * HUGE;
+        if end > first {
+            // SAFETY: [first, end) lies inside v's allocation; MADV_HUGEPAGE
+            // changes no contents, only how the pages are backed.
+            unsafe { libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_HUGEPAGE) };
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = v;
+}
+
 impl CustomOp1 for DropoutOp {
     fn name(&self) -> &'static str {
         "dropout-lab-dropout"
@@ -102,10 +125,14 @@ impl CustomOp1 for DropoutOp {
         };
         let y = match l.contiguous_offsets() {
             Some((a, b)) => {
-                let mut y = vec![0f32; b - a];
+                // No zeroing pass: the kernel writes every element of the spare capacity.
+                let mut y = Vec::with_capacity(b - a);
+                advise_huge_pages(&mut y);
                 self.d
-                    .forward(self.key, Mode::Train, &x[a..b], &mut y)
+                    .forward_uninit(self.key, Mode::Train, &x[a..b], y.spare_capacity_mut())
                     .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+                // SAFETY: forward_uninit initialised all b − a elements.
+                unsafe { y.set_len(b - a) };
                 y
             }
             None => {

@@ -25,6 +25,8 @@
 //! assert_eq!(y, dx);
 //! ```
 
+use std::mem::MaybeUninit;
+
 use crate::error::{check_len, DropoutError};
 use crate::philox::MaskKey;
 use crate::rule::{Dropout, Mode, Plan};
@@ -69,6 +71,34 @@ impl Dropout {
             },
         }
         Ok(())
+    }
+
+    /// [`forward`](Self::forward) into memory that need not be initialised
+    /// (a fresh allocation: no zeroing pass before the kernel writes every
+    /// element). Returns `y`, now initialised.
+    ///
+    /// # Errors
+    /// [`DropoutError::LengthMismatch`] if `y.len() != x.len()`.
+    pub fn forward_uninit<'a>(
+        &self,
+        key: MaskKey,
+        mode: Mode,
+        x: &[f32],
+        y: &'a mut [MaybeUninit<f32>],
+    ) -> Result<&'a mut [f32], DropoutError> {
+        check_len("output", y.len(), x.len())?;
+        let (n, out) = (x.len(), y.as_mut_ptr().cast::<f32>());
+        // SAFETY: `out` is writable for n elements and does not overlap `x`
+        // (a `&mut` borrow); every branch writes all n elements, so the slice
+        // returned is initialised.
+        unsafe {
+            match self.plan(mode) {
+                Plan::Identity => std::ptr::copy_nonoverlapping(x.as_ptr(), out, n),
+                Plan::DropAll => std::ptr::write_bytes(out, 0, n),
+                Plan::Threshold { t, s } => self.scale_raw(key, t, s, 0, x.as_ptr(), out, n),
+            }
+            Ok(std::slice::from_raw_parts_mut(out, n))
+        }
     }
 
     /// In-place forward: `x ← dropout(x)`.

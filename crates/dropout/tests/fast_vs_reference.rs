@@ -49,6 +49,10 @@ fn forward_and_backward_match_reference() {
                     let mut got = vec![f32::NAN; n];
                     d.forward(key, mode, x, &mut got).unwrap();
                     assert_bits_eq(&got, &want, &format!("forward {ctx}"));
+                    // NaN sentinels: any element forward_uninit fails to write shows.
+                    let mut raw = vec![std::mem::MaybeUninit::new(f32::NAN); n];
+                    let init = d.forward_uninit(key, mode, x, &mut raw).unwrap();
+                    assert_bits_eq(init, &want, &format!("forward_uninit {ctx}"));
                     let mut inplace = x.to_vec();
                     d.forward_inplace(key, mode, &mut inplace);
                     assert_bits_eq(&inplace, &want, &format!("forward_inplace {ctx}"));
