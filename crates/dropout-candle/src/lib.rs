@@ -61,27 +61,38 @@ impl DropoutOp {
 }
 
 /// `x`'s elements in row-major order of its shape (any strides, offset, or
-/// broadcast dimensions with stride 0).
+/// broadcast dimensions with stride 0), one innermost row at a time: a row
+/// of stride 1 is a slice copy, of stride 0 (broadcast) a fill.
 fn gather(x: &[f32], l: &Layout) -> Vec<f32> {
     let dims = l.dims();
     let stride = l.stride();
     let n = l.shape().elem_count();
     let mut out = Vec::with_capacity(n);
+    advise_huge_pages(&mut out);
     if n == 0 {
         return out;
     }
-    let mut idx = vec![0usize; dims.len()];
+    let Some((&row, outer)) = dims.split_last() else {
+        out.push(x[l.start_offset()]); // a scalar
+        return out;
+    };
+    let inner = stride[dims.len() - 1];
+    let mut idx = vec![0usize; outer.len()];
     let mut at = l.start_offset();
-    for _ in 0..n {
-        out.push(x[at]);
-        // Odometer: advance the last dimension, carrying into earlier ones.
-        for d in (0..dims.len()).rev() {
+    for _ in 0..n / row {
+        match inner {
+            1 => out.extend_from_slice(&x[at..at + row]),
+            0 => out.resize(out.len() + row, x[at]),
+            s => out.extend((0..row).map(|i| x[at + i * s])),
+        }
+        // Odometer over the outer dimensions: advance the last, carrying into earlier ones.
+        for d in (0..outer.len()).rev() {
             idx[d] += 1;
             at += stride[d];
-            if idx[d] < dims[d] {
+            if idx[d] < outer[d] {
                 break;
             }
-            at -= stride[d] * dims[d];
+            at -= stride[d] * outer[d];
             idx[d] = 0;
         }
     }
