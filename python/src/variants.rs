@@ -26,105 +26,53 @@ use crate::{err, key};
 
 type Out<'py> = PyResult<Bound<'py, PyArrayDyn<f32>>>;
 
-/// AlphaDropout for SELU nets (FeatureAlphaDropout with `noise_shape`, e.g. `(N, C, 1, 1)`).
-#[pyfunction]
-#[pyo3(signature = (x, p, key, *, train = true, noise_shape = None))]
-fn alpha_dropout<'py>(
-    x: &Bound<'py, PyAny>,
-    p: f32,
-    key: &Bound<'py, PyAny>,
-    train: bool,
-    noise_shape: Option<Vec<usize>>,
-) -> Out<'py> {
-    let a = AlphaDropout::new(p).map_err(err)?;
-    let (k, m) = (self::key(key)?, mode(train));
-    match noise_shape {
-        None => map(x, "x", |_, xs, ys| a.forward(k, m, xs, ys)),
-        Some(ns) => map(x, "x", |s, xs, ys| {
-            a.forward_broadcast(k, m, s, &ns, xs, ys)
-        }),
-    }
+/// A pyfunction `$name($arg, $rate, key, *, train=True, noise_shape=None)`
+/// applying `$ty::new($rate)`'s `$plain` map, or its `$broadcast` map when
+/// a noise shape is given.
+macro_rules! elementwise {
+    ($(#[$doc:meta])* $name:ident, $rate:ident, $arg:ident, $ty:ident, $plain:ident, $broadcast:ident) => {
+        $(#[$doc])*
+        #[pyfunction]
+        #[pyo3(signature = ($arg, $rate, key, *, train = true, noise_shape = None))]
+        fn $name<'py>(
+            $arg: &Bound<'py, PyAny>,
+            $rate: f32,
+            key: &Bound<'py, PyAny>,
+            train: bool,
+            noise_shape: Option<Vec<usize>>,
+        ) -> Out<'py> {
+            let v = $ty::new($rate).map_err(err)?;
+            let (k, m) = (self::key(key)?, mode(train));
+            match noise_shape {
+                None => map($arg, stringify!($arg), |_, xs, ys| v.$plain(k, m, xs, ys)),
+                Some(ns) => map($arg, stringify!($arg), |s, xs, ys| {
+                    v.$broadcast(k, m, s, &ns, xs, ys)
+                }),
+            }
+        }
+    };
 }
 
-/// The gradient of [`alpha_dropout`]: `dx = keep ? a·dy : 0`.
-#[pyfunction]
-#[pyo3(signature = (dy, p, key, *, train = true, noise_shape = None))]
-fn alpha_dropout_backward<'py>(
-    dy: &Bound<'py, PyAny>,
-    p: f32,
-    key: &Bound<'py, PyAny>,
-    train: bool,
-    noise_shape: Option<Vec<usize>>,
-) -> Out<'py> {
-    let a = AlphaDropout::new(p).map_err(err)?;
-    let (k, m) = (self::key(key)?, mode(train));
-    match noise_shape {
-        None => map(dy, "dy", |_, g, dx| a.backward(k, m, g, dx)),
-        Some(ns) => map(dy, "dy", |s, g, dx| {
-            a.backward_broadcast(k, m, s, &ns, g, dx)
-        }),
-    }
-}
-
-/// Multiplicative Gaussian dropout with the variance of rate `p`.
-#[pyfunction]
-#[pyo3(signature = (x, p, key, *, train = true, noise_shape = None))]
-fn gaussian_dropout<'py>(
-    x: &Bound<'py, PyAny>,
-    p: f32,
-    key: &Bound<'py, PyAny>,
-    train: bool,
-    noise_shape: Option<Vec<usize>>,
-) -> Out<'py> {
-    let g = GaussianDropout::new(p).map_err(err)?;
-    let (k, m) = (self::key(key)?, mode(train));
-    match noise_shape {
-        None => map(x, "x", |_, xs, ys| g.forward(k, m, xs, ys)),
-        Some(ns) => map(x, "x", |s, xs, ys| {
-            g.forward_broadcast(k, m, s, &ns, xs, ys)
-        }),
-    }
-}
-
-/// The gradient of [`gaussian_dropout`]: `dx = dy · (1 + σ ε)`, ε regenerated.
-#[pyfunction]
-#[pyo3(signature = (dy, p, key, *, train = true, noise_shape = None))]
-fn gaussian_dropout_backward<'py>(
-    dy: &Bound<'py, PyAny>,
-    p: f32,
-    key: &Bound<'py, PyAny>,
-    train: bool,
-    noise_shape: Option<Vec<usize>>,
-) -> Out<'py> {
-    let g = GaussianDropout::new(p).map_err(err)?;
-    let (k, m) = (self::key(key)?, mode(train));
-    match noise_shape {
-        None => map(dy, "dy", |_, d, dx| g.backward(k, m, d, dx)),
-        Some(ns) => map(dy, "dy", |s, d, dx| {
-            g.backward_broadcast(k, m, s, &ns, d, dx)
-        }),
-    }
-}
-
-/// Additive Gaussian noise `x + σ ε` (its gradient is `dy` itself).
-#[pyfunction]
-#[pyo3(signature = (x, sigma, key, *, train = true, noise_shape = None))]
-fn gaussian_noise<'py>(
-    x: &Bound<'py, PyAny>,
-    sigma: f32,
-    key: &Bound<'py, PyAny>,
-    train: bool,
-    noise_shape: Option<Vec<usize>>,
-) -> Out<'py> {
-    let g = GaussianNoise::new(sigma).map_err(err)?;
-    let (k, m) = (self::key(key)?, mode(train));
-    match noise_shape {
-        None => map(x, "x", |_, xs, ys| g.forward(k, m, xs, ys)),
-        Some(ns) => map(x, "x", |s, xs, ys| {
-            g.forward_broadcast(k, m, s, &ns, xs, ys)
-        }),
-    }
-}
+elementwise!(
+    /// AlphaDropout for SELU nets (FeatureAlphaDropout with `noise_shape`, e.g. `(N, C, 1, 1)`).
+    alpha_dropout, p, x, AlphaDropout, forward, forward_broadcast
+);
+elementwise!(
+    /// The gradient of [`alpha_dropout`]: `dx = keep ? a·dy : 0`.
+    alpha_dropout_backward, p, dy, AlphaDropout, backward, backward_broadcast
+);
+elementwise!(
+    /// Multiplicative Gaussian dropout with the variance of rate `p`.
+    gaussian_dropout, p, x, GaussianDropout, forward, forward_broadcast
+);
+elementwise!(
+    /// The gradient of [`gaussian_dropout`]: `dx = dy · (1 + σ ε)`, ε regenerated.
+    gaussian_dropout_backward, p, dy, GaussianDropout, backward, backward_broadcast
+);
+elementwise!(
+    /// Additive Gaussian noise `x + σ ε` (its gradient is `dy` itself).
+    gaussian_noise, sigma, x, GaussianNoise, forward, forward_broadcast
+);
 
 /// DropBlock on `(N, C, H, W)` maps with `block × block` blocks.
 #[pyfunction]
