@@ -20,12 +20,13 @@ over rounds). Phase A, NumPy, runs before any torch op; phase B beside torch; pa
   ours            y = dropout_lab.dropout(x, p, key)             (NumPy in, new NumPy array out)
   copyto          np.copyto(buf, x)                              (into an existing array)
   ours inplace    dropout_lab.dropout(buf, p, key, inplace=True) (no allocation)
+  ours out=       dropout_lab.dropout(x, p, key, out=buf)        (into an existing array, like copyto)
   torch           y = F.dropout(t, p, training=True)             (t = torch.from_numpy(x), no copy)
   ours (beside torch)  dropout_lab.dropout(x, p, key) again, in phase B
   ours-torch      y = dropout_lab.torch.dropout(t, p, key)       (autograd.Function, forward only)
   torch fwd+bwd   y = F.dropout(v); y.backward(g)                (v requires grad)
   ours fwd+bwd    y = dropout_lab.torch.dropout(v, p, key); y.backward(g)
-Ratios: copy/ours (target >= 0.8), copyto/(ours inplace), torch/ours (target >= 10), and
+Ratios: copy/ours (target >= 0.8), copyto/(ours inplace), copyto/(ours out=), torch/ours (target >= 10), and
 fwd+bwd torch/ours.
 """
 
@@ -142,6 +143,7 @@ def main():
         "ours": lambda r: dl.dropout(x, p, (1, 0, r)),
         "copyto": lambda r: np.copyto(buf, x),
         "ours inplace": lambda r: dl.dropout(buf, p, (1, 0, r), inplace=True),
+        "ours out=": lambda r: dl.dropout(x, p, (1, 0, r), out=buf),
     }
     torch_cases = {
         "torch": lambda r: F.dropout(t, p, training=True),
@@ -158,6 +160,7 @@ def main():
     ratios = {
         "copy_over_ours": med["copy"] / med["ours"],
         "copyto_over_ours_inplace": med["copyto"] / med["ours inplace"],
+        "copyto_over_ours_out": med["copyto"] / med["ours out="],
         "torch_over_ours": med["torch"] / med["ours (beside torch)"],
         "torch_over_ours_torch_wrapper": med["torch"] / med["ours-torch"],
         "fwd_bwd_torch_over_ours": med["torch fwd+bwd"] / med["ours fwd+bwd"],
@@ -176,7 +179,7 @@ def main():
     for k in names:
         print(f"  {k:<14} {med[k]:9.2f} ms")
     print(f"  copy / ours = {ratios['copy_over_ours']:.2f}   (>= 0.8 wanted); in place: copyto / ours inplace = "
-          f"{ratios['copyto_over_ours_inplace']:.2f}")
+          f"{ratios['copyto_over_ours_inplace']:.2f}, copyto / ours out= = {ratios['copyto_over_ours_out']:.2f}")
     print(f"  torch / ours = {ratios['torch_over_ours']:.1f}x   (>= 10 wanted); through the autograd wrapper "
           f"{ratios['torch_over_ours_torch_wrapper']:.1f}x")
     print(f"  fwd+bwd torch / ours = {ratios['fwd_bwd_torch_over_ours']:.1f}x")

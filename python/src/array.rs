@@ -131,6 +131,34 @@ where
     Ok(out)
 }
 
+/// `f(x, out)` into the caller's array `out` (same shape as `x`, C-contiguous
+/// float32, writeable, not overlapping `x`); returns `out`.
+pub(crate) fn map_into<'py, F>(
+    x: &Bound<'py, PyAny>,
+    out: &Bound<'py, PyAny>,
+    names: (&str, &str),
+    f: F,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    F: FnOnce(&[usize], &[f32], &mut [f32]) -> Result<(), dropout::DropoutError> + Send,
+{
+    let (a, o) = (f32_array(x, names.0)?, f32_array(out, names.1)?);
+    same_shape(o.shape(), a.shape(), (names.1, names.0))?;
+    let shape = a.shape().to_vec();
+    {
+        let ro = a.try_readonly().map_err(borrow_err)?;
+        let mut rw = o.try_readwrite().map_err(borrow_err)?;
+        let xs = ro
+            .as_slice()
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let ys = rw
+            .as_slice_mut()
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        x.py().detach(|| f(&shape, xs, ys)).map_err(crate::err)?;
+    }
+    Ok(out.clone())
+}
+
 /// `x` changed in place by `f(x)`, the GIL released; returns `x`.
 pub(crate) fn in_place<'py, F>(
     x: &Bound<'py, PyAny>,
@@ -154,7 +182,7 @@ where
 
 fn borrow_err(e: numpy::BorrowError) -> PyErr {
     PyValueError::new_err(format!(
-        "{e}: the array is read-only or already borrowed (e.g. written by another call); \
-         pass a writeable array or a copy"
+        "{e}: the array is read-only, or already borrowed (an `out` that overlaps the input, \
+         or an array another call is writing); pass a writeable array that shares no memory with the input"
     ))
 }

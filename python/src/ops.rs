@@ -10,9 +10,10 @@
 //! `train=False` is the identity and returns `x` itself (no copy).
 
 use ::dropout::{Dropout, Mode};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::array::{f32_array, in_place, map, map_fresh};
+use crate::array::{f32_array, in_place, map, map_fresh, map_into};
 use crate::{err, key};
 
 pub(crate) fn mode(train: bool) -> Mode {
@@ -23,12 +24,13 @@ pub(crate) fn mode(train: bool) -> Mode {
     }
 }
 
-/// Dropout of `x` with probability `p` under `key`: a new array, or `x`
-/// itself changed in place with `inplace=True`. `noise_shape` broadcasts
-/// the mask (e.g. `(N, C, 1, 1)` drops whole channels). `train=False`
-/// returns `x` unchanged.
+/// Dropout of `x` with probability `p` under `key`: a new array; or the
+/// caller's array `out` (shape of `x`, no overlap) filled; or `x` itself
+/// changed with `inplace=True`. `noise_shape` broadcasts the mask (e.g.
+/// `(N, C, 1, 1)` drops whole channels). `train=False` returns `x`
+/// unchanged (or copies it into `out`).
 #[pyfunction(name = "dropout")]
-#[pyo3(signature = (x, p, key, *, train = true, noise_shape = None, inplace = false))]
+#[pyo3(signature = (x, p, key, *, train = true, noise_shape = None, inplace = false, out = None))]
 fn forward<'py>(
     x: &Bound<'py, PyAny>,
     p: f32,
@@ -36,9 +38,21 @@ fn forward<'py>(
     train: bool,
     noise_shape: Option<Vec<usize>>,
     inplace: bool,
+    out: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let d = Dropout::new(p).map_err(err)?;
     let (k, m) = (self::key(key)?, mode(train));
+    if let Some(o) = out {
+        if inplace {
+            return Err(PyValueError::new_err(
+                "give either out= or inplace=True, not both",
+            ));
+        }
+        return map_into(x, o, ("x", "out"), |s, xs, ys| match &noise_shape {
+            None => d.forward(k, m, xs, ys),
+            Some(ns) => d.forward_broadcast(k, m, s, ns, xs, ys),
+        });
+    }
     if !train {
         f32_array(x, "x")?;
         return Ok(x.clone());
@@ -61,18 +75,26 @@ fn forward<'py>(
 }
 
 /// The gradient of [`forward`]: `dx = keep · dy / (1 − p)` with the mask
-/// recomputed from `(p, key, noise_shape)`. `train=False` returns `dy`.
+/// recomputed from `(p, key, noise_shape)`, as a new array or into `out`.
+/// `train=False` returns `dy` (or copies it into `out`).
 #[pyfunction]
-#[pyo3(signature = (dy, p, key, *, train = true, noise_shape = None))]
+#[pyo3(signature = (dy, p, key, *, train = true, noise_shape = None, out = None))]
 fn dropout_backward<'py>(
     dy: &Bound<'py, PyAny>,
     p: f32,
     key: &Bound<'py, PyAny>,
     train: bool,
     noise_shape: Option<Vec<usize>>,
+    out: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let d = Dropout::new(p).map_err(err)?;
     let (k, m) = (self::key(key)?, mode(train));
+    if let Some(o) = out {
+        return map_into(dy, o, ("dy", "out"), |s, g, dx| match &noise_shape {
+            None => d.backward(k, m, g, dx),
+            Some(ns) => d.backward_broadcast(k, m, s, ns, g, dx),
+        });
+    }
     if !train {
         f32_array(dy, "dy")?;
         return Ok(dy.clone());

@@ -117,3 +117,37 @@ def test_a_read_only_array_cannot_be_changed_in_place():
     x.setflags(write=False)
     with pytest.raises(ValueError, match="read-only"):
         dl.dropout(x, 0.5, KEY, inplace=True)
+
+
+def test_out_fills_the_callers_array():
+    x = ramp(16, 40) + 1.0
+    out = np.full_like(x, np.nan)
+    got = dl.dropout(x, 0.3, KEY, out=out)
+    assert got is out and np.array_equal(out, dl.dropout(x, 0.3, KEY))
+    dx = np.empty_like(x)
+    assert dl.dropout_backward(x, 0.3, KEY, out=dx) is dx
+    assert np.array_equal(dx, dl.dropout_backward(x, 0.3, KEY))
+    ns = (16, 1)
+    dl.dropout(x, 0.3, KEY, noise_shape=ns, out=out)
+    assert np.array_equal(out, dl.dropout(x, 0.3, KEY, noise_shape=ns))
+    dl.dropout(x, 0.3, KEY, train=False, out=out)
+    assert np.array_equal(out, x)
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"out": np.zeros((16, 41), np.float32)}, ValueError, r"out has shape \[16, 41\] but x has shape \[16, 40\]"),
+        ({"out": np.zeros((16, 40))}, TypeError, r"out must be a NumPy float32 array"),
+        ({"out": np.zeros((16, 40), np.float32), "inplace": True}, ValueError, r"either out= or inplace=True"),
+    ],
+)
+def test_bad_out_is_a_clear_error(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        dl.dropout(ramp(16, 40), 0.3, KEY, **kwargs)
+
+
+def test_an_out_overlapping_the_input_is_refused():
+    buf = ramp(2, 64)
+    with pytest.raises(ValueError, match="shares no memory"):
+        dl.dropout(buf[0], 0.5, KEY, out=buf[0])
