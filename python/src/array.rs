@@ -1,8 +1,10 @@
 //! NumPy arrays in and out: a C-contiguous float32 array is read in place
 //! (its buffer is the kernel's input slice, element `e` = row-major index);
 //! the output is a new array of the same shape that the kernel overwrites
-//! (uninitialised when the kernel writes every element, zeroed otherwise). Anything else is a `TypeError`/`ValueError` naming the
-//! argument and the conversion that fixes it.
+//! (uninitialised when the kernel writes every element, zeroed otherwise),
+//! the caller's `out` array, or the input itself. Anything else is a
+//! `TypeError`/`ValueError` naming the argument and the conversion that
+//! fixes it.
 
 use std::mem::MaybeUninit;
 

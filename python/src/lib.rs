@@ -13,8 +13,9 @@
 //! same key, on any thread count. Inputs are read in place (zero-copy) when
 //! they are C-contiguous float32 arrays; anything else is refused with a
 //! message saying how to convert it. Outputs are new arrays (numpy's
-//! allocator); the kernels run with the GIL released, on rayon's pool
-//! (`RAYON_NUM_THREADS`).
+//! allocator), the caller's `out=` array, or the input itself
+//! (`inplace=True`, plain dropout); the kernels run with the GIL released,
+//! on rayon's pool (`RAYON_NUM_THREADS`).
 
 mod array;
 mod mask;
