@@ -14,7 +14,7 @@
 //! `dropout` crate's (and the Python package's) for the same key. The op is a
 //! candle [`CustomOp1`]; its backward applies a second op built from the same
 //! `(p, key)`, so candle's autograd trains through it. f32 on the CPU; other
-//! float dtypes are converted to f32 and back by [`dropout`]; other devices
+//! float dtypes are converted to f32 and back by [`dropout()`]; other devices
 //! are a clear error.
 //!
 //! The key is explicit: use a new `step` for every training step
@@ -233,7 +233,7 @@ impl DropoutLayer {
     /// Dropout in training (then the step advances), the identity in evaluation.
     ///
     /// # Errors
-    /// See [`dropout`].
+    /// See [`dropout()`].
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         if !train {
             return Ok(x.clone());

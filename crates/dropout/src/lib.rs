@@ -15,7 +15,7 @@
 //! * **Mask-free backward.** Backward regenerates the mask from the key;
 //!   nothing is stored. A 1-bit [`PackedMask`] is opt-in.
 //! * **Fast.** Philox and masked multiplies in AVX-512 or AVX2 (picked at run
-//!   time, [`Backend`]), rayon over fixed-size chunks; a scalar [`reference`]
+//!   time, [`Backend`]), rayon over fixed-size chunks; a scalar [`reference`](mod@reference)
 //!   beside them, equal bit for bit.
 //! * **Typed errors.** A bad `p`, mismatched lengths or shapes are a
 //!   [`DropoutError`], never a panic.

@@ -2,6 +2,9 @@
 //! dispatches to the subcommand's module in [`cli`], and prints errors as a
 //! user should see them (one line, flag names as typed, exit code 1).
 
+// The binary's doc comments are clap's --help text (plain text, e.g. `runs/run-<unix time>`), not rustdoc.
+#![allow(rustdoc::invalid_html_tags)]
+
 mod cli;
 
 use std::process::ExitCode;

@@ -12,7 +12,7 @@
 //! Samples are independent in im2col, the transposes and col2im, so those run
 //! in parallel without changing any sum; the bias gradient sums samples in order.
 //! im2col and col2im read a tap table built once per input size:
-//! `table[(oh,ow), (ci,kh,kw)]` = the input index, or [`OUTSIDE`] for padding.
+//! `table[(oh,ow), (ci,kh,kw)]` = the input index, or `OUTSIDE` for padding.
 
 use rayon::prelude::*;
 

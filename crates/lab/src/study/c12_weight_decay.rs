@@ -7,7 +7,7 @@
 //!
 //! Wager et al. (2013) show that, to second order, dropout on a layer's
 //! inputs is an L2 penalty whose weight on input j grows with that input's
-//! activity: Σ_j a_j ‖W[:, j]‖² with a_j ∝ E[x_j²] (times the output's
+//! activity: Σ_j a_j ‖W[:, j]‖² with a_j ∝ E\[x_j²\] (times the output's
 //! curvature), while weight decay penalises every input alike. So dropout
 //! should leave the weights *leaving* busy units smaller than those leaving
 //! quiet ones, more than L2 does:

@@ -32,7 +32,7 @@ pub struct Predictions {
     pub members: usize,
     /// The mean distribution p̄, row-major n × k.
     pub probs: Vec<f64>,
-    /// Mean member entropy (1/M) Σ_m H[p_m], per sample.
+    /// Mean member entropy (1/M) Σ_m H\[p_m\], per sample.
     pub member_entropy: Vec<f64>,
     /// Members voting the modal class, per sample.
     pub mode_votes: Vec<u32>,

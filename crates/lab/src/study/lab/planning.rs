@@ -36,7 +36,7 @@ impl Lab {
     }
 
     /// Plan `claims`: every run they ask for given what the cache holds now
-    /// (see [`super::plan`]); nothing is trained.
+    /// (see [`crate::study::plan`]); nothing is trained.
     ///
     /// # Errors
     /// A claim's errors other than stopping at a choice.
