@@ -58,21 +58,22 @@ where
     F: FnOnce(&[usize], &[f32], &mut [f32]) -> Result<(), dropout::DropoutError> + Send,
 {
     let a = f32_array(x, name)?;
-    let py = x.py();
-    let shape = a.shape().to_vec();
-    let out = PyArrayDyn::<f32>::zeros(py, shape.as_slice(), false);
-    {
-        let ro = a.try_readonly().map_err(borrow_err)?;
-        let mut rw = out.try_readwrite().map_err(borrow_err)?;
-        let xs = ro
-            .as_slice()
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let ys = rw
-            .as_slice_mut()
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        py.detach(|| f(&shape, xs, ys)).map_err(crate::err)?;
-    }
+    let out = PyArrayDyn::<f32>::zeros(x.py(), a.shape(), false);
+    fill(&a, &out, f)?;
     Ok(out)
+}
+
+/// `f(a, o)` with `a` read and `o` written in place, the GIL released.
+fn fill<F>(a: &Bound<'_, PyArrayDyn<f32>>, o: &Bound<'_, PyArrayDyn<f32>>, f: F) -> PyResult<()>
+where
+    F: FnOnce(&[usize], &[f32], &mut [f32]) -> Result<(), dropout::DropoutError> + Send,
+{
+    let shape = a.shape().to_vec();
+    let ro = a.try_readonly().map_err(borrow_err)?;
+    let mut rw = o.try_readwrite().map_err(borrow_err)?;
+    let xs = ro.as_slice().map_err(slice_err)?;
+    let ys = rw.as_slice_mut().map_err(slice_err)?;
+    a.py().detach(|| f(&shape, xs, ys)).map_err(crate::err)
 }
 
 /// Like [`map`] for a kernel that writes every element: the output is
@@ -90,9 +91,7 @@ where
     // SAFETY: a new C-order array; its elements are written before anyone reads them (below).
     let out = unsafe { PyArrayDyn::<f32>::new(py, a.shape(), false) };
     let ro = a.try_readonly().map_err(borrow_err)?;
-    let xs = ro
-        .as_slice()
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let xs = ro.as_slice().map_err(slice_err)?;
     let ys: &mut [MaybeUninit<f32>] = if xs.is_empty() {
         &mut []
     } else {
@@ -125,9 +124,11 @@ where
             ba.try_readonly().map_err(borrow_err)?,
         );
         let mut rw = out.try_readwrite().map_err(borrow_err)?;
-        let slice = |e: numpy::AsSliceError| PyValueError::new_err(e.to_string());
-        let (xa, xb) = (ra.as_slice().map_err(slice)?, rb.as_slice().map_err(slice)?);
-        let ys = rw.as_slice_mut().map_err(slice)?;
+        let (xa, xb) = (
+            ra.as_slice().map_err(slice_err)?,
+            rb.as_slice().map_err(slice_err)?,
+        );
+        let ys = rw.as_slice_mut().map_err(slice_err)?;
         py.detach(|| f(&shape, xa, xb, ys)).map_err(crate::err)?;
     }
     Ok(out)
@@ -146,18 +147,7 @@ where
 {
     let (a, o) = (f32_array(x, names.0)?, f32_array(out, names.1)?);
     same_shape(o.shape(), a.shape(), (names.1, names.0))?;
-    let shape = a.shape().to_vec();
-    {
-        let ro = a.try_readonly().map_err(borrow_err)?;
-        let mut rw = o.try_readwrite().map_err(borrow_err)?;
-        let xs = ro
-            .as_slice()
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let ys = rw
-            .as_slice_mut()
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        x.py().detach(|| f(&shape, xs, ys)).map_err(crate::err)?;
-    }
+    fill(&a, &o, f)?;
     Ok(out.clone())
 }
 
@@ -174,12 +164,14 @@ where
     let shape = a.shape().to_vec();
     {
         let mut rw = a.try_readwrite().map_err(borrow_err)?;
-        let xs = rw
-            .as_slice_mut()
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let xs = rw.as_slice_mut().map_err(slice_err)?;
         x.py().detach(|| f(&shape, xs)).map_err(crate::err)?;
     }
     Ok(x.clone())
+}
+
+fn slice_err(e: numpy::AsSliceError) -> PyErr {
+    PyValueError::new_err(e.to_string())
 }
 
 fn borrow_err(e: numpy::BorrowError) -> PyErr {

@@ -7,7 +7,7 @@
 
 fn main() -> candle_core::Result<()> {
     use candle_core::{Device, Tensor, Var};
-    use dropout_candle::{dropout, DropoutLayer, MaskKey};
+    use dropout_candle::{dropout, DropoutLayer};
 
     // A layer per dropout site: its own stream; the step advances every training forward.
     let drop = DropoutLayer::new(0.5, /* seed */ 42, /* stream */ 0)?;
@@ -35,6 +35,5 @@ fn main() -> candle_core::Result<()> {
         "key {key:?}: kept {} of 32",
         kept.sum_all()?.to_scalar::<f32>()?
     );
-    let _ = MaskKey::new(42, 0, 1); // the next step's key
     Ok(())
 }
