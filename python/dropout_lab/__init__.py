@@ -16,8 +16,11 @@ and the candle op's. Backward recomputes it, so nothing is stored.
     >>> bool(np.array_equal(dl.dropout_backward(dy, 0.5, key), y))
     True
 
-Inputs must be C-contiguous float32 arrays (read in place, no copy); other
-arrays are refused with the conversion to use. ``dropout_lab.torch`` (imported
+Inputs must be C-contiguous, aligned float32 arrays (read in place, no copy);
+other arrays and NumPy scalars are refused with the conversion to use, and an
+``out=`` sharing memory with the input is refused. Kernels run on the
+package's own thread pool (``RAYON_NUM_THREADS``, capped), rebuilt in a
+forked child; a failed allocation raises ``MemoryError``. ``dropout_lab.torch`` (imported
 separately, needs PyTorch) wraps the kernels as ``torch.autograd.Function``s.
 """
 

@@ -14,12 +14,17 @@
 //! they are C-contiguous float32 arrays; anything else is refused with a
 //! message saying how to convert it. Outputs are new arrays (numpy's
 //! allocator), the caller's `out=` array, or the input itself
-//! (`inplace=True`, plain dropout); the kernels run with the GIL released,
-//! on rayon's pool (`RAYON_NUM_THREADS`).
+//! (`inplace=True`, plain dropout); an `out` sharing memory with the input
+//! is refused. The kernels run with the GIL released on the package's own
+//! rayon pool (`RAYON_NUM_THREADS`, capped), rebuilt in a forked child
+//! ([`pool`]); a panic surfaces as `RuntimeError`, a failed allocation as
+//! `MemoryError`, an oversized request as `ValueError` ([`alloc`]).
 
+mod alloc;
 mod array;
 mod mask;
 mod ops;
+mod pool;
 mod variants;
 
 use dropout::MaskKey as Key;
@@ -90,11 +95,12 @@ pub(crate) fn err(e: dropout::DropoutError) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
-/// The threads the kernels use (rayon's global pool; set `RAYON_NUM_THREADS`
-/// before the first call to choose).
+/// The threads the kernels use: the package's pool in this process, sized by
+/// `RAYON_NUM_THREADS` (read when the pool is built: at the first call in a
+/// process, or in a forked child; capped at 4 per CPU, at most 256).
 #[pyfunction]
-fn num_threads() -> usize {
-    rayon::current_num_threads()
+fn num_threads(py: Python<'_>) -> PyResult<usize> {
+    Ok(pool::get(py)?.current_num_threads())
 }
 
 /// The SIMD backend the kernels picked on this CPU (`avx512`, `avx2`, `portable`).
@@ -111,5 +117,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ops::register(m)?;
     mask::register(m)?;
     variants::register(m)?;
+    pool::register(m)?;
     Ok(())
 }

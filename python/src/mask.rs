@@ -2,16 +2,23 @@
 //! 1 iff element `e` is kept under `(p, key)`; `apply` maps
 //! `y_e = keep_e ? x_e · s : 0` with `s = 1/(1 − p)` — the same bits and the
 //! same values as `dropout(x, p, key)`. n/8 bytes instead of zero: for
-//! inspecting a mask or reusing it when the key is not at hand.
+//! inspecting a mask or reusing it when the key is not at hand. `n` is
+//! bounded by [`MAX_MASK_LEN`](crate::alloc::MAX_MASK_LEN) and its words are
+//! reserved before the mask is built; the arrays `words` and `unpack` return
+//! are allocated fallibly (`MemoryError`, never an abort).
+
+use std::mem::MaybeUninit;
 
 use dropout::{Dropout, PackedMask};
-use numpy::{PyArray1, PyArrayDyn, PyUntypedArrayMethods};
+use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use rayon::prelude::*;
 
+use crate::alloc::{new_array, reserve_mask};
 use crate::array::map;
 use crate::ops::mode;
-use crate::{err, key};
+use crate::{err, key, pool};
 
 /// A keep mask, one bit per element, with the survivors' scale.
 #[pyclass(frozen, module = "dropout_lab", name = "PackedMask")]
@@ -42,13 +49,37 @@ impl PyPackedMask {
     }
 
     /// The 64-bit words, little-end bit first, as a new uint64 array.
-    fn words<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<u64>> {
-        PyArray1::from_slice(py, self.0.words())
+    fn words<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArrayDyn<u64>>> {
+        let w = self.0.words();
+        let out = new_array::<u64>(py, &[w.len()], false)?;
+        if !w.is_empty() {
+            // SAFETY: a new C-order array of w.len() u64 that nothing else references yet.
+            unsafe { std::slice::from_raw_parts_mut(out.data(), w.len()) }.copy_from_slice(w);
+        }
+        Ok(out)
     }
 
     /// One bool per element (`True` = kept), as a new array.
-    fn unpack<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<bool>> {
-        PyArray1::from_vec(py, self.0.unpack())
+    fn unpack<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArrayDyn<bool>>> {
+        let n = self.0.len();
+        let out = new_array::<bool>(py, &[n], false)?;
+        if n > 0 {
+            // SAFETY: a new C-order array of n bools that nothing else references yet;
+            // every element is written below before it is read.
+            let bits: &mut [MaybeUninit<bool>] =
+                unsafe { std::slice::from_raw_parts_mut(out.data().cast(), n) };
+            let words = self.0.words();
+            pool::run(py, || {
+                bits.par_chunks_mut(64)
+                    .zip(words.par_iter())
+                    .for_each(|(c, &w)| {
+                        for (j, b) in c.iter_mut().enumerate() {
+                            b.write((w >> j) & 1 == 1);
+                        }
+                    });
+            })?;
+        }
+        Ok(out)
     }
 
     /// `x` with the mask applied (x must hold `len(mask)` elements, any shape).
@@ -86,7 +117,8 @@ fn mask(
 ) -> PyResult<PyPackedMask> {
     let d = Dropout::new(p).map_err(err)?;
     let k = self::key(key)?;
-    Ok(PyPackedMask(py.detach(|| d.mask(k, mode(train), n))))
+    reserve_mask(n)?;
+    Ok(PyPackedMask(pool::run(py, || d.mask(k, mode(train), n))?))
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -48,7 +48,7 @@ fn forward<'py>(
                 "give either out= or inplace=True, not both",
             ));
         }
-        return map_into(x, o, ("x", "out"), |s, xs, ys| match &noise_shape {
+        return map_into(x, o, ("x", "out"), true, |s, xs, ys| match &noise_shape {
             None => d.forward(k, m, xs, ys),
             Some(ns) => d.forward_broadcast(k, m, s, ns, xs, ys),
         });
@@ -90,7 +90,7 @@ fn dropout_backward<'py>(
     let d = Dropout::new(p).map_err(err)?;
     let (k, m) = (self::key(key)?, mode(train));
     if let Some(o) = out {
-        return map_into(dy, o, ("dy", "out"), |s, g, dx| match &noise_shape {
+        return map_into(dy, o, ("dy", "out"), false, |s, g, dx| match &noise_shape {
             None => d.backward(k, m, g, dx),
             Some(ns) => d.backward_broadcast(k, m, s, ns, g, dx),
         });

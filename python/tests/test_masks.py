@@ -64,7 +64,7 @@ def test_same_bits_on_one_and_two_threads():
     out = {}
     for threads in ("1", "2"):
         env = dict(os.environ, RAYON_NUM_THREADS=threads)
-        r = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, check=True)
+        r = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, check=True, timeout=60)
         got_threads, digest = r.stdout.split()
         assert got_threads == threads
         out[threads] = digest
