@@ -13,6 +13,15 @@
 //! Loading trusts nothing: the file may be at most the model's size plus
 //! 16 MiB of header before it is read, every tensor must have exactly the
 //! model's shape (a transposed weight is an error) and hold finite values.
+//!
+//! Every file this version writes carries a checksum in its metadata:
+//!
+//! ```text
+//! checksum = FNV-1a-64(JSON(header without __metadata__.checksum, keys sorted) ‖ tensor bytes)
+//! ```
+//! so one flipped bit anywhere — a weight, an optimizer moment, the epoch in
+//! the metadata — is an error naming the file, never a silently different
+//! run. Files without one (written before it existed) still load.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -22,6 +31,9 @@ use engine::Sequential;
 use safetensors::tensor::{Dtype, TensorView};
 
 use crate::error::{LabError, Result};
+
+mod seal;
+use seal::{canonical, verify, CHECKSUM};
 
 /// Room for the JSON header beyond the tensors' bytes.
 const HEADER_SLACK: u64 = 16 << 20;
@@ -73,31 +85,6 @@ fn write(path: &Path, tensors: &[Named], meta: HashMap<String, String>) -> Resul
         .map_err(|e| bad(path, e.to_string()))?;
     let bytes = safetensors::serialize(views, &Some(meta)).map_err(|e| bad(path, e.to_string()))?;
     crate::rundir::write_atomic(path, &canonical(&bytes).map_err(|e| bad(path, e))?)
-}
-
-/// The same safetensors file with its JSON header's keys sorted: the crate
-/// writes the metadata map in hash order, which differs from process to
-/// process; sorted, equal contents give byte-identical files. Offsets in the
-/// header are relative to the data, so only the header (and its padding to
-/// a multiple of 8 bytes) is rewritten.
-fn canonical(bytes: &[u8]) -> Result<Vec<u8>, String> {
-    let n = bytes
-        .get(..8)
-        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize)
-        .filter(|&n| bytes.len() >= 8 + n)
-        .ok_or("the safetensors writer produced a short file")?;
-    // serde_json's maps are BTreeMaps (no `preserve_order`): keys come out sorted.
-    let header: serde_json::Value =
-        serde_json::from_slice(&bytes[8..8 + n]).map_err(|e| e.to_string())?;
-    let mut text = serde_json::to_string(&header).map_err(|e| e.to_string())?;
-    while text.len() % 8 != 0 {
-        text.push(' ');
-    }
-    let mut out = Vec::with_capacity(8 + text.len() + bytes.len() - 8 - n);
-    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
-    out.extend_from_slice(text.as_bytes());
-    out.extend_from_slice(&bytes[8 + n..]);
-    Ok(out)
 }
 
 /// Save every parameter and buffer of `model`.
@@ -257,7 +244,9 @@ pub fn load_bytes(
 ) -> Result<HashMap<String, String>> {
     let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
         .map_err(|e| bad(path, format!("not a valid safetensors file: {e}")))?;
-    let meta = header.metadata().clone().unwrap_or_default();
+    verify(path, bytes)?;
+    let mut meta = header.metadata().clone().unwrap_or_default();
+    meta.remove(CHECKSUM);
     fill_model(path, &deserialize(path, bytes)?, model)?;
     Ok(meta)
 }
@@ -292,6 +281,7 @@ pub fn load_state_bytes(
     model.visit_params(&mut |_, p| sizes.push(p.value.len() as u64));
     let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
         .map_err(|e| bad(path, format!("not a valid safetensors file: {e}")))?;
+    verify(path, bytes)?;
     let meta = header.metadata().clone().unwrap_or_default();
     let num = |key: &str| -> Result<String> {
         meta.get(key).cloned().ok_or_else(|| {

@@ -13,6 +13,7 @@ pub mod data;
 pub mod error;
 pub mod fnv;
 pub mod fuzz;
+pub mod lock;
 pub mod resume;
 pub mod rundir;
 pub mod study;

@@ -13,10 +13,14 @@
 //! a new run:    a fresh directory (default names made unique by create_dir, which
 //!               fails when the name exists), or an existing empty one; a
 //!               non-empty one only with force, which first deletes the old run's files
+//! a writer:     holds `train.lock` ([`crate::lock`]) while it trains; a second
+//!               `train`, `--resume` or `--force` on the directory is refused
+//! an ensemble:  `ensemble.json` (the base config and the member count) beside
+//!               `member-1` … `member-K`, each a run directory ([`ensemble`])
 //! ```
 
-use std::fs::{File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
+use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{LabError, Result};
@@ -30,9 +34,43 @@ pub const CHECKPOINT: &str = "checkpoint.safetensors";
 /// The trained model; present only once the run has finished.
 pub const MODEL: &str = "model.safetensors";
 
+/// The lock a training process holds on its run directory.
+pub const LOCK: &str = "train.lock";
+
 const RUN_FILES: [&str; 4] = [CONFIG, METRICS, CHECKPOINT, MODEL];
 
-fn refused(path: &Path, msg: impl Into<String>) -> LabError {
+pub mod ensemble;
+mod metrics;
+pub use metrics::MetricsLog;
+
+/// Take the run directory `dir`'s lock (creating `dir` if needed), or refuse
+/// naming the process that holds it.
+///
+/// # Errors
+/// [`LabError::RunDir`] when a live process holds it; [`LabError::Io`].
+pub fn lock(dir: &Path) -> Result<crate::lock::Lock> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(refused(
+            dir,
+            "exists and is not a directory; choose another --out",
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(LabError::io(dir))?;
+    let path = dir.join(LOCK);
+    crate::lock::try_lock(&path)?.map_err(|holder| {
+        refused(
+            dir,
+            format!(
+                "is in use: {} is training into it (lock {}); wait until it ends or stop it first — a lock whose process is gone is taken over by itself (on another node after {} min)",
+                holder.map_or_else(|| "another dropout-lab".into(), |h| format!("dropout-lab ({})", h.describe())),
+                path.display(),
+                crate::lock::STALE_AFTER.as_secs() / 60
+            ),
+        )
+    })
+}
+
+pub(crate) fn refused(path: &Path, msg: impl Into<String>) -> LabError {
     LabError::RunDir {
         path: path.to_path_buf(),
         msg: msg.into(),
@@ -41,7 +79,7 @@ fn refused(path: &Path, msg: impl Into<String>) -> LabError {
 
 /// Make `dir` durable: fsync the directory itself so a rename or a new file
 /// in it survives a power cut (no-op where directories cannot be opened).
-fn sync_dir(dir: &Path) -> Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     match File::open(dir) {
         Ok(d) => d.sync_all().map_err(LabError::io(dir)),
         Err(_) => Ok(()),
@@ -135,6 +173,7 @@ pub fn prepare_new(dir: &Path, force: bool) -> Result<()> {
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
+    let entries: Vec<String> = entries.into_iter().filter(|n| n != LOCK).collect();
     if entries.iter().all(|n| is_temp(n)) {
         // Empty, or only the temporaries of a run killed before its first file.
         remove_stale_temps(dir);
@@ -149,6 +188,7 @@ pub fn prepare_new(dir: &Path, force: bool) -> Result<()> {
     let foreign: Vec<&String> = entries
         .iter()
         .filter(|n| !RUN_FILES.contains(&n.as_str()) && !is_temp(n))
+        .filter(|n| !ensemble::is_own(dir, n))
         .collect();
     if !foreign.is_empty() {
         return Err(refused(
@@ -167,6 +207,7 @@ pub fn prepare_new(dir: &Path, force: bool) -> Result<()> {
     for n in entries.iter().filter(|n| is_temp(n)) {
         let _ = std::fs::remove_file(dir.join(n));
     }
+    ensemble::remove(dir)?;
     sync_dir(dir)
 }
 
@@ -184,7 +225,12 @@ pub fn read_config(dir: &Path) -> Result<crate::config::RunConfig> {
             format!("not a run directory (no readable config.json: {e}); give the --out of a `dropout-lab train`"),
         )
     })?;
-    Ok(crate::config::RunConfig::from_json(&text)?)
+    crate::config::RunConfig::from_json(&text).map_err(|e| {
+        refused(
+            &path,
+            format!("is not a run configuration ({e}); restore it from a copy, or start the run again with --out and --force"),
+        )
+    })
 }
 
 /// Refuse to resume a run that has finished (its model is written).
@@ -214,91 +260,6 @@ pub fn remove_stale_temps(dir: &Path) {
                 let _ = std::fs::remove_file(e.path());
             }
         }
-    }
-}
-
-/// `metrics.jsonl`, appended one durable line at a time.
-pub struct MetricsLog {
-    file: File,
-    path: PathBuf,
-}
-
-impl MetricsLog {
-    /// Start an empty log in `dir`.
-    ///
-    /// # Errors
-    /// [`LabError::Io`].
-    pub fn create(dir: &Path) -> Result<Self> {
-        let path = dir.join(METRICS);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .open(&path)
-            .map_err(LabError::io(&path))?;
-        sync_dir(dir)?;
-        Ok(Self { file, path })
-    }
-
-    /// Reopen the log of a run resumed after epoch `epochs`: keep its first
-    /// `epochs` lines if they are complete JSON lines for epochs 1, 2, …,
-    /// drop everything after them (epochs the killed run finished after its
-    /// last checkpoint, a torn last line).
-    ///
-    /// # Errors
-    /// [`LabError::RunDir`] when fewer than `epochs` good lines are there.
-    pub fn resume(dir: &Path, epochs: usize) -> Result<Self> {
-        let path = dir.join(METRICS);
-        if epochs == 0 && !path.exists() {
-            // Killed between config.json and the log's creation.
-            return Self::create(dir);
-        }
-        let text = std::fs::read(&path).map_err(LabError::io(&path))?;
-        let mut keep = 0usize;
-        let mut good = 0usize;
-        for line in text.split_inclusive(|&b| b == b'\n') {
-            if good == epochs || !line.ends_with(b"\n") {
-                break;
-            }
-            let epoch = serde_json::from_slice::<serde_json::Value>(line)
-                .ok()
-                .and_then(|v| v.get("epoch").and_then(serde_json::Value::as_u64));
-            if epoch != Some(good as u64 + 1) {
-                break;
-            }
-            good += 1;
-            keep += line.len();
-        }
-        if good < epochs {
-            return Err(refused(
-                &path,
-                format!("has {good} complete epoch lines but the checkpoint is at epoch {epochs}; the run directory was changed by hand — start the run again with --force"),
-            ));
-        }
-        let file = OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .map_err(LabError::io(&path))?;
-        file.set_len(keep as u64).map_err(LabError::io(&path))?;
-        file.sync_all().map_err(LabError::io(&path))?;
-        // Appends go to the end of what was kept.
-        let mut file = file;
-        file.seek(SeekFrom::End(0)).map_err(LabError::io(&path))?;
-        Ok(Self { file, path })
-    }
-
-    /// Append one line (a single write of the whole line, then fsync).
-    ///
-    /// # Errors
-    /// [`LabError::Io`].
-    pub fn append(&mut self, line: &str) -> Result<()> {
-        let mut buf = Vec::with_capacity(line.len() + 1);
-        buf.extend_from_slice(line.as_bytes());
-        buf.push(b'\n');
-        self.file
-            .write_all(&buf)
-            .and_then(|()| self.file.sync_data())
-            .map_err(LabError::io(&self.path))
     }
 }
 
@@ -336,27 +297,6 @@ mod tests {
         let e = prepare_new(&dir, true).unwrap_err().to_string();
         assert!(e.contains("notes.txt"), "{e}");
         assert!(dir.join("notes.txt").exists());
-    }
-
-    #[test]
-    fn resume_keeps_complete_lines_up_to_the_checkpoint() {
-        let root = tempfile::tempdir().unwrap();
-        let mut log = MetricsLog::create(root.path()).unwrap();
-        for e in 1..=3 {
-            log.append(&format!("{{\"epoch\":{e}}}")).unwrap();
-        }
-        drop(log);
-        let mut f = OpenOptions::new()
-            .append(true)
-            .open(root.path().join(METRICS))
-            .unwrap();
-        f.write_all(b"{\"epoch\":4,\"tor").unwrap();
-        drop(f);
-        let mut log = MetricsLog::resume(root.path(), 2).unwrap();
-        log.append("{\"epoch\":3}").unwrap();
-        let text = std::fs::read_to_string(root.path().join(METRICS)).unwrap();
-        assert_eq!(text, "{\"epoch\":1}\n{\"epoch\":2}\n{\"epoch\":3}\n");
-        assert!(MetricsLog::resume(root.path(), 5).is_err());
     }
 
     #[test]

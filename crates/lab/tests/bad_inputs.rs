@@ -333,10 +333,6 @@ fn bad_inputs_are_clear_errors_within_bounded_memory() {
                 .to_vec(),
             "drop the other run flags",
         ),
-        (
-            ["train", "--resume", &done].map(String::from).to_vec(),
-            "has finished",
-        ),
         (["train", "--force"].map(String::from).to_vec(), "--out"),
         (
             ["train", "--resume", &done, "--out", &done]

@@ -6,7 +6,8 @@
 //! Consistent means: `config.json`, if there, parses; every line of
 //! `metrics.jsonl` is a complete JSON object for epochs 1, 2, … in order;
 //! `checkpoint.safetensors`, if there, is a whole safetensors file; nothing
-//! but these, `model.safetensors` and write temporaries is in the directory.
+//! but these, `model.safetensors`, the killed process's `train.lock` and write
+//! temporaries is in the directory.
 //! A run is finished once `model.safetensors` exists (a kill between writing
 //! it and deleting the checkpoint leaves the checkpoint behind, unused).
 
@@ -73,6 +74,8 @@ fn assert_consistent(dir: &Path, when: &str) {
             "metrics.jsonl",
             "checkpoint.safetensors",
             "model.safetensors",
+            // The lock of the killed process (taken over by the next one).
+            "train.lock",
         ];
         assert!(
             known.contains(&name.as_str()) || (name.starts_with('.') && name.contains(".tmp")),
@@ -189,7 +192,7 @@ fn killed_runs_resume_to_the_uninterrupted_result() {
 }
 
 #[test]
-fn out_refuses_an_existing_run_and_resume_refuses_a_finished_one() {
+fn out_refuses_an_existing_run_and_resume_leaves_a_finished_one() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("r");
     let d = dir.to_str().unwrap();
@@ -213,9 +216,14 @@ fn out_refuses_an_existing_run_and_resume_refuses_a_finished_one() {
         std::fs::read(dir.join("model.safetensors")).unwrap(),
         before
     );
+    // Resuming a finished run changes nothing and is no failure (a requeued job).
     let out = train(&["--resume", d]).output().unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("finished"));
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to do"));
+    assert_eq!(
+        std::fs::read(dir.join("model.safetensors")).unwrap(),
+        before
+    );
     let out = train(&["--resume", d, "--epochs", "3"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("drop the other run flags"));

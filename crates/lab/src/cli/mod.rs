@@ -89,6 +89,13 @@ fn pool(threads: usize) -> Result<rayon::ThreadPool> {
     if threads == 0 {
         bail!("--threads must be at least 1");
     }
+    let max = lab::config::max_threads();
+    if threads > max {
+        bail!(
+            "--threads {threads}: at most {max} (4 × the {} cores here, at least 64); more threads than cores only slow training — give at most {max}",
+            lab::config::cores()
+        );
+    }
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -136,7 +143,16 @@ fn in_flag_form(e: &(dyn std::error::Error + 'static)) -> Option<String> {
 
 /// The one-line message of an error chain, with config keys written as flags.
 pub fn message(e: &anyhow::Error) -> String {
-    let mut text = format!("{e:#}");
+    // Each cause once: an error that names its cause in its own text (`path:
+    // os error`) is followed in the chain by that cause, which is dropped.
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let t = cause.to_string();
+        if !parts.last().is_some_and(|p| p.ends_with(&t)) {
+            parts.push(t);
+        }
+    }
+    let mut text = parts.join(": ");
     for cause in e.chain() {
         if let Some(f) = in_flag_form(cause) {
             text = text.replace(&cause.to_string(), &f);
@@ -162,5 +178,17 @@ mod tests {
             "checking the run: --input-dropout NaN: a dropout probability must be in [0, 1]"
         );
         assert_eq!(flag("path"), "--data");
+    }
+
+    #[test]
+    fn an_os_error_is_said_once() {
+        let io = std::io::Error::from_raw_os_error(30);
+        let e = anyhow::Error::new(LabError::Io {
+            path: "out/p.csv".into(),
+            source: io,
+        });
+        let m = message(&e);
+        assert_eq!(m.matches("os error 30").count(), 1, "{m}");
+        assert!(m.starts_with("out/p.csv: "), "{m}");
     }
 }

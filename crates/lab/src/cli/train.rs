@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use lab::config::RunConfig;
 use lab::data::{load, Splits};
-use lab::rundir;
+use lab::rundir::{self, ensemble};
 use lab::train::{build_model, train, LoopOptions, Summary};
 
 use super::progress::TrainProgress;
@@ -22,6 +22,7 @@ use super::progress::TrainProgress;
   dropout-lab train --dropout 0 --input-dropout 0 --epochs 30 --out runs/nodrop
   dropout-lab train --resume runs/nodrop          # continue a killed run, bit for bit
   dropout-lab train --out runs/nodrop --force     # replace that run
+  dropout-lab train --out runs/job --auto-resume  # a requeued job: start, resume, or nothing to do
   dropout-lab train --arch c32-p-c64-p-128-10 --conv-dropout 0.1 --conv-dropout-kind spatial --epochs 5
   dropout-lab train --arch {in}-256-r512-r512-{classes} --norm ln --drop-path 0.1 --optimizer adam --lr 1e-3
   dropout-lab train --concrete-dropout --dropout 0 --input-dropout 0 --optimizer adam --lr 1e-3
@@ -39,13 +40,18 @@ pub struct TrainArgs {
     #[arg(long, conflicts_with = "resume")]
     out: Option<PathBuf>,
     /// Replace the run already in --out (its config, metrics and models are deleted first).
-    #[arg(long, requires = "out")]
+    #[arg(long, requires = "out", conflicts_with = "auto_resume")]
     force: bool,
-    /// Continue the killed run in DIR from its last checkpoint, with DIR/config.json's settings
-    /// (give no other run flags; --threads may differ). The result is bit-identical to an
-    /// uninterrupted run.
+    /// Continue the killed run (or ensemble) in DIR from its last checkpoint, with DIR's own
+    /// settings (give no other run flags; --threads may differ). The result is bit-identical to
+    /// an uninterrupted run. A finished run is left as it is (exit 0).
     #[arg(long, value_name = "DIR")]
     resume: Option<PathBuf>,
+    /// For schedulers that requeue a job: start the run in --out if the folder is missing or
+    /// empty, resume it if it holds this very run unfinished, do nothing (exit 0) if it has
+    /// finished, and refuse if it holds another run. The same command can run any number of times.
+    #[arg(long, requires = "out")]
+    auto_resume: bool,
     /// Save the training state every K epochs, so a killed run loses at most K epochs (0 = never).
     #[arg(long, value_name = "K", default_value_t = 1)]
     checkpoint_every: usize,
@@ -58,33 +64,81 @@ pub struct TrainArgs {
     json: bool,
 }
 
-/// The configuration of a resumed run: its own `config.json`; any other run
+/// A resumed run's (or ensemble's) stored configuration; any other run
 /// flag is an error rather than silently ignored.
-fn resumed_config(dir: &Path, flags: &RunConfig) -> Result<RunConfig> {
-    let mut cfg = rundir::read_config(dir)?;
+fn resumed_config(dir: &Path, stored: RunConfig, flags: &RunConfig) -> Result<RunConfig> {
     let defaults = RunConfig {
         threads: flags.threads,
         ..RunConfig::default()
     };
     if *flags != defaults {
         bail!(
-            "--resume continues the run with the settings in {}; drop the other run flags (only --threads may change)",
-            dir.join(rundir::CONFIG).display()
+            "--resume continues the run with the settings stored in {}; drop the other run flags (only --threads may change)",
+            dir.display()
         );
     }
-    cfg.threads = flags.threads;
-    Ok(cfg)
+    Ok(RunConfig {
+        threads: flags.threads,
+        ..stored
+    })
 }
 
-/// Train and save the run.
-pub fn run(a: TrainArgs) -> Result<()> {
-    let mut cfg = match &a.resume {
-        Some(dir) => {
-            let cfg = resumed_config(dir, &a.run)?;
-            rundir::check_unfinished(dir)?;
-            cfg
+/// Whether `a` and `b` are the same run (threads aside; data by content).
+fn same_run(a: &RunConfig, b: &RunConfig) -> bool {
+    let data = |c: &RunConfig| c.data.path.as_deref().map(lab::data::content::id);
+    a.same_run(b) && data(a) == data(b)
+}
+
+/// What to do with a run directory: start, resume, or nothing (finished).
+#[derive(Clone, Copy, PartialEq)]
+enum Step {
+    Start,
+    Resume,
+    Done,
+}
+
+/// The state of run directory `dir` for `cfg`, or an error when it holds another run.
+fn step_for(dir: &Path, cfg: &RunConfig) -> Result<Step> {
+    if !dir.join(rundir::CONFIG).exists() {
+        let empty = std::fs::read_dir(dir).map_or(true, |mut d| {
+            d.all(|e| {
+                e.is_ok_and(|e| {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    n == rundir::LOCK || (n.starts_with('.') && n.contains(".tmp"))
+                })
+            })
+        });
+        if empty {
+            return Ok(Step::Start);
         }
-        None => a.run.clone(),
+        bail!("{} holds files but no config.json: it is not a run of dropout-lab train; choose another --out", dir.display());
+    }
+    let stored = rundir::read_config(dir)?;
+    if !same_run(&stored, cfg) {
+        bail!(
+            "{} holds another run (its config.json differs from these flags); choose another --out, or replace it with --force",
+            dir.display()
+        );
+    }
+    Ok(if dir.join(rundir::MODEL).exists() {
+        Step::Done
+    } else {
+        Step::Resume
+    })
+}
+
+/// Train and save the run (or the ensemble).
+pub fn run(a: TrainArgs) -> Result<()> {
+    let stored = match &a.resume {
+        Some(dir) => Some(match ensemble::read(dir)? {
+            Some((cfg, k)) => (cfg, k),
+            None => (rundir::read_config(dir)?, 1),
+        }),
+        None => None,
+    };
+    let (mut cfg, k) = match (&a.resume, stored) {
+        (Some(dir), Some((cfg, k))) => (resumed_config(dir, cfg, &a.run)?, k),
+        _ => (a.run.clone(), a.ensemble.unwrap_or(1)),
     };
     cfg.validate()?;
     if a.resume.is_none() {
@@ -102,37 +156,48 @@ pub fn run(a: TrainArgs) -> Result<()> {
     build_model(&cfg, &splits)?;
     let out = match (&a.resume, &a.out) {
         (Some(dir), _) => dir.clone(),
-        (None, Some(out)) => {
-            rundir::prepare_new(out, a.force)?;
-            out.clone()
-        }
+        (None, Some(out)) => out.clone(),
         (None, None) => rundir::create_unique(Path::new("runs"))?,
     };
-    let Some(k) = a.ensemble.filter(|&k| k > 1) else {
-        return train_one(&cfg, &splits, &pool, &out, &a);
+    let _lock = rundir::lock(&out)?;
+    let resuming = a.resume.is_some()
+        || (a.auto_resume
+            && if k > 1 {
+                ensemble_resumes(&out, &cfg, k)?
+            } else {
+                match step_for(&out, &cfg)? {
+                    Step::Start => false,
+                    Step::Resume | Step::Done => true,
+                }
+            });
+    if !resuming {
+        rundir::prepare_new(&out, a.force)?;
+    }
+    let plan = Plan {
+        pool: &pool,
+        splits: &splits,
+        a: &a,
+        resuming,
     };
+    if k <= 1 {
+        return plan.one(&cfg, &out, false);
+    }
+    if !resuming {
+        ensemble::write(&out, &cfg, k)?;
+    }
     let mut dirs = Vec::new();
-    for m in 0..u64::from(k) {
-        let member = RunConfig {
-            seed: cfg.seed + m,
-            data: lab::config::DataConfig {
-                data_seed: Some(cfg.data.data_seed.unwrap_or(cfg.seed)),
-                ..cfg.data.clone()
-            },
-            ..cfg.clone()
-        };
-        let dir = out.join(format!("member-{}", m + 1));
+    for m in 1..=k {
+        let member = ensemble::member_config(&cfg, m);
+        let dir = ensemble::member_dir(&out, m);
         if !a.json {
             eprintln!(
-                "ensemble member {} of {k} (seed {}) -> {}",
-                m + 1,
+                "ensemble member {m} of {k} (seed {}) -> {}",
                 member.seed,
                 dir.display()
             );
         }
-        rundir::prepare_new(&dir, false)?;
         // The members share the data split (data_seed), so they share `splits`.
-        train_one(&member, &splits, &pool, &dir, &a)?;
+        plan.one(&member, &dir, true)?;
         dirs.push(dir.display().to_string());
     }
     if !a.json {
@@ -145,6 +210,65 @@ pub fn run(a: TrainArgs) -> Result<()> {
     Ok(())
 }
 
+/// `--auto-resume` with `--ensemble K`: whether `out` holds this ensemble
+/// (resume it) or nothing yet (start it); another ensemble or run is refused.
+fn ensemble_resumes(out: &Path, cfg: &RunConfig, k: u32) -> Result<bool> {
+    match ensemble::read(out)? {
+        Some((stored, n)) if n == k && same_run(&stored, cfg) => Ok(true),
+        Some(_) => bail!(
+            "{} holds another ensemble (its ensemble.json differs from these flags); choose another --out, or replace it with --force",
+            out.display()
+        ),
+        None => match step_for(out, cfg) {
+            Ok(Step::Start) => Ok(false),
+            _ => bail!(
+                "{} holds something other than an ensemble; choose another --out",
+                out.display()
+            ),
+        },
+    }
+}
+
+/// How the runs of one `train` command are trained.
+struct Plan<'a> {
+    pool: &'a rayon::ThreadPool,
+    splits: &'a Splits,
+    a: &'a TrainArgs,
+    resuming: bool,
+}
+
+impl Plan<'_> {
+    /// Start, resume or skip (finished) the run of `cfg` in `dir`; an
+    /// ensemble's member takes its own lock (the command holds the top one).
+    fn one(&self, cfg: &RunConfig, dir: &Path, member: bool) -> Result<()> {
+        let _lock = if member {
+            Some(rundir::lock(dir)?)
+        } else {
+            None
+        };
+        let step = if self.resuming {
+            step_for(dir, cfg)?
+        } else {
+            Step::Start
+        };
+        match step {
+            Step::Done => {
+                eprintln!(
+                    "{} has finished (model.safetensors is there); nothing to do — evaluate it with `dropout-lab eval --run {}`",
+                    dir.display(),
+                    dir.display()
+                );
+                Ok(())
+            }
+            Step::Start => {
+                rundir::prepare_new(dir, false)?;
+                train_one(cfg, self.splits, self.pool, dir, self.a, false)
+            }
+            Step::Resume => train_one(cfg, self.splits, self.pool, dir, self.a, true),
+        }
+    }
+}
+
 /// Train one run of `cfg` into the prepared directory `out`.
 fn train_one(
     cfg: &RunConfig,
@@ -152,6 +276,7 @@ fn train_one(
     pool: &rayon::ThreadPool,
     out: &Path,
     a: &TrainArgs,
+    resume: bool,
 ) -> Result<()> {
     let (mut model, mut opt, schedule) = build_model(cfg, splits)?;
     if !a.json {
@@ -183,7 +308,7 @@ fn train_one(
                 eval_every: a.eval_every,
                 observer: &mut progress,
                 checkpoint_every: a.checkpoint_every,
-                resume: a.resume.is_some(),
+                resume,
             },
         )
     });

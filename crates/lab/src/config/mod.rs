@@ -263,6 +263,16 @@ fn migrate_v1(v: &mut serde_json::Value) {
     }
 }
 
+/// The cores this process may use.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
+/// The most threads a run may ask for: 4 × [`cores`], at least 64.
+pub fn max_threads() -> usize {
+    cores().saturating_mul(4).max(64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -100,7 +100,7 @@ pub fn read(path: &Path, ndims: usize) -> Result<Idx, DataError> {
     parse(&read_maybe_gz(path)?, ndims, path)
 }
 
-const MNIST_FILES: [&str; 4] = [
+pub(crate) const MNIST_FILES: [&str; 4] = [
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
     "t10k-images-idx3-ubyte",
@@ -151,6 +151,13 @@ fn pair(images: &Idx, labels: &Idx, path: &Path) -> Result<Dataset, DataError> {
     })
 }
 
+/// The file of `name` in the MNIST-layout directory `d`: `name.gz`, else `name`.
+pub(crate) fn resolve(d: &Path, name: &str) -> Option<PathBuf> {
+    [d.join(format!("{name}.gz")), d.join(name)]
+        .into_iter()
+        .find(|p| p.exists())
+}
+
 /// Train and test sets of an MNIST-layout directory (`Err(builtin)`: the
 /// copy compiled into the binary), and a description of where they came from.
 ///
@@ -175,10 +182,7 @@ pub fn load_dir(dir: Result<&Path, Builtin>) -> Result<(Dataset, Dataset, String
                 (gunzip(files[i], &path)?, path)
             }
             Ok(d) => {
-                let path = [d.join(format!("{name}.gz")), d.join(name)]
-                    .into_iter()
-                    .find(|p| p.exists())
-                    .ok_or_else(|| DataError::Io {
+                let path = resolve(d, name).ok_or_else(|| DataError::Io {
                         path: d.to_path_buf(),
                         msg: format!("no `{name}` or `{name}.gz` here: a data directory needs the four MNIST-named IDX files"),
                     })?;

@@ -7,6 +7,7 @@
 //! DataConfig ──load_raw──▶ Raw { train file, test set } ──split::prepare(seed)──▶ Splits { train, val, test }
 //! ```
 
+pub mod content;
 pub mod csv;
 pub mod gz;
 pub mod idx;

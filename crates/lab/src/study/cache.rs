@@ -4,8 +4,14 @@
 //! study resumes and no configuration is trained twice.
 //!
 //! ```text
-//! key = FNV-1a-64("v" ‖ VERSION ‖ JSON(config with threads = 0))
+//! key = FNV-1a-64("v" ‖ VERSION ‖ JSON(identity(config)))
+//! identity(config) = config with threads = 0 and a user's data path replaced
+//!                    by the data's content id ([`crate::data::content`])
 //! ```
+//! A user's file is known by its bytes, not its path: a file copied over the
+//! path is another run, and shards that mount the data at different paths
+//! share their runs. The built-in data sets have no path; their keys are as
+//! before.
 //! VERSION ([`super::entry::VERSION`]) is the entry format and engine
 //! numerics version: it changes whenever an engine change alters any run's
 //! bits (3: Adam's update with one division), so stale runs are never
@@ -101,10 +107,27 @@ impl RunOut {
     }
 }
 
-/// The cache key of a run configuration (see the module docs).
-pub fn key(cfg: &RunConfig) -> String {
+/// The configuration as the cache knows it (see the module docs).
+pub fn identity(cfg: &RunConfig) -> RunConfig {
     let mut c = cfg.clone();
     c.threads = 0;
+    if let Some(p) = &c.data.path {
+        c.data.path = Some(crate::data::content::id(p).into());
+    }
+    c
+}
+
+/// Whether the data of `cfg` could be read for its identity.
+pub fn readable(cfg: &RunConfig) -> bool {
+    identity(cfg).data.path.is_none_or(|p| {
+        !p.to_string_lossy()
+            .starts_with(crate::data::content::UNREADABLE)
+    })
+}
+
+/// The cache key of a run configuration (see the module docs).
+pub fn key(cfg: &RunConfig) -> String {
+    let c = identity(cfg);
     let text = format!(
         "v{}{}",
         super::entry::VERSION,
@@ -164,5 +187,25 @@ mod tests {
         let mut c = a.clone();
         c.model.dropout = 0.3;
         assert_ne!(key(&a), key(&c));
+    }
+
+    #[test]
+    fn a_user_file_is_keyed_by_its_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+        std::fs::write(&a, "1,2,0\n3,4,1\n").unwrap();
+        std::fs::write(&b, "1,2,0\n3,4,1\n").unwrap();
+        let on = |p: &std::path::Path| {
+            let mut c = RunConfig::default();
+            c.data.path = Some(p.to_path_buf());
+            c
+        };
+        assert_eq!(key(&on(&a)), key(&on(&b)), "one content at two paths");
+        let before = key(&on(&a));
+        std::fs::write(&a, "9,9,1\n8,8,0\n7,7,1\n").unwrap();
+        assert_ne!(key(&on(&a)), before, "another file copied over the path");
+        assert!(readable(&on(&a)));
+        assert!(!readable(&on(&dir.path().join("gone.csv"))));
+        assert!(readable(&RunConfig::default()), "built-in data");
     }
 }

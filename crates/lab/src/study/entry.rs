@@ -2,10 +2,10 @@
 //! record of a run that diverged.
 //!
 //! ```text
-//! <key>.json         {version, config (threads = 0), out, model_fnv, checksum}
+//! <key>.json         {version, config (the cache's identity of it), out, model_fnv, checksum}
 //!                    checksum = FNV-1a-64(JSON of {version, config, out, model_fnv})
 //! <key>.safetensors  the trained model when a claim needs it; model_fnv = FNV-1a-64(its bytes)
-//! <key>.lock         held while the run trains (see [`super::lock`])
+//! <key>.lock         held while the run trains (see [`crate::lock`])
 //! <key>.diverged     {version, config, loss, step, epoch}: the run diverged (it would again)
 //! ```
 //! An entry serves a request only if it parses, has this [`VERSION`], holds
@@ -53,10 +53,7 @@ fn checksum(body: &Body) -> String {
 }
 
 fn cache_config(cfg: &RunConfig) -> RunConfig {
-    RunConfig {
-        threads: 0,
-        ..cfg.clone()
-    }
+    super::cache::identity(cfg)
 }
 
 /// Paths of the entry `key` in `dir`.
@@ -166,6 +163,15 @@ pub fn write(
     out: &RunOut,
     model: Option<&mut Sequential>,
 ) -> Result<()> {
+    if !super::cache::readable(cfg) {
+        let path = cfg.data.path.clone().unwrap_or_default();
+        return Err(LabError::Io {
+            source: std::io::Error::other(
+                "the data file could not be read again to record what the run was trained on; check it is still there and run again",
+            ),
+            path,
+        });
+    }
     let model_fnv = match model {
         Some(m) => {
             crate::checkpoint::save(m, "{}", "", &p.model)?;

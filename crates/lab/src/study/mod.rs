@@ -31,7 +31,6 @@ pub mod entry;
 pub mod family;
 mod family_render;
 pub mod lab;
-pub mod lock;
 pub mod long_run;
 pub mod paper;
 pub mod plan;

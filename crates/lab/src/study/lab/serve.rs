@@ -14,9 +14,9 @@ use engine::Sequential;
 use super::{memorised, Lab, Locking, Trainer};
 use crate::config::RunConfig;
 use crate::error::{LabError, Result};
+use crate::lock;
 use crate::study::cache::{key, RunOut};
 use crate::study::entry;
-use crate::study::lock;
 use crate::study::plan::{gcd, placeholder, Request};
 use crate::train::build_model;
 
@@ -64,13 +64,13 @@ impl Lab {
         }
         // Another study on the same cache may be training this very run.
         let _lock = match locking {
-            Locking::Wait => lock::lock(&paths, || {
+            Locking::Wait => lock::lock(paths.lock(), |why| {
                 self.progress
-                    .warn(&format!("run {key}: another study is training it; waiting"))
+                    .warn(&format!("run {key}: another process is training it: {why}"))
             })?,
-            Locking::Skip => match lock::try_lock(&paths)? {
-                Some(l) => l,
-                None => return Ok(None),
+            Locking::Skip => match lock::try_lock(paths.lock())? {
+                Ok(l) => l,
+                Err(_) => return Ok(None),
             },
         };
         if let Some(e) = entry::read_diverged(&paths, cfg) {
