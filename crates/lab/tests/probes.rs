@@ -40,7 +40,11 @@ fn probes() -> Vec<Probe> {
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|l| {
             let f: Vec<&str> = l.splitn(5, '\t').collect();
-            assert_eq!(f.len(), 5, "probes.tsv: a line needs 5 tab-separated fields: {l}");
+            assert_eq!(
+                f.len(),
+                5,
+                "probes.tsv: a line needs 5 tab-separated fields: {l}"
+            );
             Probe {
                 id: f[0].into(),
                 class: f[1].into(),
@@ -84,7 +88,14 @@ fn check(p: &Probe) -> Option<String> {
         ("!0", Some(c)) => c != 0,
         (want, Some(c)) => want.parse::<i32>().ok() == Some(c),
     };
-    let tail: String = text.chars().rev().take(600).collect::<Vec<_>>().into_iter().rev().collect();
+    let tail: String = text
+        .chars()
+        .rev()
+        .take(600)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     if !exit_ok {
         return Some(format!("exit {code:?}, expected {}: …{tail}", p.exit));
     }
@@ -111,7 +122,9 @@ fn every_probe_has_its_expected_outcome() {
         .collect();
     let failed: Vec<String> = chosen
         .iter()
-        .filter_map(|p| check(p).map(|why| format!("{} ({}): {why}\n  $ {}", p.id, p.class, p.command)))
+        .filter_map(|p| {
+            check(p).map(|why| format!("{} ({}): {why}\n  $ {}", p.id, p.class, p.command))
+        })
         .collect();
     assert!(
         failed.is_empty(),
