@@ -104,6 +104,15 @@ pub enum LabError {
         /// What is wrong.
         msg: String,
     },
+    /// An output file or report folder the user named that cannot be written
+    /// as asked ([`crate::outfile`]); names the path as given, once.
+    #[error("cannot write {}: {msg}", path.display())]
+    Output {
+        /// The path as the user gave it.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        msg: String,
+    },
 }
 
 impl LabError {

@@ -14,6 +14,7 @@ pub mod error;
 pub mod fnv;
 pub mod fuzz;
 pub mod lock;
+pub mod outfile;
 pub mod resume;
 pub mod rundir;
 pub mod study;

@@ -1,7 +1,9 @@
 //! `eval`'s uncertainty options end to end on the breast-cancer CSV: MC
 //! dropout, temperature scaling, an ensemble, OOD detection, per-sample lines
 //! and the HTML report; and the bad inputs (`--mc 0`, OOD data of another
-//! shape, OOD labels outside the classes, MC on a net without dropout).
+//! shape, OOD labels outside the classes, MC on a net without dropout); and
+//! `--mc`'s plain progress lines when stderr is not a terminal (`--quiet`
+//! silences them).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -255,4 +257,43 @@ fn bad_inputs_say_what_and_how() {
         text.contains("MC dropout (T = 5)") && !text.contains("No MC row"),
         "{text}"
     );
+}
+
+#[test]
+fn mc_prints_progress_lines_to_a_log_unless_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = train(dir.path(), "p", &["--dropout", "0.3"]);
+    let r = run.to_str().unwrap();
+    // stderr is a pipe here, as in a Slurm log; a 0 s interval prints at every pass.
+    let mc = |quiet: bool| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_dropout-lab"));
+        c.args(["eval", "--run", r, "--mc", "3000", "--json"])
+            .env("DROPOUT_LAB_PROGRESS_SECS", "0");
+        if quiet {
+            c.arg("--quiet");
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stderr).unwrap()
+    };
+    // Formerly silent until the end (~23 min for --mc 100000 on MNIST).
+    let err = mc(false);
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("MC dropout: "))
+        .collect();
+    assert!(lines.len() >= 2, "{err}");
+    let last = lines.last().unwrap();
+    let (done, total) = last["MC dropout: ".len()..]
+        .split_once(' ')
+        .unwrap()
+        .0
+        .split_once('/')
+        .unwrap();
+    assert_eq!(done, total, "{err}");
+    assert!(
+        last.contains("passes (100 %)") && last.contains("left"),
+        "{last}"
+    );
+    assert_eq!(mc(true), "");
 }

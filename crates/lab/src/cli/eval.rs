@@ -2,7 +2,9 @@
 //! this version reads, and its checkpoint), evaluate on its test set, and
 //! optionally weigh its uncertainty: MC dropout, temperature scaling, an
 //! ensemble, OOD detection (see [`lab::uq`]); text, `--json`, `--report` HTML,
-//! `--per-sample` lines.
+//! `--per-sample` lines. Output paths are checked before any work and written
+//! by [`lab::outfile`], never inside a run being evaluated; `--mc` reports its
+//! forward passes (a bar, or a plain line every ~20 s in a log) unless `--quiet`.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -14,6 +16,7 @@ use lab::checkpoint;
 use lab::config::RunConfig;
 use lab::data::ood::{self, OodSource};
 use lab::data::{load, Splits};
+use lab::outfile::{self, Protected};
 use lab::rundir;
 use lab::train::{build_model, eval_batch, evaluate};
 use lab::uq::report::{kl, summarize, Arm, Report};
@@ -21,11 +24,12 @@ use lab::uq::sample::{self, McSites, Sampling};
 use lab::uq::{page, per_sample, temperature};
 
 use super::eval_print::print_report;
+use super::progress::Ticker;
 
 #[derive(Args)]
 #[command(after_help = "Examples:
   dropout-lab eval --run runs/mnist
-  dropout-lab eval --run runs/mnist --mc 50 --ood fashion --report runs/mnist/uq
+  dropout-lab eval --run runs/mnist --mc 50 --ood fashion --report uq-mnist
   dropout-lab eval --run runs/mnist --mc 50 --mc-sites hidden --mc-consistent --json
   dropout-lab eval --run runs/e/member-1 --ensemble runs/e/member-2,runs/e/member-3 --ood fashion
   dropout-lab eval --run runs/mnist --mc 100 --per-sample preds.csv
@@ -53,7 +57,7 @@ pub struct EvalArgs {
     /// Write one line per test sample and arm: CSV (`.csv`) or JSON lines (other extensions).
     #[arg(long, value_name = "FILE")]
     per_sample: Option<PathBuf>,
-    /// Write an HTML page (reliability, risk–coverage, histograms) and report.json into DIR.
+    /// Write an HTML page (reliability, risk–coverage, histograms) and report.json into folder DIR (outside the runs).
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
     /// Threads.
@@ -62,6 +66,9 @@ pub struct EvalArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// No progress bar or lines.
+    #[arg(long)]
+    quiet: bool,
 }
 
 fn parse_mc(s: &str) -> Result<usize, String> {
@@ -113,8 +120,61 @@ fn samples_anything(cfg: &RunConfig, sites: McSites) -> bool {
         || (sites == McSites::All && m.input_dropout > 0.0)
 }
 
+/// Refuse a run named twice (`--run` again in `--ensemble`, or a member
+/// twice, however the path is written): its net would be counted twice.
+fn distinct_runs(run: &Path, ensemble: &[PathBuf]) -> Result<()> {
+    let same = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut seen = vec![same(run)];
+    for dir in ensemble {
+        let k = same(dir);
+        if let Some(j) = seen.iter().position(|s| *s == k) {
+            let first = if j == 0 {
+                format!("--run {}", run.display())
+            } else {
+                format!("--ensemble member {}", ensemble[j - 1].display())
+            };
+            bail!(
+                "--ensemble {}: is the same run as {first}; an ensemble needs distinct runs (each net once) — drop the duplicate, or train more members with `dropout-lab train --ensemble K`",
+                dir.display()
+            );
+        }
+        seen.push(k);
+    }
+    Ok(())
+}
+
+/// Check `--per-sample` and `--report` before any work: not inside an input
+/// (`protect`), and writable as the user named them.
+fn check_outputs(a: &EvalArgs, protect: &[Protected]) -> Result<()> {
+    if let Some(p) = &a.per_sample {
+        outfile::check(p, protect).context("--per-sample")?;
+    }
+    if let Some(d) = &a.report {
+        if std::fs::metadata(d).is_ok_and(|m| !m.is_dir()) {
+            bail!(
+                "--report {}: is a file; --report takes a folder, which gets {} — give a new or existing folder",
+                d.display(),
+                page::HOLDS
+            );
+        }
+        outfile::check_folder(d, page::HOLDS, protect).context("--report")?;
+    }
+    Ok(())
+}
+
 /// Evaluate a saved run.
 pub fn run(a: EvalArgs) -> Result<()> {
+    distinct_runs(&a.run, &a.ensemble)?;
+    let ood_path = a.ood.as_deref().map(Path::new).filter(|p| p.exists());
+    let protect: Vec<Protected> = std::iter::once(&a.run)
+        .chain(&a.ensemble)
+        .map(|path| Protected { path, what: "run" })
+        .chain(ood_path.map(|path| Protected {
+            path,
+            what: "OOD data",
+        }))
+        .collect();
+    check_outputs(&a, &protect)?;
     let pool = super::pool(a.threads)?;
     let (cfg, splits, mut model) = open_run(&a.run)?;
     let ood_data = match &a.ood {
@@ -172,10 +232,13 @@ pub fn run(a: EvalArgs) -> Result<()> {
         if let Some(t) = a.mc {
             if samples_anything(&cfg, a.mc_sites) {
                 let s = Sampling { t, seed: cfg.seed ^ 0x3c, consistent: a.mc_consistent, sites: a.mc_sites, per_pass: cfg.model.dropconnect > 0.0 };
+                let passes = sample::mc_passes(&model, y.len(), &s) + ood_data.as_ref().map_or(0, |o| sample::mc_passes(&model, o.data.len(), &s));
+                let mut ticker = Ticker::new("MC dropout", "passes", passes as u64, !a.quiet);
                 let t0 = Instant::now();
-                let test = sample::mc(&mut model, &splits.test, &s);
+                let test = sample::mc_observed(&mut model, &splits.test, &s, &mut || ticker.inc());
                 let per = t0.elapsed().as_secs_f64() / y.len().max(1) as f64;
-                let ood = ood_data.as_ref().map(|o| sample::mc(&mut model, &o.data, &s));
+                let ood = ood_data.as_ref().map(|o| sample::mc_observed(&mut model, &o.data, &s, &mut || ticker.inc()));
+                ticker.finish();
                 kl_mc = Some(kl(&test, &det));
                 let mut name = format!("MC dropout (T = {t}");
                 if a.mc_sites == McSites::Hidden { name.push_str(", hidden sites"); }
@@ -216,7 +279,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
         notes,
     };
     if let Some(path) = &a.per_sample {
-        per_sample::write(path, &arms, &y)?;
+        per_sample::write(path, &arms, &y, &protect).context("--per-sample")?;
     }
     if let Some(dir) = &a.report {
         page::write(
@@ -225,7 +288,9 @@ pub fn run(a: EvalArgs) -> Result<()> {
             &arms,
             &y,
             &format!("dropout-lab eval — {}", a.run.display()),
-        )?;
+            &protect,
+        )
+        .context("--report")?;
     }
     if a.json {
         println!(

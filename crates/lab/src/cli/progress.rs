@@ -180,3 +180,88 @@ impl Drop for StudyBars {
         self.overall.finish_and_clear();
     }
 }
+
+/// Seconds between plain progress lines: `DROPOUT_LAB_PROGRESS_SECS` (tests
+/// shorten it; 0 = every step), else 20, so a log never waits ~30 s for one.
+pub fn line_interval() -> std::time::Duration {
+    let secs = std::env::var("DROPOUT_LAB_PROGRESS_SECS")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .unwrap_or(20.0);
+    std::time::Duration::from_secs_f64(secs.min(86_400.0))
+}
+
+/// Steps of long work: a bar on a terminal; elsewhere a plain line
+/// `what: done/total unit (p %), elapsed, about T left` every
+/// [`line_interval`]; nothing when `show` is false.
+pub struct Ticker {
+    bar: ProgressBar,
+    what: String,
+    unit: String,
+    total: u64,
+    done: u64,
+    start: std::time::Instant,
+    last: std::time::Instant,
+    every: Option<std::time::Duration>,
+}
+
+impl Ticker {
+    /// `total` steps of `what` (e.g. "MC dropout", in "passes").
+    pub fn new(what: &str, unit: &str, total: u64, show: bool) -> Self {
+        let now = std::time::Instant::now();
+        let template = format!("{what} [{{bar:30}}] {{pos}}/{{len}} {unit} ({{eta}} left)");
+        Self {
+            bar: bar(total, &template, show),
+            what: what.to_string(),
+            unit: unit.to_string(),
+            total,
+            done: 0,
+            start: now,
+            last: now,
+            every: (show && !is_terminal()).then(line_interval),
+        }
+    }
+
+    /// One step done.
+    pub fn inc(&mut self) {
+        use std::io::Write as _;
+        self.done += 1;
+        self.bar.inc(1);
+        let Some(every) = self.every else { return };
+        let now = std::time::Instant::now();
+        if now.duration_since(self.last) < every {
+            return;
+        }
+        self.last = now;
+        let el = now.duration_since(self.start).as_secs_f64();
+        let left = el * (self.total.saturating_sub(self.done)) as f64 / self.done as f64;
+        // A closed stderr (`2>&1 | head`) ends the lines, not the work.
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}: {}/{} {} ({:.0} %), {} elapsed, about {} left",
+            self.what,
+            self.done,
+            self.total,
+            self.unit,
+            100.0 * self.done as f64 / self.total.max(1) as f64,
+            secs(el),
+            secs(left)
+        );
+    }
+
+    /// Remove the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// `42 s`, `3 min 05 s`, `2 h 07 min`.
+fn secs(s: f64) -> String {
+    let s = s.round() as u64;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, s % 3600 / 60),
+    }
+}

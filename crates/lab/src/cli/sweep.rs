@@ -259,7 +259,7 @@ fn summary(p: &PointRuns) -> String {
         if xs.is_empty() {
             "–".to_string()
         } else {
-            format!("{} %", Est::of(&xs).fmt(100.0, 2))
+            page::pct(&Est::of(&xs))
         }
     };
     let div = match p.diverged() {

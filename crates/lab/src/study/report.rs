@@ -2,7 +2,8 @@
 //! no network), a summary table first, then one section per claim (claim,
 //! method, tables of mean ± 95 % CI, figures, verdict and its rule), and a
 //! footer (command, seeds, git commit, machine, elapsed) — plus
-//! `results.json` with every number, and the terminal's summary table.
+//! `results.json` with every number, and the terminal's summary table. The
+//! files are written by [`crate::outfile`] (atomic; links followed).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -208,18 +209,19 @@ pub fn html(results: &[ClaimResult], info: &RunInfo) -> String {
 /// Write `index.html` and `results.json` into `dir`.
 ///
 /// # Errors
-/// [`LabError::Io`] when they cannot be written.
+/// [`LabError::Output`] naming the folder or file that cannot be written.
 pub fn write(dir: &Path, results: &[ClaimResult], info: &RunInfo) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(LabError::io(dir))?;
-    crate::rundir::write_atomic(&dir.join("index.html"), html(results, info).as_bytes())?;
+    use crate::outfile;
+    outfile::folder(dir, "index.html and results.json", &[])?;
+    outfile::write(&dir.join("index.html"), html(results, info).as_bytes(), &[])?;
     let json = serde_json::json!({"claims": results, "elapsed_s": info.elapsed_s, "run": info});
-    crate::rundir::write_atomic(
+    outfile::write(
         &dir.join("results.json"),
         serde_json::to_string_pretty(&json)
             .map_err(LabError::json(dir.join("results.json")))?
             .as_bytes(),
-    )?;
-    Ok(())
+        &[],
+    )
 }
 
 /// The summary table for the terminal.

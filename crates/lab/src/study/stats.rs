@@ -57,6 +57,11 @@ impl Est {
         }
     }
 
+    /// The CI half-width, or `None` for fewer than 2 values (one run has no CI).
+    pub fn ci_opt(&self) -> Option<f64> {
+        (self.n >= 2).then_some(self.ci)
+    }
+
     /// Standard error s/√n, recovered from the CI (0 for n < 2).
     pub fn se(&self) -> f64 {
         if self.n < 2 {

@@ -6,7 +6,9 @@
 //! figure 1: final accuracy (mean ± 95 % CI over seeds) against the first numeric axis,
 //!           one line per combination of the other axes (validation and test)
 //! figure 2: test accuracy against epoch for each point (mean ± 95 % CI)
+//! one seed: no CI — `"ci": null` in results.json, "n/a (1 seed)" in text, no error bar
 //! ```
+//! The files are written by [`crate::outfile`] (atomic; links followed).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -15,19 +17,54 @@ use serde::Serialize;
 
 use super::PointRuns;
 use crate::error::{LabError, Result};
-use crate::rundir::write_atomic;
+use crate::outfile;
 use crate::study::plot::{lines, Axes, Series};
 use crate::study::report::{esc, RunInfo};
 use crate::study::stats::Est;
+
+/// An [`Est`] as in `results.json`: `ci` is null for one value.
+#[derive(Serialize)]
+struct EstJson {
+    mean: f64,
+    ci: Option<f64>,
+    n: usize,
+}
+
+impl From<Est> for EstJson {
+    fn from(e: Est) -> Self {
+        Self {
+            mean: e.mean,
+            ci: e.ci_opt(),
+            n: e.n,
+        }
+    }
+}
 
 /// One point's summary, as in `results.json`.
 #[derive(Serialize)]
 struct Summary<'a> {
     values: &'a [(String, String)],
-    val_acc: Est,
-    test_acc: Est,
-    train_acc: Est,
+    val_acc: EstJson,
+    test_acc: EstJson,
+    train_acc: EstJson,
     diverged: usize,
+}
+
+/// `mean ± ci %` of accuracies (fractions), 2 decimals; one value has no CI:
+/// `mean % ± n/a (1 seed)`.
+pub fn pct(e: &Est) -> String {
+    match e.ci_opt() {
+        Some(_) => format!("{} %", e.fmt(100.0, 2)),
+        None => format!("{:.2} % ± n/a ({} seed)", 100.0 * e.mean, e.n),
+    }
+}
+
+/// [`pct`] without the unit (a table column in %).
+fn cell(e: &Est) -> String {
+    match e.ci_opt() {
+        Some(_) => e.fmt(100.0, 2),
+        None => format!("{:.2} ± n/a ({} seed)", 100.0 * e.mean, e.n),
+    }
 }
 
 #[derive(Serialize)]
@@ -116,10 +153,10 @@ pub fn html(points: &[PointRuns], chosen: Option<usize>, info: &RunInfo, title: 
     if let Some(c) = chosen {
         let _ = write!(
             h,
-            "<p><b>Recommended: {}</b> — the highest mean final validation accuracy over {} seeds ({} %). Chosen on validation data only; the test column is for reporting.</p>",
+            "<p><b>Recommended: {}</b> — the highest mean final validation accuracy over {} seeds ({}). Chosen on validation data only; the test column is for reporting.</p>",
             esc(&points[c].label()),
             points[c].runs.len(),
-            Est::of(&points[c].val()).fmt(100.0, 2)
+            pct(&Est::of(&points[c].val()))
         );
     }
     h += "<table><tr>";
@@ -144,7 +181,7 @@ pub fn html(points: &[PointRuns], chosen: Option<usize>, info: &RunInfo, title: 
             if xs.is_empty() {
                 "–".to_string()
             } else {
-                Est::of(&xs).fmt(100.0, 2)
+                cell(&Est::of(&xs))
             }
         };
         let _ = write!(
@@ -156,7 +193,7 @@ pub fn html(points: &[PointRuns], chosen: Option<usize>, info: &RunInfo, title: 
             p.diverged()
         );
     }
-    h += "</table><p>mean ± 95 % CI over seeds (t distribution).</p>";
+    h += "</table><p>mean ± 95 % CI over seeds (t distribution; a single seed has none).</p>";
     for (what, f) in [
         ("validation", PointRuns::val as fn(&PointRuns) -> Vec<f64>),
         ("test", PointRuns::test),
@@ -212,7 +249,7 @@ pub fn html(points: &[PointRuns], chosen: Option<usize>, info: &RunInfo, title: 
 /// Write `runs.csv`, `results.json` and `index.html` into `dir`.
 ///
 /// # Errors
-/// I/O errors.
+/// [`LabError::Output`] naming the folder or file that cannot be written.
 pub fn write(
     dir: &Path,
     points: &[PointRuns],
@@ -220,8 +257,8 @@ pub fn write(
     info: &RunInfo,
     title: &str,
 ) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(LabError::io(dir))?;
-    write_atomic(&dir.join("runs.csv"), csv(points).as_bytes())?;
+    outfile::folder(dir, "runs.csv, results.json and index.html", &[])?;
+    outfile::write(&dir.join("runs.csv"), csv(points).as_bytes(), &[])?;
     let doc = Doc {
         run: info,
         chosen: chosen.map(|c| points[c].values.as_slice()),
@@ -229,9 +266,9 @@ pub fn write(
             .iter()
             .map(|p| Summary {
                 values: &p.values,
-                val_acc: Est::of(&p.val()),
-                test_acc: Est::of(&p.test()),
-                train_acc: Est::of(&p.train()),
+                val_acc: Est::of(&p.val()).into(),
+                test_acc: Est::of(&p.test()).into(),
+                train_acc: Est::of(&p.train()).into(),
                 diverged: p.diverged(),
             })
             .collect(),
@@ -239,9 +276,10 @@ pub fn write(
     };
     let path = dir.join("results.json");
     let json = serde_json::to_string_pretty(&doc).map_err(LabError::json(&path))?;
-    write_atomic(&path, json.as_bytes())?;
-    write_atomic(
+    outfile::write(&path, json.as_bytes(), &[])?;
+    outfile::write(
         &dir.join("index.html"),
         html(points, chosen, info, title).as_bytes(),
+        &[],
     )
 }

@@ -8,6 +8,8 @@
 //! risk–coverage     per arm: error rate on the most confident fraction c of the test set, c = 1 % … 100 %
 //! histograms        per arm with an OOD set: share of samples per bin of entropy (and of MI), test vs OOD
 //! ```
+//! DIR must be a folder (made if missing) outside the runs evaluated; the
+//! files are written by [`crate::outfile`].
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -17,6 +19,7 @@ use super::ood::Score;
 use super::report::{Arm, Report};
 use super::selective::curve;
 use crate::error::{LabError, Result};
+use crate::outfile::{self, Protected};
 use crate::study::plot::{lines, Axes, Series};
 use crate::study::report::{esc, STYLE};
 
@@ -182,17 +185,29 @@ pub fn html(report: &Report, arms: &[Arm], y: &[u32], title: &str) -> String {
     h
 }
 
-/// Write `index.html` and `report.json` into `dir`.
+/// What the report folder gets, for messages.
+pub const HOLDS: &str = "index.html and report.json";
+
+/// Write `index.html` and `report.json` into folder `dir`, refusing a folder
+/// inside the `protect`ed inputs.
 ///
 /// # Errors
-/// [`LabError::Io`] / [`LabError::Json`] when they cannot be written.
-pub fn write(dir: &Path, report: &Report, arms: &[Arm], y: &[u32], title: &str) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(LabError::io(dir))?;
-    crate::rundir::write_atomic(
+/// [`LabError::Output`] when they cannot be written; [`LabError::Json`].
+pub fn write(
+    dir: &Path,
+    report: &Report,
+    arms: &[Arm],
+    y: &[u32],
+    title: &str,
+    protect: &[Protected],
+) -> Result<()> {
+    outfile::folder(dir, HOLDS, protect)?;
+    outfile::write(
         &dir.join("index.html"),
         html(report, arms, y, title).as_bytes(),
+        protect,
     )?;
     let json =
         serde_json::to_vec_pretty(report).map_err(LabError::json(dir.join("report.json")))?;
-    crate::rundir::write_atomic(&dir.join("report.json"), &json)
+    outfile::write(&dir.join("report.json"), &json, protect)
 }

@@ -4,18 +4,22 @@
 //! arm, index, label, pred, confidence, entropy, mi, vr, correct, p0 … p(K−1)
 //! ```
 //! (`p` is the arm's mean distribution p̄; JSON lines carry it as an array `p`.)
+//! The file is written by [`crate::outfile`]: atomically, through links, in
+//! place into a FIFO or terminal, never into the runs being evaluated.
 
 use std::io::Write;
 use std::path::Path;
 
 use super::report::Arm;
 use crate::error::Result;
+use crate::outfile::{self, Protected};
 
-/// Write every arm's per-sample values for labels `y` to `path`.
+/// Write every arm's per-sample values for labels `y` to `path`, refusing a
+/// path inside the `protect`ed inputs.
 ///
 /// # Errors
-/// [`crate::LabError::Io`] if the file cannot be written.
-pub fn write(path: &Path, arms: &[Arm], y: &[u32]) -> Result<()> {
+/// [`crate::LabError::Output`] if the file cannot be written.
+pub fn write(path: &Path, arms: &[Arm], y: &[u32], protect: &[Protected]) -> Result<()> {
     let csv = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
@@ -53,5 +57,5 @@ pub fn write(path: &Path, arms: &[Arm], y: &[u32]) -> Result<()> {
             .expect("writing to memory");
         }
     }
-    crate::rundir::write_atomic(path, &out)
+    outfile::write(path, &out, protect)
 }

@@ -13,7 +13,8 @@
 //! m = max(1, ⌊R / T⌋) with R the evaluation batch the model's buffers allow
 //! (`per_pass`: one sample per pass, for DropConnect's one weight mask per call);
 //! a T above R is drawn R samples per pass (block b: consistent key step b,
-//! independent key step chunk · blocks + b).
+//! independent key step chunk · blocks + b). Passes = ⌈n / m⌉ · ⌈T / samples per pass⌉;
+//! [`mc_observed`] reports each finished one (for a progress line).
 
 use engine::layer::Ctx;
 use engine::loss::softmax;
@@ -89,14 +90,34 @@ pub fn softmax_rows(logits: &[f32], k: usize) -> Vec<f64> {
     p
 }
 
+/// Samples per forward pass (T itself unless T alone overflows the
+/// buffers), inputs per chunk, and passes per chunk.
+fn geometry(model: &Sequential, s: &Sampling) -> (usize, usize, usize) {
+    let (r, t) = (eval_batch(model, 1).max(1), s.t.max(1));
+    let tb = if s.per_pass { 1 } else { t.min(r) };
+    (tb, (r / tb).max(1), t.div_ceil(tb))
+}
+
+/// Forward passes [`mc`] makes for `n` inputs.
+pub fn mc_passes(model: &Sequential, n: usize, s: &Sampling) -> usize {
+    let (_, m_max, blocks) = geometry(model, s);
+    n.div_ceil(m_max) * blocks
+}
+
 /// T MC-dropout samples of every input of `data`, batched (see the module docs).
 pub fn mc(model: &mut Sequential, data: &Dataset, s: &Sampling) -> Predictions {
+    mc_observed(model, data, s, &mut || {})
+}
+
+/// [`mc`], calling `on_pass` after each of its [`mc_passes`] forward passes.
+pub fn mc_observed(
+    model: &mut Sequential,
+    data: &Dataset,
+    s: &Sampling,
+    on_pass: &mut dyn FnMut(),
+) -> Predictions {
     let (n, d, k, t) = (data.len(), data.dim(), model.classes(), s.t.max(1));
-    let r = eval_batch(model, 1).max(1);
-    // Samples per forward pass (T itself unless T alone overflows the buffers), inputs per chunk.
-    let tb = if s.per_pass { 1 } else { t.min(r) };
-    let m_max = (r / tb).max(1);
-    let blocks = t.div_ceil(tb);
+    let (tb, m_max, blocks) = geometry(model, s);
     let mut acc = Accum::new(n, k);
     let mut p = Vec::new();
     for (chunk, start) in (0..n).step_by(m_max).enumerate() {
@@ -117,6 +138,7 @@ pub fn mc(model: &mut Sequential, data: &Dataset, s: &Sampling) -> Predictions {
             for (row_i, row) in p.chunks(k).enumerate() {
                 acc.add(start + row_i % m, row);
             }
+            on_pass();
         }
     }
     acc.finish()
@@ -218,8 +240,10 @@ mod tests {
             sites: McSites::Hidden,
             per_pass: false,
         };
-        let p = mc(&mut model, &data, &s);
+        let mut passes = 0;
+        let p = mc_observed(&mut model, &data, &s, &mut || passes += 1);
         assert_eq!((p.members, p.len()), (300, 40));
+        assert_eq!((passes, mc_passes(&model, 40, &s)), (3 * 40, 3 * 40));
         assert!(p.mode_votes.iter().all(|&v| v <= 300));
     }
 
