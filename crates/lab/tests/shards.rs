@@ -2,7 +2,9 @@
 //! as processes sharing one cache (one of them started twice), under GNU
 //! parallel, and killed midway then rerun; `--merge` builds the report from
 //! the cache alone and fails, listing them, while runs are missing. Every
-//! run is trained exactly once between the shards.
+//! run is trained exactly once between the shards. Shards come from Slurm
+//! arrays with a step (`--array=0-15:4`); bad scheduler values are named;
+//! `--plan` writes nothing.
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -183,22 +185,59 @@ fn shards_give_the_serial_numbers_and_train_each_run_once() {
     assert_eq!(numbers(&d.join("merged-killed")), serial);
 }
 
+/// Run `c` to its end, killed after `secs` seconds (a test must not hang).
+fn timed(c: &mut Command, secs: u64) -> Output {
+    let mut k = spawn(std::mem::replace(c, Command::new("true")));
+    let t = Instant::now();
+    while k.try_wait().unwrap().is_none() {
+        if t.elapsed() > Duration::from_secs(secs) {
+            k.kill().unwrap();
+            panic!("ran over {secs} s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    k.wait_with_output().unwrap()
+}
+
+const SLURM: [&str; 6] = [
+    "SLURM_ARRAY_TASK_ID",
+    "SLURM_ARRAY_TASK_COUNT",
+    "SLURM_ARRAY_TASK_MIN",
+    "SLURM_ARRAY_TASK_MAX",
+    "SLURM_ARRAY_TASK_STEP",
+    "JOB_COMPLETION_INDEX",
+];
+
 #[test]
 fn shard_options_are_checked() {
-    for (args, says) in [
-        (vec!["--shard", "0/2"], "1 ≤ I ≤ N"),
-        (vec!["--shard", "3/2"], "1 ≤ I ≤ N"),
-        (vec!["--shard", "x"], "I/N"),
-        (vec!["--shard"], "SLURM_ARRAY_TASK_ID"),
+    let abc = [
+        ("SLURM_ARRAY_TASK_ID", "abc"),
+        ("SLURM_ARRAY_TASK_COUNT", "4"),
+    ];
+    let past = [
+        ("SLURM_ARRAY_TASK_ID", "8"),
+        ("SLURM_ARRAY_TASK_COUNT", "4"),
+    ];
+    for (args, env, says) in [
+        (vec!["--shard", "0/2"], &[][..], "1 ≤ I ≤ N"),
+        (vec!["--shard", "3/2"], &[], "1 ≤ I ≤ N"),
+        (vec!["--shard", "x"], &[], "I/N"),
+        (vec!["--shard"], &[], "SLURM_ARRAY_TASK_ID"),
+        (vec!["--shard", "1/100001"], &[], "at most 100000 shards"),
+        (
+            vec!["--shard"],
+            &abc,
+            "SLURM_ARRAY_TASK_ID=\"abc\" is not a whole number",
+        ),
+        (vec!["--shard"], &past, "SLURM_ARRAY_TASK_ID=8"),
     ] {
-        let o = Command::new(bin())
-            .args(["study", "--tiny"])
-            .args(&args)
-            .env_remove("SLURM_ARRAY_TASK_ID")
-            .env_remove("JOB_COMPLETION_INDEX")
-            .env_remove("RUST_BACKTRACE")
-            .output()
-            .unwrap();
+        let mut c = Command::new(bin());
+        c.args(["study", "--tiny"]).args(&args);
+        for v in SLURM {
+            c.env_remove(v);
+        }
+        c.envs(env.iter().copied()).env_remove("RUST_BACKTRACE");
+        let o = timed(&mut c, 120);
         assert!(!o.status.success(), "{args:?}");
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(says), "{args:?}: {err}");
@@ -229,9 +268,71 @@ fn every_study_plans_without_training() {
             .iter()
             .all(|r| r["cached"] == false && r["depth"] == 0));
         assert!(String::from_utf8_lossy(&o.stderr).contains("runs planned"));
+        assert!(
+            !dir.path().join(what).exists(),
+            "{what}: --plan writes nothing"
+        );
         let trained = std::fs::read_dir(dir.path().join(what).join("runs"))
             .map(|r| r.count())
             .unwrap_or(0);
         assert_eq!(trained, 0, "{what}: planning trains nothing");
     }
+}
+
+/// `sbatch --array=0-15:4`: tasks 0, 4, 8, 12 are shards 1..4 of 4 (task 8
+/// was "shard 8 of 4"); their cache merges.
+#[test]
+fn slurm_arrays_with_a_step_are_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let csv = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/sklearn-wine/wine_data.csv"
+    );
+    let sweep = |extra: &[&str]| {
+        let mut c = Command::new(bin());
+        c.args([
+            "sweep",
+            "--grid",
+            "dropout=0,0.5",
+            "--seeds",
+            "2",
+            "--data",
+            csv,
+        ])
+        .args([
+            "--arch",
+            "{in}-8-{classes}",
+            "--epochs",
+            "1",
+            "--quiet",
+            "--cache",
+        ])
+        .arg(&cache)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .args(extra);
+        for v in SLURM {
+            c.env_remove(v);
+        }
+        c
+    };
+    for (id, rank) in [("0", 1), ("4", 2), ("8", 3), ("12", 4)] {
+        let mut c = sweep(&["--shard"]);
+        c.envs([
+            ("SLURM_ARRAY_TASK_ID", id),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+            ("SLURM_ARRAY_TASK_MIN", "0"),
+            ("SLURM_ARRAY_TASK_MAX", "12"),
+            ("SLURM_ARRAY_TASK_STEP", "4"),
+        ]);
+        let o = ok(timed(&mut c, 300));
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            text.contains(&format!("shard {rank}/4 done")),
+            "task {id}: {text}"
+        );
+    }
+    let o = ok(timed(&mut sweep(&["--merge"]), 300));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("4 runs; 0 trained now"));
 }

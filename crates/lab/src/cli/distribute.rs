@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
 use lab::study::plan::{Plan, Planned};
-use lab::study::shard::{from_env, run_shard, threads_from_env, Shard, ShardProgress};
+use lab::study::shard::{from_env, run_shard, threads_from_env, Shard, ShardProgress, MAX_SHARDS};
 use lab::study::{DynClaim, Lab};
 
 /// Plan, shard, merge.
@@ -45,10 +45,11 @@ pub fn threads(given: Option<usize>) -> usize {
 /// `--shard I/N` (1-based), or `env`: from the scheduler's variables.
 pub fn parse_shard(spec: &str, shards: Option<usize>) -> Result<Shard> {
     if spec == "env" {
-        return from_env(|k| std::env::var(k).ok(), shards).ok_or_else(|| {
-            anyhow!("--shard without I/N needs SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (a Slurm array job), or JOB_COMPLETION_INDEX and --shards N (a Kubernetes Indexed Job); or give it as --shard I/N, e.g. --shard 1/4")
-        })
-        .and_then(check_shard);
+        return match from_env(|k| std::env::var(k).ok(), shards) {
+            Ok(Some(s)) => Ok(s),
+            Ok(None) => bail!("--shard without I/N needs SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (a Slurm array job), or JOB_COMPLETION_INDEX and --shards N (a Kubernetes Indexed Job); or give it as --shard I/N, e.g. --shard 1/4"),
+            Err(e) => Err(anyhow!("--shard from the scheduler: {e}")),
+        };
     }
     let bad =
         || anyhow!("--shard {spec}: give I/N with 1 ≤ I ≤ N, e.g. --shard 1/4 (shard 1 of 4)");
@@ -57,35 +58,34 @@ pub fn parse_shard(spec: &str, shards: Option<usize>) -> Result<Shard> {
         i.trim().parse().map_err(|_| bad())?,
         n.trim().parse().map_err(|_| bad())?,
     );
+    if n > MAX_SHARDS {
+        bail!("--shard {spec}: at most {MAX_SHARDS} shards; give N ≤ {MAX_SHARDS}");
+    }
     if i == 0 || i > n {
         return Err(bad());
     }
-    check_shard(Shard {
-        index: i - 1,
-        count: n,
-    })
+    Ok(Shard::new(i - 1, n)?)
 }
 
-fn check_shard(s: Shard) -> Result<Shard> {
-    if s.count == 0 || s.index >= s.count || s.count > 100_000 {
-        bail!(
-            "shard {} of {}: the index must be below the count (0-based from the scheduler, 1-based in --shard I/N)",
-            s.index,
-            s.count
-        );
-    }
-    Ok(s)
+/// A line on stderr; a closed stderr is not an error (nothing could say it).
+pub fn note(text: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr(), "{text}");
 }
 
 /// `--plan`: JSON lines on stdout, a summary on stderr.
 pub fn print_plan(plan: &Plan) -> Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut line = Vec::new();
     for r in &plan.runs {
-        serde_json::to_writer(&mut out, r)?;
-        writeln!(out)?;
+        line.clear();
+        serde_json::to_writer(&mut line, r)?;
+        line.push(b'\n');
+        // An io::Error (not serde's wrapper), so that a closed pipe is seen as one.
+        out.write_all(&line)?;
     }
+    out.flush()?;
     let cached = plan.runs.iter().filter(|r| r.cached).count();
-    eprintln!(
+    note(format_args!(
         "{} runs planned ({cached} cached){}",
         plan.runs.len(),
         if plan.pending.is_empty() {
@@ -96,7 +96,7 @@ pub fn print_plan(plan: &Plan) -> Result<()> {
                 plan.pending.join(", ")
             )
         }
-    );
+    ));
     Ok(())
 }
 
@@ -109,7 +109,7 @@ struct ShardLines {
 impl ShardProgress for ShardLines {
     fn trained(&self, run: &Planned, own: bool, secs: f64) {
         if self.on {
-            eprintln!(
+            note(format_args!(
                 "shard {}/{}: trained {} ({}, wave {}{}) in {secs:.1} s",
                 self.shard.index + 1,
                 self.shard.count,
@@ -117,17 +117,17 @@ impl ShardProgress for ShardLines {
                 run.claims.join(", "),
                 run.depth,
                 if own { "" } else { ", nobody held it" }
-            );
+            ));
         }
     }
 
     fn waiting(&self, wave: usize, held: usize) {
         if self.on {
-            eprintln!(
+            note(format_args!(
                 "shard {}/{}: waiting for other shards ({held} runs of wave ≤ {wave} not cached yet)",
                 self.shard.index + 1,
                 self.shard.count
-            );
+            ));
         }
     }
 }
@@ -143,7 +143,8 @@ pub fn shard_run(
     let lines = ShardLines { shard, on: verbose };
     let t = Instant::now();
     let st = run_shard(lab, claims, shard, Duration::from_secs(5), &lines)?;
-    println!(
+    writeln!(
+        std::io::stdout(),
         "shard {}/{} done in {:.0} s: trained {} runs ({} nobody held), {:.0} s training, {:.1} s overhead (data, planning), {:.0} s waiting; all {} runs are cached — build the results with the same command and --merge instead of --shard",
         shard.index + 1,
         shard.count,
@@ -154,6 +155,6 @@ pub fn shard_run(
         st.overhead_s + load_s,
         st.wait_s,
         st.planned
-    );
+    )?;
     Ok(())
 }

@@ -4,22 +4,31 @@
 //!
 //! A grid point's run is the user's train flags with the point's values
 //! appended (the last value of an option wins), parsed by the same clap
-//! definition as `train` — so any train option can be an axis.
+//! definition as `train` — so any train option can be an axis; `a:b:step`
+//! is a range for an option that takes one number (clap's value type says
+//! which), any other value with colons one literal value.
+//!
+//! `tune` is in `sweep/tune.rs`.
 
+use std::any::TypeId;
 use std::ffi::OsString;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use clap::parser::ValueSource;
 use clap::{Args, CommandFactory, Parser};
 use lab::config::RunConfig;
 use lab::study::report::RunInfo;
 use lab::study::stats::Est;
 use lab::study::{Budget, DynClaim, Lab};
-use lab::sweep::{choose, grid, page, results, Point, PointRuns, Sweep};
+use lab::sweep::{grid, page, results, Point, PointRuns, Sweep};
 
 use super::distribute::{parse_shard, print_plan, shard_run, threads, Distribute};
 use super::progress::StudyBars;
+
+mod tune;
+pub use tune::{run_tune, TuneArgs};
 
 /// What both commands share.
 #[derive(Args)]
@@ -45,46 +54,17 @@ pub struct Common {
   dropout-lab sweep --grid 'optimizer=sgd,adam,weight-decay=0,1e-4' --train-size 2000 --out wd
   dropout-lab sweep --grid 'dropout=0,0.3,0.5' --data data/sklearn-breast-cancer/breast_cancer.csv --arch {in}-64-{classes} --epochs 50
 
-Any train option (without its dashes) can be an axis; a:b:step is a range. Results: <out>/runs.csv,
+Any train option (without its dashes) can be an axis; a:b:step is a range of an option that takes one
+number (1e-5:5e-5:1e-5 too); other values with colons (schedule=step:5:0.5) are one value. Results: <out>/runs.csv,
 <out>/results.json and <out>/index.html. Spread it over workers like a study: --plan, --shard I/N,
 --merge, --cache DIR (see `dropout-lab study --help`)."
 )]
 pub struct SweepArgs {
-    /// The grid: name=values,… (values: a list, or a:b:step), e.g. 'dropout=0:0.8:0.1,lr=0.01,0.05'.
+    /// The grid: name=values,… (values: a list, or a:b:step for a number), e.g. 'dropout=0:0.8:0.1,lr=0.01,0.05'.
     #[arg(long)]
     grid: String,
     /// Output directory (runs.csv, results.json, index.html; the cache unless --cache).
     #[arg(long, default_value = "sweep")]
-    out: PathBuf,
-    #[command(flatten)]
-    common: Common,
-    #[command(flatten)]
-    run: RunConfig,
-}
-
-#[derive(Args)]
-#[command(
-    allow_negative_numbers = true,
-    after_help = "Examples:
-  dropout-lab tune --data my.csv --arch {in}-128-128-{classes} --epochs 30
-  dropout-lab tune --train-size 5000 --epochs 20 --lr-grid 0.02,0.05,0.1 --seeds 5
-  dropout-lab tune --p 0:0.6:0.15 --weight-decay-grid 0,1e-4 --out tune-wd
-
-Chooses on validation data only (--val-size; default: a tenth of the training samples),
-prints the validation curve with 95 % CIs and writes <out>/index.html. Shards like a sweep."
-)]
-pub struct TuneArgs {
-    /// Hidden-layer dropout rates to try: a list or a:b:step.
-    #[arg(long, default_value = "0:0.7:0.1")]
-    p: String,
-    /// Also choose the learning rate from these values (list or a:b:step).
-    #[arg(long, value_name = "VALUES")]
-    lr_grid: Option<String>,
-    /// Also choose the weight decay from these values (list or a:b:step).
-    #[arg(long, value_name = "VALUES")]
-    weight_decay_grid: Option<String>,
-    /// Output directory (results and the cache unless --cache).
-    #[arg(long, default_value = "tune")]
     out: PathBuf,
     #[command(flatten)]
     common: Common,
@@ -133,9 +113,27 @@ fn given_train_flags<A: Args>(sub: &'static str) -> Result<Vec<OsString>> {
     Ok(out)
 }
 
+/// Whether train option `--name` takes one number (a range can be its values).
+fn takes_a_number(name: &str) -> bool {
+    let numbers = [
+        TypeId::of::<f32>(),
+        TypeId::of::<f64>(),
+        TypeId::of::<usize>(),
+        TypeId::of::<u64>(),
+        TypeId::of::<u32>(),
+        TypeId::of::<i64>(),
+        TypeId::of::<i32>(),
+    ];
+    RunFlags::command().get_arguments().any(|a| {
+        a.get_long() == Some(name)
+            && a.get_action().takes_values()
+            && numbers.iter().any(|t| a.get_value_parser().type_id() == *t)
+    })
+}
+
 /// The points of `grid` on top of the user's flags `base`.
 fn points(grid_text: &str, base: &[OsString]) -> Result<Vec<Point>> {
-    let axes = grid::parse(grid_text).map_err(|e| anyhow!("--grid: {e}"))?;
+    let axes = grid::parse(grid_text, &takes_a_number).map_err(|e| anyhow!("--grid: {e}"))?;
     grid::points(&axes)
         .into_iter()
         .map(|values| {
@@ -184,15 +182,23 @@ fn execute(sweep: &Sweep, c: &Common, out: &Path) -> Result<Option<(Vec<PointRun
             c.seeds
         );
     }
+    sweep.check_plan_size()?;
     let cache = c.dist.cache.clone().unwrap_or_else(|| out.join("cache"));
-    let dataset = sweep.points[0].config.data.dataset;
+    // The built-in data sets the points train on (a grid may sweep --dataset).
+    let mut datasets = Vec::new();
+    for p in &sweep.points {
+        let ds = p.config.data.dataset;
+        if p.config.data.path.is_none() && !datasets.contains(&ds) {
+            datasets.push(ds);
+        }
+    }
     let t = std::time::Instant::now();
     let progress: Box<dyn lab::study::StudyProgress> = if c.dist.shard.is_some() || c.dist.plan {
         Box::new(())
     } else {
         Box::new(StudyBars::new(1, !c.quiet))
     };
-    let lab = Lab::new(&cache, Budget::Default, c.seeds, vec![dataset], progress)?;
+    let lab = Lab::new(&cache, Budget::Default, c.seeds, datasets, progress)?;
     let lab = if c.dist.merge { lab.cache_only() } else { lab };
     let claims: [&dyn DynClaim; 1] = [sweep];
     if c.dist.plan {
@@ -241,16 +247,18 @@ pub fn run_sweep(a: SweepArgs) -> Result<()> {
         return Ok(());
     };
     page::write(&a.out, &res, None, &info, "dropout-lab sweep")?;
+    let mut o = std::io::stdout().lock();
     for p in &res {
-        println!("{:<40} {}", p.label(), summary(p));
+        writeln!(o, "{:<40} {}", p.label(), summary(p))?;
     }
-    println!(
+    writeln!(
+        o,
         "results: {}  ({} runs; {} trained now, {:.0} s)",
         a.out.join("index.html").display(),
         res.iter().map(|p| p.runs.len()).sum::<usize>(),
         info.runs_trained,
         info.elapsed_s
-    );
+    )?;
     Ok(())
 }
 
@@ -267,68 +275,4 @@ fn summary(p: &PointRuns) -> String {
         n => format!("  ({n} diverged)"),
     };
     format!("val {}  test {}{div}", f(p.val()), f(p.test()))
-}
-
-/// `dropout-lab tune`.
-pub fn run_tune(a: TuneArgs) -> Result<()> {
-    let mut base = given_train_flags::<TuneArgs>("tune")?;
-    if a.run.data.val_size == 0 {
-        let mut cfg = a.run.clone();
-        cfg.data.val_size = 0;
-        let splits = lab::data::load(&cfg.data, cfg.seed)
-            .context("loading the data to size the validation split")?;
-        let n = splits.train.len();
-        let val = (n / 10).max(splits.classes * 5).min(n / 2);
-        if val == 0 {
-            bail!("{n} training samples: too few to hold out validation data");
-        }
-        eprintln!(
-            "holding out {val} of the {n} training samples for validation (set it with --val-size)"
-        );
-        base.push("--val-size".into());
-        base.push(val.to_string().into());
-    }
-    let mut g = format!("dropout={}", a.p);
-    if let Some(lr) = &a.lr_grid {
-        g += &format!(",lr={lr}");
-    }
-    if let Some(wd) = &a.weight_decay_grid {
-        g += &format!(",weight-decay={wd}");
-    }
-    let pts = points(&g, &base).map_err(|e| {
-        anyhow!(
-            "{}",
-            e.to_string()
-                .replace("--grid", "--p/--lr-grid/--weight-decay-grid")
-        )
-    })?;
-    let pool = super::pool(pool_threads(&base, a.run.threads))?;
-    let sweep = sweep_of(pts, &a.common);
-    let Some((res, info)) = pool.install(|| execute(&sweep, &a.common, &a.out))? else {
-        return Ok(());
-    };
-    let chosen = choose(&res);
-    page::write(&a.out, &res, chosen, &info, "dropout-lab tune")?;
-    let best = chosen.map(|c| Est::of(&res[c].val()).mean).unwrap_or(0.0);
-    println!(
-        "validation accuracy, mean ± 95 % CI over {} seeds:",
-        a.common.seeds
-    );
-    for (i, p) in res.iter().enumerate() {
-        let v = Est::of(&p.val());
-        let bar = "#".repeat((40.0 * (1.0 - (best - v.mean).clamp(0.0, 0.2) / 0.2)) as usize);
-        let mark = if Some(i) == chosen { " <- chosen" } else { "" };
-        println!("  {:<28} {}  {bar}{mark}", p.label(), summary(p));
-    }
-    match chosen {
-        Some(c) => println!(
-            "recommendation: {}  (validation {} %; test {} %, reported only)\nresults: {}",
-            res[c].label(),
-            Est::of(&res[c].val()).fmt(100.0, 2),
-            Est::of(&res[c].test()).fmt(100.0, 2),
-            a.out.join("index.html").display()
-        ),
-        None => bail!("every setting diverged: lower the learning rate (--lr) and tune again"),
-    }
-    Ok(())
 }

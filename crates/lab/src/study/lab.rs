@@ -109,7 +109,7 @@ impl Lab {
     /// The data sets `datasets` (at least one) from the binary, a run cache under `cache`.
     ///
     /// # Errors
-    /// When the cache directory cannot be made.
+    /// When a data set cannot be loaded.
     pub fn new(
         cache: &Path,
         budget: Budget,
@@ -132,8 +132,8 @@ impl Lab {
                 Ok((ds, load_raw(&cfg, 0)?))
             })
             .collect::<Result<Vec<_>>>()?;
+        // Made when the first run is stored: a plan writes nothing.
         let cache = cache.join("runs");
-        std::fs::create_dir_all(&cache).map_err(LabError::io(&cache))?;
         Ok(Self {
             raws,
             datasets,

@@ -18,18 +18,63 @@
 //!               (the minimum over the claims that ask for the run)
 //! wave d      = the runs of depth d; complete once every run of depth < d is cached
 //! cost(run)   ≈ epochs · n_train · (params + floats per sample)     (a relative estimate)
+//! memory      ≤ runs · (RUN_BYTES + the config's text: arch, data path, label column name)
+//!               ≤ BUDGET (1 GiB), checked before planning a sweep
 //! ```
 //! So the plan grows wave by wave: `study --plan` lists what is known now,
-//! and a shard trains wave d only after waves < d are in the cache.
-
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+//! and a shard trains wave d only after waves < d are in the cache. A plan
+//! holds nothing per epoch: a sweep records its runs without placeholders
+//! ([`Lab::ask`](super::Lab::ask)), and a placeholder is only made for a
+//! claim that reads it (its epochs are the study's own).
 
 use serde::Serialize;
 
-use super::cache::{key, Point, RunOut};
+use super::cache::{Point, RunOut};
 use crate::config::RunConfig;
 use crate::train::evaluated;
+
+/// Most bytes a plan may hold.
+pub const BUDGET: usize = 1 << 30;
+
+/// What the plan holds per run besides its configuration's text: the
+/// [`Planned`] record, its key, claim and index entry, and the request
+/// (see `plan/recorder.rs`; measured in `tests/grid_and_plan.rs`).
+pub const RUN_BYTES: usize = std::mem::size_of::<Planned>() + 128;
+
+/// The bytes a plan holds for a run of `cfg` (an upper bound; see [`RUN_BYTES`]).
+pub fn bytes_per_run(cfg: &RunConfig) -> usize {
+    let label = match &cfg.data.label_column {
+        crate::data::csv::LabelColumn::Name(n) => n.len(),
+        _ => 0,
+    };
+    let path = cfg.data.path.as_ref().map_or(0, |p| p.as_os_str().len());
+    RUN_BYTES + cfg.model.arch.len() + path + label
+}
+
+/// A plan too large to hold.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{runs} runs of about {per_run} bytes each would make a plan of {} MiB, over the {} MiB a plan may hold; use fewer grid points or seeds, or split the grid into several sweeps",
+    (*runs as u128 * *per_run as u128) >> 20,
+    BUDGET >> 20
+)]
+pub struct TooBig {
+    /// Runs planned.
+    pub runs: usize,
+    /// Bytes per run.
+    pub per_run: usize,
+}
+
+/// Refuse `runs` runs of `per_run` bytes each beyond [`BUDGET`].
+///
+/// # Errors
+/// [`TooBig`].
+pub fn check_size(runs: usize, per_run: usize) -> Result<(), TooBig> {
+    if runs.saturating_mul(per_run) > BUDGET {
+        return Err(TooBig { runs, per_run });
+    }
+    Ok(())
+}
 
 /// One planned run.
 #[derive(Clone, Debug, Serialize)]
@@ -76,27 +121,6 @@ impl Plan {
     }
 }
 
-/// The current claim of a plan pass.
-#[derive(Default)]
-struct Current {
-    id: String,
-    depth: usize,
-    /// Its requests so far, in order: (cached, key).
-    asked: Vec<(bool, String)>,
-}
-
-/// A point in a claim's requests: a choice depends on the requests after it.
-#[derive(Clone, Copy, Debug)]
-pub struct Mark(usize);
-
-/// Records the runs of a plan pass.
-#[derive(Default)]
-pub struct Recorder {
-    runs: Mutex<BTreeMap<String, Planned>>,
-    current: Mutex<Current>,
-    pending: Mutex<Vec<String>>,
-}
-
 /// What a request asks of a run.
 #[derive(Clone, Copy, Debug)]
 pub struct Request {
@@ -108,82 +132,8 @@ pub struct Request {
     pub checkpoint_every: Option<usize>,
 }
 
-impl Recorder {
-    /// A claim's pass begins.
-    pub fn begin(&self, id: &str) {
-        *self.current.lock().expect("plan lock") = Current {
-            id: id.into(),
-            ..Current::default()
-        };
-    }
-
-    /// The current claim stopped at a choice it cannot make yet.
-    pub fn stopped(&self) {
-        let id = self.current.lock().expect("plan lock").id.clone();
-        self.pending.lock().expect("plan lock").push(id);
-    }
-
-    /// Record a request of `cfg`.
-    pub fn record(&self, cfg: &RunConfig, r: Request, cached: bool) {
-        let mut cur = self.current.lock().expect("plan lock");
-        let k = key(cfg);
-        cur.asked.push((cached, k.clone()));
-        let mut runs = self.runs.lock().expect("plan lock");
-        let e = runs.entry(k.clone()).or_insert_with(|| Planned {
-            key: k,
-            claims: vec![],
-            depth: cur.depth,
-            cached,
-            cost: cost(cfg),
-            eval_every: r.eval_every,
-            model: false,
-            checkpoint_every: None,
-            config: cfg.clone(),
-        });
-        if !e.claims.contains(&cur.id) {
-            e.claims.push(cur.id.clone());
-        }
-        e.depth = e.depth.min(cur.depth);
-        e.cached &= cached;
-        e.eval_every = gcd(e.eval_every, r.eval_every);
-        e.model |= r.model;
-        e.checkpoint_every = e.checkpoint_every.or(r.checkpoint_every);
-    }
-
-    /// The current claim's requests so far.
-    pub fn mark(&self) -> Mark {
-        Mark(self.current.lock().expect("plan lock").asked.len())
-    }
-
-    /// A choice from the requests since `m`: `false` (stop the claim) when
-    /// one is not cached; otherwise what is asked for next is one wave
-    /// later than the latest of them.
-    pub fn choice(&self, m: Mark) -> bool {
-        let mut cur = self.current.lock().expect("plan lock");
-        let inputs = &cur.asked[m.0.min(cur.asked.len())..];
-        if inputs.iter().any(|(cached, _)| !cached) {
-            return false;
-        }
-        let runs = self.runs.lock().expect("plan lock");
-        let after = inputs
-            .iter()
-            .filter_map(|(_, k)| runs.get(k).map(|r| r.depth + 1))
-            .max()
-            .unwrap_or(0);
-        cur.depth = cur.depth.max(after);
-        true
-    }
-
-    /// The plan recorded so far; the recorder starts over.
-    pub fn take(&self) -> Plan {
-        Plan {
-            runs: std::mem::take(&mut *self.runs.lock().expect("plan lock"))
-                .into_values()
-                .collect(),
-            pending: std::mem::take(&mut *self.pending.lock().expect("plan lock")),
-        }
-    }
-}
+mod recorder;
+pub use recorder::{Mark, Recorder};
 
 /// Greatest common divisor, 0 being "the last epoch only" (every schedule divides it).
 pub fn gcd(a: usize, b: usize) -> usize {
@@ -254,6 +204,7 @@ pub fn assign(runs: &[&Planned], n: usize) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::study::cache::key;
 
     fn run(key: &str, cost: f64) -> Planned {
         Planned {
@@ -320,6 +271,20 @@ mod tests {
         assert!(!plan.done());
         assert_eq!(plan.missing().len(), 1);
         assert!(r.take().runs.is_empty(), "the recorder starts over");
+    }
+
+    #[test]
+    fn plans_beyond_the_budget_are_refused_with_the_numbers() {
+        let cfg = RunConfig::default();
+        let per = bytes_per_run(&cfg);
+        assert!(per < 1000, "{per} bytes per run");
+        assert!(
+            check_size(1_000_000, per).is_ok(),
+            "the grid and seed caps fit"
+        );
+        let e = check_size(1_000_000, 4096).unwrap_err().to_string();
+        assert!(e.contains("1000000 runs") && e.contains("3906 MiB"), "{e}");
+        assert!(check_size(usize::MAX, 2).is_err(), "no overflow");
     }
 
     #[test]

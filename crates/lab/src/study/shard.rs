@@ -15,7 +15,8 @@
 //! atomically, so a shard started twice, or killed and started again, never
 //! trains a run another holds nor leaves a half-written entry; taking the
 //! runs nobody holds after its own means a killed shard's work is picked up
-//! by the others, and that all shards finish together.
+//! by the others, and that all shards finish together. Which shard a
+//! process is (flags, a scheduler's variables): `shard/env.rs`.
 
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,9 @@ use super::lab::Outcome;
 use super::plan::{assign, Planned};
 use super::{DynClaim, Lab};
 use crate::error::Result;
+
+mod env;
+pub use env::{from_env, threads_from_env, ShardError, MAX_SHARDS};
 
 /// Which part of the work this process does: shard `index` of `count` (0-based).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,86 +131,4 @@ pub fn run_shard(
     }
     st.overhead_s = (t0.elapsed().as_secs_f64() - st.train_s - st.wait_s).max(0.0);
     Ok(st)
-}
-
-/// The shard this process is, from the scheduler's environment:
-/// `SLURM_ARRAY_TASK_ID` / `SLURM_ARRAY_TASK_COUNT` (Slurm arrays starting
-/// at `SLURM_ARRAY_TASK_MIN`), or Kubernetes' `JOB_COMPLETION_INDEX` with
-/// `count` given. `None` when neither is set.
-pub fn from_env(get: impl Fn(&str) -> Option<String>, count: Option<usize>) -> Option<Shard> {
-    let num = |k: &str| get(k).and_then(|v| v.trim().parse::<usize>().ok());
-    if let (Some(id), Some(n)) = (num("SLURM_ARRAY_TASK_ID"), num("SLURM_ARRAY_TASK_COUNT")) {
-        let min = num("SLURM_ARRAY_TASK_MIN").unwrap_or(0);
-        return Some(Shard {
-            index: id.checked_sub(min)?,
-            count: count.unwrap_or(n),
-        });
-    }
-    let index = num("JOB_COMPLETION_INDEX")?;
-    Some(Shard {
-        index,
-        count: count?,
-    })
-}
-
-/// Threads the scheduler gave this process: `SLURM_CPUS_PER_TASK`, else the
-/// cgroup's CPU quota (`cpu.max`, as Kubernetes sets from a pod's CPU
-/// limit), else `None` (use the default).
-pub fn threads_from_env(
-    get: impl Fn(&str) -> Option<String>,
-    cpu_max: Option<String>,
-) -> Option<usize> {
-    if let Some(n) = get("SLURM_CPUS_PER_TASK").and_then(|v| v.trim().parse().ok()) {
-        return Some(n).filter(|&n: &usize| n > 0);
-    }
-    let text = cpu_max?;
-    let mut it = text.split_whitespace();
-    let (quota, period) = (it.next()?, it.next()?);
-    let (q, p) = (quota.parse::<f64>().ok()?, period.parse::<f64>().ok()?);
-    (p > 0.0).then(|| ((q / p).ceil() as usize).max(1))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |k| {
-            vars.iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }
-    }
-
-    #[test]
-    fn shards_from_slurm_and_kubernetes() {
-        let slurm = [
-            ("SLURM_ARRAY_TASK_ID", "3"),
-            ("SLURM_ARRAY_TASK_COUNT", "4"),
-            ("SLURM_ARRAY_TASK_MIN", "1"),
-        ];
-        assert_eq!(
-            from_env(env(&slurm), None),
-            Some(Shard { index: 2, count: 4 })
-        );
-        let k8s = [("JOB_COMPLETION_INDEX", "5")];
-        assert_eq!(
-            from_env(env(&k8s), Some(8)),
-            Some(Shard { index: 5, count: 8 })
-        );
-        assert_eq!(from_env(env(&k8s), None), None, "the count must be given");
-        assert_eq!(from_env(env(&[]), Some(2)), None);
-    }
-
-    #[test]
-    fn threads_from_slurm_or_the_cgroup() {
-        let slurm = [("SLURM_CPUS_PER_TASK", "8")];
-        assert_eq!(threads_from_env(env(&slurm), None), Some(8));
-        assert_eq!(
-            threads_from_env(env(&[]), Some("150000 100000\n".into())),
-            Some(2)
-        );
-        assert_eq!(threads_from_env(env(&[]), Some("max 100000".into())), None);
-        assert_eq!(threads_from_env(env(&[]), None), None);
-    }
 }

@@ -8,6 +8,10 @@
 //!            test and training accuracy, and of the test accuracy at each evaluated epoch
 //! tune     : chosen = argmax over points of the mean final validation accuracy
 //!            (ties: the first in grid order; points with a diverged run are not eligible)
+//!            clear when its 95 % CI [m − ci, m + ci] meets no other eligible point's;
+//!            no clear difference when it meets every other's (then tune keeps the default)
+//! plan     : each run is asked for ([`Lab::ask`]) and recorded, nothing per epoch is
+//!            made; a plan of more than [`crate::study::plan::BUDGET`] bytes is refused first
 //! ```
 //! The test set is reported, never used to choose.
 
@@ -19,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::RunConfig;
 use crate::error::{LabError, Result};
 use crate::study::cache::{key, RunOut};
+use crate::study::plan;
 use crate::study::stats::Est;
 use crate::study::{ClaimResult, DynClaim, Lab, Verdict};
 
@@ -117,6 +122,26 @@ impl PointRuns {
 }
 
 impl Sweep {
+    /// Runs in all: points × seeds.
+    pub fn runs(&self) -> usize {
+        self.points.len().saturating_mul(self.seeds)
+    }
+
+    /// Refuse, before any work, a sweep whose plan would hold more than
+    /// [`plan::BUDGET`] bytes (see [`plan::bytes_per_run`]).
+    ///
+    /// # Errors
+    /// [`plan::TooBig`] with the numbers.
+    pub fn check_plan_size(&self) -> std::result::Result<(), plan::TooBig> {
+        let per_run = self
+            .points
+            .iter()
+            .map(|p| plan::bytes_per_run(&p.config))
+            .max()
+            .unwrap_or(0);
+        plan::check_size(self.runs(), per_run)
+    }
+
     /// The run of `point` with seed index `s`.
     pub fn config(&self, point: &Point, s: usize) -> RunConfig {
         RunConfig {
@@ -179,6 +204,17 @@ impl DynClaim for Sweep {
     }
 
     fn run(&self, lab: &Lab) -> Result<ClaimResult> {
+        if lab.planning() {
+            // Each run is recorded; no placeholder curve (one point per
+            // epoch) and no results are made.
+            lab.expect_runs(self.runs());
+            for p in &self.points {
+                for s in 0..self.seeds {
+                    lab.ask(&self.config(p, s), self.eval_every);
+                }
+            }
+            return Err(LabError::Planned);
+        }
         let t = std::time::Instant::now();
         let points = self.measure(lab)?;
         Ok(ClaimResult {
@@ -220,6 +256,46 @@ pub fn choose(points: &[PointRuns]) -> Option<usize> {
         }
     }
     best.map(|(i, _)| i)
+}
+
+/// How clearly tune's choice beats the other eligible points, by the 95 %
+/// CIs of their mean final validation accuracies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Clarity {
+    /// Its CI meets no other's (or there is no other).
+    Clear,
+    /// Its CI meets these points' (indices), not every other's.
+    Near(Vec<usize>),
+    /// Its CI meets every other point's: no clear difference.
+    NoDifference,
+    /// Fewer than two seeds: there are no CIs to compare.
+    NoCi,
+}
+
+/// How clearly point `chosen` (see [`choose`]) beats the others.
+pub fn clarity(points: &[PointRuns], chosen: usize) -> Clarity {
+    let best = Est::of(&points[chosen].val());
+    if best.n < 2 {
+        return Clarity::NoCi;
+    }
+    let others: Vec<usize> = (0..points.len())
+        .filter(|&i| i != chosen && points[i].diverged() == 0 && !points[i].val().is_empty())
+        .collect();
+    let near: Vec<usize> = others
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let o = Est::of(&points[i].val());
+            o.n < 2 || (best.mean - o.mean).abs() <= best.ci + o.ci
+        })
+        .collect();
+    if near.is_empty() {
+        Clarity::Clear
+    } else if near.len() == others.len() {
+        Clarity::NoDifference
+    } else {
+        Clarity::Near(near)
+    }
 }
 
 #[cfg(test)]
@@ -282,5 +358,31 @@ mod tests {
             runs: vec![],
         }];
         assert_eq!(choose(&no_val), None);
+    }
+
+    /// The breast-cancer case of the issue: every CI overlaps the best's.
+    #[test]
+    fn overlapping_cis_are_no_clear_difference() {
+        let pts = vec![
+            point("0", &[0.93, 0.99, 1.0], false),
+            point("0.3", &[0.95, 0.97, 0.99], false),
+            point("0.6", &[0.94, 0.98, 0.97], false),
+        ];
+        assert_eq!(choose(&pts), Some(0));
+        assert_eq!(clarity(&pts, 0), Clarity::NoDifference);
+        let pts = vec![
+            point("0", &[0.80, 0.81, 0.80], false),
+            point("0.3", &[0.95, 0.96, 0.95], false),
+            point("0.6", &[0.94, 0.96, 0.95], false),
+            point("0.9", &[0.99, 0.99], true),
+        ];
+        assert_eq!(clarity(&pts, 1), Clarity::Near(vec![2]), "0.9 diverged");
+        let pts = vec![
+            point("0", &[0.80, 0.81, 0.80], false),
+            point("0.3", &[0.95, 0.96, 0.95], false),
+        ];
+        assert_eq!(clarity(&pts, 1), Clarity::Clear);
+        let one = vec![point("0", &[0.8], false), point("0.3", &[0.9], false)];
+        assert_eq!(clarity(&one, 1), Clarity::NoCi);
     }
 }

@@ -116,6 +116,33 @@ impl Lab {
         Ok(())
     }
 
+    /// Planning: room in the plan for `n` more runs (see [`Lab::ask`]).
+    pub fn expect_runs(&self, n: usize) {
+        if self.planning() {
+            self.recorder.reserve(n);
+        }
+    }
+
+    /// Planning only: record a request of `cfg`, evaluated every
+    /// `eval_every` epochs, as [`Lab::run`] would — without making its
+    /// answer (a placeholder holds a point per epoch), for a caller that does
+    /// not read it (a sweep).
+    pub fn ask(&self, cfg: &RunConfig, eval_every: usize) {
+        let req = Request {
+            eval_every,
+            model: false,
+            checkpoint_every: None,
+        };
+        let paths = entry::Paths::new(&self.cache, &key(cfg));
+        let serves = |o: &crate::study::cache::RunOut| {
+            o.serve(eval_every)
+                .is_some_and(|o| cfg.data.label_noise == 0.0 || o.memorised.is_some())
+        };
+        let cached = entry::read_diverged(&paths, cfg).is_some()
+            || matches!(entry::read(&paths, cfg, false), Ok(Some(o)) if serves(&o));
+        self.recorder.record(cfg, req, cached);
+    }
+
     /// A claim declares the trained nets it loads next with [`Lab::trained`].
     /// Planning, they are recorded and the claim stops ([`LabError::Planned`]):
     /// what it does with them plans no run. Otherwise nothing happens.

@@ -62,6 +62,7 @@ impl Lab {
                 keys: vec![key],
             });
         }
+        std::fs::create_dir_all(&self.cache).map_err(LabError::io(&self.cache))?;
         // Another study on the same cache may be training this very run.
         let _lock = match locking {
             Locking::Wait => lock::lock(paths.lock(), |why| {
