@@ -32,13 +32,23 @@ pub struct Distribute {
 }
 
 /// Threads: `given`, else the scheduler's allocation, else 2.
+/// A value from the scheduler above [`lab::config::max_threads`] is clamped
+/// with a note (an explicit `--threads` above it is an error, in `pool`).
 pub fn threads(given: Option<usize>) -> usize {
     given.unwrap_or_else(|| {
-        threads_from_env(
+        let t = threads_from_env(
             |k| std::env::var(k).ok(),
             std::fs::read_to_string("/sys/fs/cgroup/cpu.max").ok(),
         )
-        .unwrap_or(2)
+        .unwrap_or(2);
+        let max = lab::config::max_threads();
+        if t > max {
+            note(format_args!(
+                "note: the scheduler allows {t} threads; clamped to {max} (4 × the {} cores here, at least 64)",
+                lab::config::cores()
+            ));
+        }
+        t.min(max)
     })
 }
 

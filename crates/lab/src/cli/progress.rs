@@ -28,16 +28,27 @@ pub fn bar(len: u64, template: &str, show: bool) -> ProgressBar {
     b
 }
 
-/// The train loop's progress: a bar of steps per epoch, and a line per epoch.
+/// The train loop's progress: a bar of steps per epoch, a line per epoch,
+/// and off a terminal a plain line every [`line_interval`] within an epoch
+/// (`epoch e/E: step s/S, about T left`), so a log is never silent for long.
 pub struct TrainProgress {
     bar: ProgressBar,
     /// Print one line per epoch (the text output).
     pub lines: bool,
+    due: Due,
+    start: std::time::Instant,
+    epoch: usize,
+    epochs: usize,
+    step: u64,
+    steps: u64,
+    /// Steps taken by this process (a resumed run starts later).
+    taken: u64,
 }
 
 impl TrainProgress {
-    /// Bars when on a terminal and `show`; epoch lines when `lines`.
-    pub fn new(show: bool, lines: bool) -> Self {
+    /// Bars when on a terminal and `show`; epoch lines when `lines`; plain
+    /// step lines off a terminal when `ticks`.
+    pub fn new(show: bool, lines: bool, ticks: bool) -> Self {
         Self {
             bar: bar(
                 0,
@@ -45,6 +56,13 @@ impl TrainProgress {
                 show,
             ),
             lines,
+            due: Due::new(ticks),
+            start: std::time::Instant::now(),
+            epoch: 0,
+            epochs: 0,
+            step: 0,
+            steps: 0,
+            taken: 0,
         }
     }
 
@@ -59,10 +77,27 @@ impl TrainObserver for TrainProgress {
         self.bar.reset();
         self.bar.set_length(steps as u64);
         self.bar.set_prefix(format!("epoch {epoch}/{epochs}"));
+        (self.epoch, self.epochs, self.step, self.steps) = (epoch, epochs, 0, steps as u64);
     }
 
     fn step(&mut self) {
         self.bar.inc(1);
+        self.step += 1;
+        self.taken += 1;
+        if self.due.now() {
+            let left = (self.epochs - self.epoch) as u64 * self.steps + self.steps - self.step;
+            let el = self.start.elapsed().as_secs_f64();
+            say(&format!(
+                "epoch {}/{}: step {}/{} ({:.0} %), {} elapsed, about {} left",
+                self.epoch,
+                self.epochs,
+                self.step,
+                self.steps,
+                100.0 * self.step as f64 / self.steps.max(1) as f64,
+                secs(el),
+                eta(el, self.taken, self.taken + left)
+            ));
+        }
     }
 
     fn epoch_end(&mut self, m: &EpochMetrics) {
@@ -97,6 +132,9 @@ pub struct StudyBars {
     current: Mutex<Option<ProgressBar>>,
     bars: bool,
     lines: bool,
+    /// Off a terminal: when the next plain line is due, and the claim's start.
+    plain: Mutex<(Due, std::time::Instant)>,
+    claims: usize,
 }
 
 impl StudyBars {
@@ -117,6 +155,8 @@ impl StudyBars {
             current: Mutex::new(None),
             bars,
             lines: show,
+            plain: Mutex::new((Due::new(show), std::time::Instant::now())),
+            claims,
         }
     }
 }
@@ -130,12 +170,31 @@ impl StudyProgress for StudyBars {
         if let Some(old) = self.current.lock().expect("bar lock").replace(b) {
             old.finish_and_clear();
         }
+        if let Ok(mut p) = self.plain.lock() {
+            p.1 = std::time::Instant::now();
+        }
     }
 
     fn tick(&self, what: &str) {
-        if let Some(b) = self.current.lock().expect("bar lock").as_ref() {
-            b.set_message(what.to_string());
-            b.inc(1);
+        let Some(b) = self.current.lock().expect("bar lock").clone() else {
+            return;
+        };
+        b.set_message(what.to_string());
+        b.inc(1);
+        let Ok(mut p) = self.plain.lock() else {
+            return;
+        };
+        if p.0.now() {
+            let el = p.1.elapsed().as_secs_f64();
+            let (done, len) = (b.position(), b.length().unwrap_or(0));
+            say(&format!(
+                "{} ({} of {}): {done}/{len} done, last {what}; {} elapsed, about {} left in it",
+                b.prefix().trim(),
+                self.overall.position() + 1,
+                self.claims,
+                secs(el),
+                eta(el, done, len)
+            ));
         }
     }
 
@@ -192,6 +251,50 @@ pub fn line_interval() -> std::time::Duration {
     std::time::Duration::from_secs_f64(secs.min(86_400.0))
 }
 
+/// When the next plain line is due: every [`line_interval`] while stderr is
+/// not a terminal (a log, a pipe), never on one (bars show progress there).
+pub struct Due {
+    every: Option<std::time::Duration>,
+    last: std::time::Instant,
+}
+
+impl Due {
+    /// Lines when `show` and stderr is not a terminal.
+    pub fn new(show: bool) -> Self {
+        Self {
+            every: (show && !is_terminal()).then(line_interval),
+            last: std::time::Instant::now(),
+        }
+    }
+
+    /// Whether a line is due now (and, if so, the clock restarts).
+    pub fn now(&mut self) -> bool {
+        let Some(every) = self.every else {
+            return false;
+        };
+        let now = std::time::Instant::now();
+        if now.duration_since(self.last) < every {
+            return false;
+        }
+        self.last = now;
+        true
+    }
+}
+
+/// Print `line` on stderr; a closed stderr (`2>&1 | head`) ends the lines, not the work.
+pub fn say(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// About how long is left after `done` of `total` units took `elapsed` seconds.
+pub fn eta(elapsed: f64, done: u64, total: u64) -> String {
+    if done == 0 {
+        return "unknown".into();
+    }
+    secs(elapsed * total.saturating_sub(done) as f64 / done as f64)
+}
+
 /// Steps of long work: a bar on a terminal; elsewhere a plain line
 /// `what: done/total unit (p %), elapsed, about T left` every
 /// [`line_interval`]; nothing when `show` is false.
@@ -202,8 +305,7 @@ pub struct Ticker {
     total: u64,
     done: u64,
     start: std::time::Instant,
-    last: std::time::Instant,
-    every: Option<std::time::Duration>,
+    due: Due,
 }
 
 impl Ticker {
@@ -218,27 +320,19 @@ impl Ticker {
             total,
             done: 0,
             start: now,
-            last: now,
-            every: (show && !is_terminal()).then(line_interval),
+            due: Due::new(show),
         }
     }
 
     /// One step done.
     pub fn inc(&mut self) {
-        use std::io::Write as _;
         self.done += 1;
         self.bar.inc(1);
-        let Some(every) = self.every else { return };
-        let now = std::time::Instant::now();
-        if now.duration_since(self.last) < every {
+        if !self.due.now() {
             return;
         }
-        self.last = now;
-        let el = now.duration_since(self.start).as_secs_f64();
-        let left = el * (self.total.saturating_sub(self.done)) as f64 / self.done as f64;
-        // A closed stderr (`2>&1 | head`) ends the lines, not the work.
-        let _ = writeln!(
-            std::io::stderr(),
+        let el = self.start.elapsed().as_secs_f64();
+        say(&format!(
             "{}: {}/{} {} ({:.0} %), {} elapsed, about {} left",
             self.what,
             self.done,
@@ -246,8 +340,8 @@ impl Ticker {
             self.unit,
             100.0 * self.done as f64 / self.total.max(1) as f64,
             secs(el),
-            secs(left)
-        );
+            eta(el, self.done, self.total)
+        ));
     }
 
     /// Remove the bar.
@@ -257,7 +351,7 @@ impl Ticker {
 }
 
 /// `42 s`, `3 min 05 s`, `2 h 07 min`.
-fn secs(s: f64) -> String {
+pub fn secs(s: f64) -> String {
     let s = s.round() as u64;
     match s {
         0..60 => format!("{s} s"),

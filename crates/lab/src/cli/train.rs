@@ -62,6 +62,9 @@ pub struct TrainArgs {
     /// Print the final summary as one JSON object (one per line with --ensemble).
     #[arg(long)]
     json: bool,
+    /// No progress: no bars, no epoch lines, no plain progress lines in a log (errors and the summary still print).
+    #[arg(long)]
+    quiet: bool,
 }
 
 /// A resumed run's (or ensemble's) stored configuration; any other run
@@ -189,7 +192,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
     for m in 1..=k {
         let member = ensemble::member_config(&cfg, m);
         let dir = ensemble::member_dir(&out, m);
-        if !a.json {
+        if !a.json && !a.quiet {
             eprintln!(
                 "ensemble member {m} of {k} (seed {}) -> {}",
                 member.seed,
@@ -279,7 +282,7 @@ fn train_one(
     resume: bool,
 ) -> Result<()> {
     let (mut model, mut opt, schedule) = build_model(cfg, splits)?;
-    if !a.json {
+    if !a.json && !a.quiet {
         eprintln!(
             "data: {} — {} train, {} val, {} test, {} classes, sample shape {:?}",
             splits.source,
@@ -295,7 +298,7 @@ fn train_one(
             model.describe()
         );
     }
-    let mut progress = TrainProgress::new(!a.json, !a.json);
+    let mut progress = TrainProgress::new(!a.json && !a.quiet, !a.json && !a.quiet, !a.quiet);
     let summary = pool.install(|| {
         train(
             cfg,
