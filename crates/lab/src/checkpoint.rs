@@ -106,7 +106,9 @@ pub fn save(
     write(path, &model_tensors(model), meta)
 }
 
-/// Save the model, the optimizer state and the loop position.
+/// Save the model, the optimizer state, the loop position, the
+/// fingerprint of the data it trains on (checked when it is resumed) and
+/// `loop_meta` (the loop's schedules, which a resume keeps).
 ///
 /// # Errors
 /// [`LabError::Io`] when the file cannot be written.
@@ -115,6 +117,8 @@ pub fn save_state(
     opt: &Optimizer,
     state: TrainState,
     config_json: &str,
+    data_fingerprint: &str,
+    loop_meta: &[(&str, String)],
     path: &Path,
 ) -> Result<()> {
     let mut tensors = model_tensors(model);
@@ -129,8 +133,42 @@ pub fn save_state(
         ("step".to_string(), state.step.to_string()),
         ("optim_steps".to_string(), t.to_string()),
         ("train_s".to_string(), state.train_s.to_string()),
+        ("data_fingerprint".to_string(), data_fingerprint.to_string()),
     ]);
+    let mut meta = meta;
+    meta.extend(loop_meta.iter().map(|(k, v)| (k.to_string(), v.clone())));
     write(path, &tensors, meta)
+}
+
+/// The metadata of the safetensors file at `path`, reading only its header.
+///
+/// # Errors
+/// [`LabError::Io`] for an unreadable file, [`LabError::Checkpoint`] for a
+/// header that is not one (or over 16 MiB).
+pub fn read_meta(path: &Path) -> Result<HashMap<String, String>> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(LabError::io(path))?;
+    let mut len = [0u8; 8];
+    f.read_exact(&mut len).map_err(LabError::io(path))?;
+    let n = u64::from_le_bytes(len);
+    if n > HEADER_SLACK {
+        return Err(bad(
+            path,
+            format!("has a header of {n} bytes: not a checkpoint"),
+        ));
+    }
+    let mut header = vec![0u8; n as usize];
+    f.read_exact(&mut header).map_err(LabError::io(path))?;
+    let v: serde_json::Value = serde_json::from_slice(&header)
+        .map_err(|e| bad(path, format!("has a header that is not JSON ({e}): damaged; train the run again (train --out DIR --force)")))?;
+    Ok(v.get("__metadata__")
+        .and_then(serde_json::Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 /// The bytes of `path`, refused unread when far larger than `expected_bytes`.
@@ -217,7 +255,7 @@ fn model_bytes(model: &mut Sequential) -> u64 {
 
 fn deserialize<'a>(path: &Path, bytes: &'a [u8]) -> Result<safetensors::SafeTensors<'a>> {
     safetensors::SafeTensors::deserialize(bytes)
-        .map_err(|e| bad(path, format!("not a valid safetensors file: {e}")))
+        .map_err(|e| bad(path, format!("not a valid safetensors file ({e}): damaged, truncated or not a model; restore it from a copy, or train the run again (train --out DIR --force)")))
 }
 
 /// Load parameters and buffers saved by [`save`] (or [`save_state`]) into a
@@ -243,7 +281,7 @@ pub fn load_bytes(
     path: &Path,
 ) -> Result<HashMap<String, String>> {
     let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
-        .map_err(|e| bad(path, format!("not a valid safetensors file: {e}")))?;
+        .map_err(|e| bad(path, format!("not a valid safetensors file ({e}): damaged, truncated or not a model; restore it from a copy, or train the run again (train --out DIR --force)")))?;
     verify(path, bytes)?;
     let mut meta = header.metadata().clone().unwrap_or_default();
     meta.remove(CHECKSUM);
@@ -255,12 +293,13 @@ pub fn load_bytes(
 ///
 /// # Errors
 /// As [`load`], and for optimizer state or metadata that does not fit.
-/// Returns the state and the config stored with it.
+/// Returns the state and the metadata stored with it (`config`, and
+/// `data_fingerprint` in checkpoints of this version).
 pub fn load_state(
     model: &mut Sequential,
     opt: &mut Optimizer,
     path: &Path,
-) -> Result<(TrainState, Option<String>)> {
+) -> Result<(TrainState, HashMap<String, String>)> {
     let mut sizes = Vec::new();
     model.visit_params(&mut |_, p| sizes.push(p.value.len() as u64));
     let expected = model_bytes(model) + 8 * sizes.iter().sum::<u64>();
@@ -276,11 +315,11 @@ pub fn load_state_bytes(
     opt: &mut Optimizer,
     bytes: &[u8],
     path: &Path,
-) -> Result<(TrainState, Option<String>)> {
+) -> Result<(TrainState, HashMap<String, String>)> {
     let mut sizes = Vec::new();
     model.visit_params(&mut |_, p| sizes.push(p.value.len() as u64));
     let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
-        .map_err(|e| bad(path, format!("not a valid safetensors file: {e}")))?;
+        .map_err(|e| bad(path, format!("not a valid safetensors file ({e}): damaged, truncated or not a model; restore it from a copy, or train the run again (train --out DIR --force)")))?;
     verify(path, bytes)?;
     let meta = header.metadata().clone().unwrap_or_default();
     let num = |key: &str| -> Result<String> {
@@ -320,7 +359,7 @@ pub fn load_state_bytes(
         step,
         train_s,
     };
-    Ok((state, meta.get("config").cloned()))
+    Ok((state, meta))
 }
 
 fn le_bytes(v: &[f32]) -> Vec<u8> {

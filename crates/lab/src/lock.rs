@@ -191,6 +191,12 @@ impl Drop for Lock {
     }
 }
 
+/// How long ago the lock at `path` was last refreshed.
+pub fn heartbeat_age(path: &Path) -> Option<Duration> {
+    let t = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
+    Some(t.elapsed().unwrap_or_default())
+}
+
 /// Whether the lock at `path` is stale (see the module docs).
 fn stale(path: &Path, holder: Option<&Holder>) -> bool {
     let old = std::fs::metadata(path)

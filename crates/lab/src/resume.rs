@@ -5,7 +5,8 @@
 //! model.safetensors present            → finished: refuse
 //! no checkpoint                        → epoch 0, step 0
 //! checkpoint (config = config.json,    → its weights, buffers, optimizer moments,
-//!   0 < epoch < epochs)                  epoch, step and training seconds
+//!   same data fingerprint,               epoch, step and training seconds
+//!   0 < epoch < epochs)
 //! ```
 //! The loop then replays the data order of the epochs done (each epoch's
 //! order shuffles the previous one) and continues at `step`, so the
@@ -27,6 +28,7 @@ use crate::rundir;
 pub fn resume_state(
     dir: &Path,
     cfg: &RunConfig,
+    data_fingerprint: &str,
     model: &mut Sequential,
     opt: &mut Optimizer,
 ) -> Result<TrainState> {
@@ -40,10 +42,21 @@ pub fn resume_state(
             train_s: 0.0,
         });
     }
-    let (state, stored) = checkpoint::load_state(model, opt, &ck)?;
+    let (state, meta) = checkpoint::load_state(model, opt, &ck)?;
     let epochs = cfg.epochs;
-    let same = stored
-        .and_then(|t| RunConfig::from_json(&t).ok())
+    // Checkpoints written before the fingerprint existed have none.
+    if meta
+        .get("data_fingerprint")
+        .is_some_and(|f| f != data_fingerprint)
+    {
+        return Err(LabError::Checkpoint {
+            path: ck,
+            msg: "was written while training on other data: the data file (or the split it makes) has changed since the run started; put the original data back to resume, or train again with --force".into(),
+        });
+    }
+    let same = meta
+        .get("config")
+        .and_then(|t| RunConfig::from_json(t).ok())
         .is_some_and(|c| cfg.same_run(&c));
     if !same {
         return Err(LabError::Checkpoint {

@@ -58,13 +58,17 @@ pub fn lock(dir: &Path) -> Result<crate::lock::Lock> {
     std::fs::create_dir_all(dir).map_err(LabError::io(dir))?;
     let path = dir.join(LOCK);
     crate::lock::try_lock(&path)?.map_err(|holder| {
+        let stale = crate::lock::STALE_AFTER;
+        let age = crate::lock::heartbeat_age(&path).unwrap_or_default();
         refused(
             dir,
             format!(
-                "is in use: {} is training into it (lock {}); wait until it ends or stop it first — a lock whose process is gone is taken over by itself (on another node after {} min)",
+                "is in use: {} is training into it (lock {}, refreshed {} s ago); wait until it ends or stop it first. A lock whose process is gone on this machine is taken over at once; one from another node or container once it is {} min old (in about {} s), if its holder stops refreshing it",
                 holder.map_or_else(|| "another dropout-lab".into(), |h| format!("dropout-lab ({})", h.describe())),
                 path.display(),
-                crate::lock::STALE_AFTER.as_secs() / 60
+                age.as_secs(),
+                stale.as_secs() / 60,
+                stale.saturating_sub(age).as_secs()
             ),
         )
     })

@@ -262,6 +262,20 @@ pub fn train(
     }
     let config_json = cfg.to_json();
     let fingerprint = splits.test.fingerprint();
+    // What a checkpoint trains on: every split, so a resume on changed data is refused.
+    let data_fingerprint = if lo.run_dir.is_some() {
+        crate::fnv::hex(
+            format!(
+                "{}{}{}",
+                splits.train.fingerprint(),
+                splits.val.fingerprint(),
+                fingerprint
+            )
+            .as_bytes(),
+        )
+    } else {
+        String::new()
+    };
     let mut start = TrainState {
         epoch: 0,
         step: 0,
@@ -269,7 +283,7 @@ pub fn train(
     };
     let mut log = match lo.run_dir {
         Some(dir) if lo.resume => {
-            start = crate::resume::resume_state(dir, cfg, model, opt)?;
+            start = crate::resume::resume_state(dir, cfg, &data_fingerprint, model, opt)?;
             if u64::from(start.step) != start.epoch as u64 * n.div_ceil(bs) as u64 {
                 return Err(LabError::Checkpoint {
                     path: dir.join(rundir::CHECKPOINT),
@@ -374,6 +388,11 @@ pub fn train(
                     opt,
                     state,
                     &config_json,
+                    &data_fingerprint,
+                    &[
+                        ("eval_every", lo.eval_every.to_string()),
+                        ("checkpoint_every", lo.checkpoint_every.to_string()),
+                    ],
                     &dir.join(rundir::CHECKPOINT),
                 )?;
             }

@@ -150,15 +150,43 @@ fn eval_works_from_another_directory_and_rejects_tampered_runs() {
 fn an_ensemble_names_each_run_once() {
     let root = tempfile::tempdir().unwrap();
     let run = trained(root.path());
-    let other = root.path().join("other");
-    std::fs::create_dir(&other).unwrap();
+    // A copy of the run is the same net in another folder.
+    let copy = root.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
     for f in ["config.json", "metrics.jsonl", "model.safetensors"] {
-        std::fs::copy(run.join(f), other.join(f)).unwrap();
+        std::fs::copy(run.join(f), copy.join(f)).unwrap();
     }
+    // Another net on the same split (another seed, the same data seed).
+    let other = root.path().join("other");
+    let out = lab_in(
+        &repo(),
+        &[
+            "train",
+            "--data",
+            "data/sklearn-wine/wine_data.csv",
+            "--arch",
+            "{in}-8-{classes}",
+            "--epochs",
+            "3",
+            "--seed",
+            "1",
+            "--data-seed",
+            "0",
+            "--out",
+            other.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Formerly "ensemble of 3 nets", built from one net.
     for (ens, dup, first) in [
         ("run,run", "--ensemble run:", "--run run"),
         ("./run/", "--ensemble ./run/:", "--run run"),
+        ("copy", "--ensemble copy:", "--run run"),
         (
             "other,sub/../other",
             "--ensemble sub/../other:",
@@ -169,9 +197,9 @@ fn an_ensemble_names_each_run_once() {
         let out = lab_in(root.path(), &["eval", "--run", "run", "--ensemble", ens]);
         fails_with(&out, dup);
         fails_with(&out, &format!("is the same run as {first}"));
-        fails_with(&out, "an ensemble needs distinct runs");
+        fails_with(&out, "an ensemble needs distinct nets");
     }
-    // Distinct runs (a copy is another directory) still form an ensemble.
+    // Distinct nets still form an ensemble.
     let out = lab_in(
         root.path(),
         &["eval", "--run", "run", "--ensemble", "other", "--json"],

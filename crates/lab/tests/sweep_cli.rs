@@ -142,7 +142,7 @@ fn tune_recommends_the_best_validation_mean() {
         // Three seeds of five epochs may not tell the rates apart.
         assert!(v["chosen"].is_null(), "{text}");
         assert!(
-            text.contains("keeping dropout=0.5 (train's default)"),
+            text.contains("keeping dropout=0.5 (train's default"),
             "{text}"
         );
         return;
@@ -232,7 +232,7 @@ fn tune_says_when_there_is_no_clear_difference() {
     ]));
     assert!(text.contains("no clear difference"), "{text}");
     assert!(
-        text.contains("keeping dropout=0.5 (train's default)"),
+        text.contains("keeping dropout=0.5 (train's default"),
         "{text}"
     );
     assert!(!text.contains("recommendation:"), "{text}");

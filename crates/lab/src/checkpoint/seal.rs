@@ -78,7 +78,7 @@ fn content_checksum(header: &serde_json::Value, data: &[u8]) -> Result<String, S
 /// Check the checksum of a file that has one (older files have none).
 pub(super) fn verify(path: &Path, bytes: &[u8]) -> Result<()> {
     let (header, data) =
-        split(bytes).map_err(|e| bad(path, format!("not a valid safetensors file: {e}")))?;
+        split(bytes).map_err(|e| bad(path, format!("not a valid safetensors file ({e}): damaged, truncated or not a model; restore it from a copy, or train the run again (train --out DIR --force)")))?;
     let Some(stored) = header
         .get("__metadata__")
         .and_then(|m| m.get(CHECKSUM))

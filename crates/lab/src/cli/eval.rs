@@ -120,21 +120,36 @@ fn samples_anything(cfg: &RunConfig, sites: McSites) -> bool {
         || (sites == McSites::All && m.input_dropout > 0.0)
 }
 
+/// The weights of the run in `dir`: FNV-1a of its model file's tensor bytes
+/// (not its header, which records settings such as the thread count).
+fn weights_id(dir: &Path) -> Option<String> {
+    let b = std::fs::read(dir.join(lab::rundir::MODEL)).ok()?;
+    let n = usize::try_from(u64::from_le_bytes(b.get(..8)?.try_into().ok()?)).ok()?;
+    Some(lab::fnv::hex(b.get(8usize.checked_add(n)?..)?))
+}
+
 /// Refuse a run named twice (`--run` again in `--ensemble`, or a member
-/// twice, however the path is written): its net would be counted twice.
+/// twice, however the path is written, or a copy of one: the same weights):
+/// its net would be counted twice.
 fn distinct_runs(run: &Path, ensemble: &[PathBuf]) -> Result<()> {
-    let same = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let same = |p: &Path| {
+        (
+            std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()),
+            weights_id(p),
+        )
+    };
     let mut seen = vec![same(run)];
     for dir in ensemble {
         let k = same(dir);
-        if let Some(j) = seen.iter().position(|s| *s == k) {
+        let dup = |s: &(PathBuf, Option<String>)| s.0 == k.0 || (s.1.is_some() && s.1 == k.1);
+        if let Some(j) = seen.iter().position(dup) {
             let first = if j == 0 {
                 format!("--run {}", run.display())
             } else {
                 format!("--ensemble member {}", ensemble[j - 1].display())
             };
             bail!(
-                "--ensemble {}: is the same run as {first}; an ensemble needs distinct runs (each net once) — drop the duplicate, or train more members with `dropout-lab train --ensemble K`",
+                "--ensemble {}: is the same run as {first} (the same folder, or a copy with the same weights); an ensemble needs distinct nets (each once) — drop the duplicate, or train more members with `dropout-lab train --ensemble K`",
                 dir.display()
             );
         }

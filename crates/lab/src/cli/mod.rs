@@ -3,6 +3,24 @@
 //! turns its config keys (`input_dropout`) into the flags a user typed
 //! (`--input-dropout`).
 
+/// `eprintln!` that never panics: a closed stderr (`2>&1 | head -1`)
+/// silences the diagnostics of a long command, never ends its work.
+macro_rules! note {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
+/// `println!` for a line printed after the work is done and saved: a closed
+/// stdout loses the line, never the run (nor its lock, released on return).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
 mod bench_kernel;
 mod bench_mc;
 mod bench_train;

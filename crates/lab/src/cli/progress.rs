@@ -116,9 +116,12 @@ impl TrainObserver for TrainProgress {
             )
         });
         self.bar.suspend(|| {
-            eprintln!(
+            note!(
                 "epoch {:>3}  lr {:.4}  loss {:.4}{scores}  ({:.1}s training so far)",
-                m.epoch, m.lr, m.train_batch_loss, m.train_s
+                m.epoch,
+                m.lr,
+                m.train_batch_loss,
+                m.train_s
             );
         });
     }
@@ -219,7 +222,7 @@ impl StudyProgress for StudyBars {
         if self.bars {
             self.overall.println(line);
         } else {
-            eprintln!("{line}");
+            note!("{line}");
         }
     }
 }
@@ -229,7 +232,7 @@ impl StudyBars {
         if self.bars {
             self.overall.println(line);
         } else if self.lines {
-            eprintln!("{line}");
+            note!("{line}");
         }
     }
 }

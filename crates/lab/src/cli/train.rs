@@ -34,8 +34,9 @@ pub struct TrainArgs {
     #[command(flatten)]
     run: RunConfig,
     /// Evaluate train/val/test every this many epochs (and always after the last; 0 = last only).
-    #[arg(long, default_value_t = 1)]
-    eval_every: usize,
+    /// Default 1; a resumed run keeps the value it was started with.
+    #[arg(long, value_name = "K")]
+    eval_every: Option<usize>,
     /// Run directory, new or empty (default: a new runs/run-<unix time>).
     #[arg(long, conflicts_with = "resume")]
     out: Option<PathBuf>,
@@ -53,8 +54,9 @@ pub struct TrainArgs {
     #[arg(long, requires = "out")]
     auto_resume: bool,
     /// Save the training state every K epochs, so a killed run loses at most K epochs (0 = never).
-    #[arg(long, value_name = "K", default_value_t = 1)]
-    checkpoint_every: usize,
+    /// Default 1; a resumed run keeps the value it was started with.
+    #[arg(long, value_name = "K")]
+    checkpoint_every: Option<usize>,
     /// Train K nets that differ only in their seed (seed, seed + 1, …; one data split) into
     /// OUT/member-1 … OUT/member-K, a deep ensemble for `eval --ensemble`.
     #[arg(long, value_name = "K", conflicts_with = "resume", value_parser = clap::value_parser!(u32).range(1..=100))]
@@ -68,7 +70,10 @@ pub struct TrainArgs {
 }
 
 /// A resumed run's (or ensemble's) stored configuration; any other run
-/// flag is an error rather than silently ignored.
+/// flag is an error rather than silently ignored. Its `threads` stay the
+/// stored ones (results are the same on any count), so the model file's
+/// embedded config — and its bytes — are those of an uninterrupted run; the
+/// pool takes `--threads`.
 fn resumed_config(dir: &Path, stored: RunConfig, flags: &RunConfig) -> Result<RunConfig> {
     let defaults = RunConfig {
         threads: flags.threads,
@@ -80,10 +85,7 @@ fn resumed_config(dir: &Path, stored: RunConfig, flags: &RunConfig) -> Result<Ru
             dir.display()
         );
     }
-    Ok(RunConfig {
-        threads: flags.threads,
-        ..stored
-    })
+    Ok(stored)
 }
 
 /// Whether `a` and `b` are the same run (threads aside; data by content).
@@ -154,7 +156,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
     }
     // Threads, data and model are checked before any directory is made, so
     // a bad setting leaves nothing behind.
-    let pool = super::pool(cfg.threads)?;
+    let pool = super::pool(if a.resume.is_some() {
+        a.run.threads
+    } else {
+        cfg.threads
+    })?;
     let splits = load(&cfg.data, cfg.seed).context("loading data")?;
     build_model(&cfg, &splits)?;
     let out = match (&a.resume, &a.out) {
@@ -193,7 +199,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         let member = ensemble::member_config(&cfg, m);
         let dir = ensemble::member_dir(&out, m);
         if !a.json && !a.quiet {
-            eprintln!(
+            note!(
                 "ensemble member {m} of {k} (seed {}) -> {}",
                 member.seed,
                 dir.display()
@@ -204,7 +210,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         dirs.push(dir.display().to_string());
     }
     if !a.json {
-        println!(
+        out!(
             "evaluate the ensemble: dropout-lab eval --run {} --ensemble {}",
             dirs[0],
             dirs[1..].join(",")
@@ -256,7 +262,7 @@ impl Plan<'_> {
         };
         match step {
             Step::Done => {
-                eprintln!(
+                note!(
                     "{} has finished (model.safetensors is there); nothing to do — evaluate it with `dropout-lab eval --run {}`",
                     dir.display(),
                     dir.display()
@@ -283,7 +289,7 @@ fn train_one(
 ) -> Result<()> {
     let (mut model, mut opt, schedule) = build_model(cfg, splits)?;
     if !a.json && !a.quiet {
-        eprintln!(
+        note!(
             "data: {} — {} train, {} val, {} test, {} classes, sample shape {:?}",
             splits.source,
             splits.train.len(),
@@ -292,12 +298,34 @@ fn train_one(
             splits.classes,
             splits.train.sample_shape
         );
-        eprintln!(
+        note!(
             "model ({} parameters):\n{}",
             model.num_params(),
             model.describe()
         );
     }
+    // A resumed run keeps the schedules it was started with (in its checkpoint).
+    let ck = out.join(rundir::CHECKPOINT);
+    let stored = if resume && ck.exists() {
+        lab::checkpoint::read_meta(&ck)?
+    } else {
+        Default::default()
+    };
+    if resume && !ck.exists() && !a.quiet {
+        note!(
+            "{}: no checkpoint was written before the run stopped; it starts again from epoch 1",
+            out.display()
+        );
+    }
+    let schedule_of = |given: Option<usize>, key: &str| {
+        given
+            .or_else(|| stored.get(key).and_then(|v| v.parse().ok()))
+            .unwrap_or(1)
+    };
+    let (eval_every, checkpoint_every) = (
+        schedule_of(a.eval_every, "eval_every"),
+        schedule_of(a.checkpoint_every, "checkpoint_every"),
+    );
     let mut progress = TrainProgress::new(!a.json && !a.quiet, !a.json && !a.quiet, !a.quiet);
     let summary = pool.install(|| {
         train(
@@ -308,9 +336,9 @@ fn train_one(
             schedule,
             LoopOptions {
                 run_dir: Some(out),
-                eval_every: a.eval_every,
+                eval_every,
                 observer: &mut progress,
-                checkpoint_every: a.checkpoint_every,
+                checkpoint_every,
                 resume,
             },
         )
@@ -318,7 +346,7 @@ fn train_one(
     progress.finish();
     let summary = summary?;
     if a.json {
-        println!("{}", serde_json::to_string(&summary)?);
+        out!("{}", serde_json::to_string(&summary)?);
     } else {
         print_summary(&summary);
     }
@@ -328,34 +356,34 @@ fn train_one(
 fn print_summary(s: &Summary) {
     let e = s.eval();
     if let Some(dir) = &s.run_dir {
-        println!("run           {}", dir.display());
+        out!("run           {}", dir.display());
     }
-    println!("epochs        {}", s.last.epoch);
-    println!(
+    out!("epochs        {}", s.last.epoch);
+    out!(
         "train acc     {:.2}%  (loss {:.4})",
         100.0 * e.train.acc,
         e.train.loss
     );
     if let Some(v) = e.val {
-        println!("val acc       {:.2}%  (loss {:.4})", 100.0 * v.acc, v.loss);
+        out!("val acc       {:.2}%  (loss {:.4})", 100.0 * v.acc, v.loss);
     }
-    println!(
+    out!(
         "test acc      {:.2}%  (loss {:.4}, error {:.2}%)",
         100.0 * e.test.acc,
         e.test.loss,
         100.0 * (1.0 - e.test.acc)
     );
-    println!(
+    out!(
         "gap           {:+.2} points (train − test accuracy)",
         100.0 * e.gap
     );
     if !s.learned_p.is_empty() {
         let ps: Vec<String> = s.learned_p.iter().map(|p| format!("{p:.4}")).collect();
-        println!(
+        out!(
             "learned p     {} (Concrete dropout, layer order)",
             ps.join(", ")
         );
     }
-    println!("throughput    {:.0} samples/s", s.samples_per_s);
-    println!("wall time     {:.1} s", s.wall_s);
+    out!("throughput    {:.0} samples/s", s.samples_per_s);
+    out!("wall time     {:.1} s", s.wall_s);
 }

@@ -164,11 +164,27 @@ fn tune_verdict(
             Some(c)
         }
         Clarity::NoDifference => {
+            // Whether some point ran with `n = v` (compared as numbers where they are).
+            let tried = |n: &str, v: &str| {
+                let same = |x: &str| {
+                    x == v
+                        || (x.parse::<f64>().ok()).is_some_and(|x| Some(x) == v.parse::<f64>().ok())
+                };
+                res.iter()
+                    .any(|r| r.values.iter().any(|(m, x)| m == n && same(x)))
+            };
             let keep: Vec<String> = axes
                 .iter()
                 .map(|&n| match all.iter().find(|(m, _, _)| m == n) {
-                    Some((_, v, true)) => format!("{n}={v} (yours)"),
-                    Some((_, v, false)) => format!("{n}={v} (train's default)"),
+                    Some((_, v, mine)) => format!(
+                        "{n}={v} ({}{})",
+                        if *mine { "yours" } else { "train's default" },
+                        if tried(n, v) {
+                            ""
+                        } else {
+                            ", not one of the settings tried"
+                        }
+                    ),
                     None => format!("{n} unset"),
                 })
                 .collect();
