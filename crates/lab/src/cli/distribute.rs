@@ -41,6 +41,13 @@ pub fn threads(given: Option<usize>) -> usize {
             std::fs::read_to_string("/sys/fs/cgroup/cpu.max").ok(),
         )
         .unwrap_or(2);
+        if let Ok(v) = std::env::var("SLURM_CPUS_PER_TASK") {
+            if v.trim().parse::<usize>().map_or(true, |n| n == 0) {
+                note(format_args!(
+                    "note: SLURM_CPUS_PER_TASK={v:?} is not a positive whole number; ignored (using {t} threads; set --threads to choose)"
+                ));
+            }
+        }
         let max = lab::config::max_threads();
         if t > max {
             note(format_args!(

@@ -54,7 +54,7 @@ pub struct EvalArgs {
     /// Other runs whose deterministic nets, with --run's, form a deep ensemble (same data and test set).
     #[arg(long, value_name = "RUN,RUN,…", value_delimiter = ',')]
     ensemble: Vec<PathBuf>,
-    /// Write one line per test sample and arm: CSV (`.csv`) or JSON lines (other extensions).
+    /// Write one line per test sample and arm: CSV (`.csv`) or JSON lines (other extensions; `-` is standard output).
     #[arg(long, value_name = "FILE")]
     per_sample: Option<PathBuf>,
     /// Write an HTML page (reliability, risk–coverage, histograms) and report.json into folder DIR (outside the runs).
@@ -178,7 +178,11 @@ fn check_outputs(a: &EvalArgs, protect: &[Protected]) -> Result<()> {
 }
 
 /// Evaluate a saved run.
-pub fn run(a: EvalArgs) -> Result<()> {
+pub fn run(mut a: EvalArgs) -> Result<()> {
+    // `-` is standard output, as other tools read it.
+    if a.per_sample.as_deref() == Some(Path::new("-")) {
+        a.per_sample = Some(PathBuf::from("/dev/stdout"));
+    }
     distinct_runs(&a.run, &a.ensemble)?;
     let ood_path = a.ood.as_deref().map(Path::new).filter(|p| p.exists());
     let protect: Vec<Protected> = std::iter::once(&a.run)

@@ -44,7 +44,8 @@ impl From<Est> for EstJson {
 #[derive(Serialize)]
 struct Summary<'a> {
     values: &'a [(String, String)],
-    val_acc: EstJson,
+    /// `null` without a validation split (no value, not a mean of 0).
+    val_acc: Option<EstJson>,
     test_acc: EstJson,
     train_acc: EstJson,
     diverged: usize,
@@ -266,7 +267,7 @@ pub fn write(
             .iter()
             .map(|p| Summary {
                 values: &p.values,
-                val_acc: Est::of(&p.val()).into(),
+                val_acc: (!p.val().is_empty()).then(|| Est::of(&p.val()).into()),
                 test_acc: Est::of(&p.test()).into(),
                 train_acc: Est::of(&p.train()).into(),
                 diverged: p.diverged(),
