@@ -20,10 +20,9 @@
 //! Errors ([`LabError::Output`]) name the path as the user gave it, once — never
 //! the temporary — with the OS error and what to do.
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{ErrorKind, Write};
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{LabError, Result};
 
@@ -296,31 +295,10 @@ pub fn write(user: &Path, bytes: &[u8], protect: &[Protected]) -> Result<()> {
     }
 }
 
-/// Replace regular file `target` (or create it) atomically.
+/// Replace regular file `target` (or create it) atomically
+/// ([`crate::rundir::replace`]); errors name the user's path.
 fn replace(user: &Path, target: &Path, bytes: &[u8]) -> Result<()> {
-    static SERIAL: AtomicU64 = AtomicU64::new(0);
-    let dir = parent(target);
-    let name = target.file_name().unwrap_or_default().to_string_lossy();
-    let n = SERIAL.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(".{name}.tmp{}-{n}", std::process::id()));
-    let mode = std::fs::metadata(target).ok().map(|m| m.permissions());
-    let written = (|| {
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        f.write_all(bytes)?;
-        if let Some(m) = mode {
-            f.set_permissions(m)?;
-        }
-        f.sync_all()?;
-        std::fs::rename(&tmp, target)
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(fail(user, os_msg(&e)));
-    }
-    match File::open(dir) {
-        Ok(d) => d.sync_all().map_err(|e| fail(user, os_msg(&e))),
-        Err(_) => Ok(()),
-    }
+    crate::rundir::replace(target, bytes).map_err(|e| fail(user, os_msg(&e)))
 }
 
 /// Check that `dir` can be the folder of a report (an existing folder, or

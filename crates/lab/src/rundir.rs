@@ -101,29 +101,49 @@ fn parent_of(path: &Path) -> &Path {
 /// # Errors
 /// [`LabError::Io`] naming the file; no temporary is left behind.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = parent_of(path);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if name.is_empty() {
+    if path.file_name().is_none_or(|n| n.is_empty()) {
         return Err(LabError::Io {
             path: path.to_path_buf(),
             source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"),
         });
     }
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    replace(path, bytes).map_err(LabError::io(path))
+}
+
+/// The one atomic replace (see the module docs): a temporary named by the
+/// process and a per-process serial (two threads never share one), the old
+/// file's permissions kept, fsync, rename, fsync of the folder. The
+/// temporary is removed when a step fails; errors are the OS's.
+///
+/// # Errors
+/// The first failing step's I/O error.
+pub fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let dir = parent_of(path);
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let n = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.tmp{}-{n}", std::process::id()));
+    let mode = std::fs::metadata(path).ok().map(|m| m.permissions());
     let written = (|| {
-        let mut f = File::create(&tmp).map_err(LabError::io(&tmp))?;
-        f.write_all(bytes).map_err(LabError::io(&tmp))?;
-        f.sync_all().map_err(LabError::io(&tmp))?;
-        std::fs::rename(&tmp, path).map_err(LabError::io(path))
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        if let Some(m) = mode {
+            f.set_permissions(m)?;
+        }
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
     })();
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     written?;
-    sync_dir(dir)
+    match File::open(dir) {
+        Ok(d) => d.sync_all(),
+        Err(_) => Ok(()),
+    }
 }
 
 /// A new run directory `<parent>/run-<unix seconds>`, with `-2`, `-3`, …
@@ -252,7 +272,7 @@ pub fn check_unfinished(dir: &Path) -> Result<()> {
 }
 
 /// A temporary left by [`write_atomic`] of a killed process.
-fn is_temp(name: &str) -> bool {
+pub fn is_temp(name: &str) -> bool {
     name.starts_with('.') && name.contains(".tmp")
 }
 

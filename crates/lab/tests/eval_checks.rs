@@ -25,22 +25,26 @@ fn repo() -> PathBuf {
 /// A finished run on the wine CSV, trained from the repository root with a
 /// relative data path.
 fn trained(root: &Path) -> PathBuf {
-    let run = root.join("run");
-    let out = lab_in(
-        &repo(),
-        &[
-            "train",
-            "--data",
-            "data/sklearn-wine/wine_data.csv",
-            "--arch",
-            "{in}-8-{classes}",
-            "--epochs",
-            "3",
-            "--out",
-            run.to_str().unwrap(),
-            "--json",
-        ],
-    );
+    trained_as(root, "run", &[])
+}
+
+/// A 3-epoch wine run in `root/name`, with `extra` flags.
+fn trained_as(root: &Path, name: &str, extra: &[&str]) -> PathBuf {
+    let run = root.join(name);
+    let mut args = vec![
+        "train",
+        "--data",
+        "data/sklearn-wine/wine_data.csv",
+        "--arch",
+        "{in}-8-{classes}",
+        "--epochs",
+        "3",
+        "--out",
+        run.to_str().unwrap(),
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let out = lab_in(&repo(), &args);
     assert!(
         out.status.success(),
         "{}",
@@ -157,31 +161,7 @@ fn an_ensemble_names_each_run_once() {
         std::fs::copy(run.join(f), copy.join(f)).unwrap();
     }
     // Another net on the same split (another seed, the same data seed).
-    let other = root.path().join("other");
-    let out = lab_in(
-        &repo(),
-        &[
-            "train",
-            "--data",
-            "data/sklearn-wine/wine_data.csv",
-            "--arch",
-            "{in}-8-{classes}",
-            "--epochs",
-            "3",
-            "--seed",
-            "1",
-            "--data-seed",
-            "0",
-            "--out",
-            other.to_str().unwrap(),
-            "--json",
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    trained_as(root.path(), "other", &["--seed", "1", "--data-seed", "0"]);
     // Formerly "ensemble of 3 nets", built from one net.
     for (ens, dup, first) in [
         ("run,run", "--ensemble run:", "--run run"),

@@ -109,7 +109,7 @@ fn step_for(dir: &Path, cfg: &RunConfig) -> Result<Step> {
             d.all(|e| {
                 e.is_ok_and(|e| {
                     let n = e.file_name().to_string_lossy().into_owned();
-                    n == rundir::LOCK || (n.starts_with('.') && n.contains(".tmp"))
+                    n == rundir::LOCK || rundir::is_temp(&n)
                 })
             })
         });

@@ -39,7 +39,7 @@ fn files(path: &Path) -> Option<Vec<(String, PathBuf)>> {
             })
             .collect()
     } else {
-        Some((String::new(), path.to_path_buf())).map(|f| vec![f])
+        Some(vec![(String::new(), path.to_path_buf())])
     }
 }
 
