@@ -171,6 +171,25 @@ pub fn message(e: &anyhow::Error) -> String {
         }
     }
     let mut text = parts.join(": ");
+    // What to do about the OS errors a user can fix.
+    let io_kind = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<std::io::Error>())
+        .map(std::io::Error::kind);
+    let hint = match io_kind {
+        Some(std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied) => {
+            Some("choose a writable place (e.g. another --out or --cache)")
+        }
+        Some(std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded) => Some(
+            "free some space or choose another disk; a killed or failed run continues with train --resume",
+        ),
+        _ => None,
+    };
+    if let Some(h) = hint.filter(|h| !text.contains(h)) {
+        if !text.contains("; choose") {
+            text = format!("{text}; {h}");
+        }
+    }
     for cause in e.chain() {
         if let Some(f) = in_flag_form(cause) {
             text = text.replace(&cause.to_string(), &f);
@@ -208,5 +227,9 @@ mod tests {
         let m = message(&e);
         assert_eq!(m.matches("os error 30").count(), 1, "{m}");
         assert!(m.starts_with("out/p.csv: "), "{m}");
+        assert!(
+            m.ends_with("choose a writable place (e.g. another --out or --cache)"),
+            "{m}"
+        );
     }
 }
