@@ -17,8 +17,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use lab::config::RunConfig;
-use lab::study::plan::{bytes_per_run, BUDGET};
-use lab::study::{Budget, DynClaim, Lab};
+use lab::runner::plan::{bytes_per_run, BUDGET};
+use lab::runner::Runner;
 use lab::sweep::{grid, Point, Sweep};
 
 struct Counting;
@@ -118,17 +118,9 @@ fn a_plan_holds_a_few_hundred_bytes_per_run() {
     assert!(per_run <= 700, "{per_run} bytes per run");
     s.check_plan_size().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let lab = Lab::new(
-        &dir.path().join("cache"),
-        Budget::Default,
-        s.seeds,
-        vec![],
-        Box::new(()),
-    )
-    .unwrap();
-    let claims: [&dyn DynClaim; 1] = [&s];
+    let runner = Runner::new(&dir.path().join("cache"), vec![], Box::new(())).unwrap();
     let before = live_and_reset_peak();
-    let plan = lab.plan(&claims).unwrap();
+    let plan = lab::runner::plan(&runner, &[&s]).unwrap();
     let peak = PEAK.with(Cell::get) - before;
     let held = LIVE.with(Cell::get) - before;
     assert_eq!(plan.runs.len(), 10_000);

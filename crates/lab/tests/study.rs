@@ -178,14 +178,16 @@ fn two_studies_on_one_cache_train_each_run_once() {
 /// A study lab on MNIST with its cache in `dir`.
 fn mnist_lab(dir: &Path, seeds: usize) -> lab::study::Lab {
     use lab::config::Builtin;
+    use lab::runner::Runner;
     use lab::study::{Budget, Lab};
-    Lab::new(dir, Budget::Tiny, seeds, vec![Builtin::Mnist], Box::new(())).unwrap()
+    let runner = Runner::new(dir, vec![Builtin::Mnist], Box::new(())).unwrap();
+    Lab::new(runner, Budget::Tiny, seeds)
 }
 
 #[test]
 fn a_run_trained_again_for_its_weights_keeps_its_finer_curve() {
     use lab::config::Builtin;
-    use lab::study::lab::image_run;
+    use lab::study::runs::image_run;
     let dir = tempfile::tempdir().unwrap();
     let lab = mnist_lab(dir.path(), 1);
     let cfg = image_run(Builtin::Mnist, "784-8-10", 100, 3, 0);
@@ -204,7 +206,7 @@ fn a_run_trained_again_for_its_weights_keeps_its_finer_curve() {
 #[test]
 fn a_tuning_sweep_passes_over_a_learning_rate_that_diverges() {
     use lab::config::Builtin;
-    use lab::study::lab::image_run;
+    use lab::study::runs::image_run;
     use lab::study::tune::tune;
     let dir = tempfile::tempdir().unwrap();
     let lab = mnist_lab(dir.path(), 2);
@@ -231,7 +233,7 @@ fn a_tuning_sweep_passes_over_a_learning_rate_that_diverges() {
 #[test]
 fn a_long_study_run_stopped_midway_continues_to_the_same_result() {
     use lab::config::Builtin;
-    use lab::study::lab::image_run;
+    use lab::study::runs::image_run;
     use lab::train::{fit, EpochMetrics, LoopOptions, TrainObserver};
 
     /// Stops the process's training (by panicking) at the end of epoch 4.

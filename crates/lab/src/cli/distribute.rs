@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
-use lab::study::plan::{Plan, Planned};
-use lab::study::shard::{from_env, run_shard, threads_from_env, Shard, ShardProgress, MAX_SHARDS};
-use lab::study::{DynClaim, Lab};
+use lab::runner::plan::{Plan, Planned};
+use lab::runner::shard::{from_env, run_shard, threads_from_env, Shard, ShardProgress, MAX_SHARDS};
+use lab::runner::{Job, Runner};
 
 /// Plan, shard, merge.
 #[derive(Args, Clone, Debug, Default)]
@@ -149,17 +149,15 @@ impl ShardProgress for ShardLines {
     }
 }
 
-/// Run shard `shard` of `claims` in `lab` (made in `load_s` seconds) and print its summary.
-pub fn shard_run(
-    lab: &Lab,
-    claims: &[&dyn DynClaim],
-    shard: Shard,
-    load_s: f64,
-    verbose: bool,
-) -> Result<()> {
+/// Run shard `shard` of `jobs` in `lab` (made in `load_s` seconds) and print its summary.
+pub fn shard_run<L, J>(lab: &L, jobs: &[&J], shard: Shard, load_s: f64, verbose: bool) -> Result<()>
+where
+    L: AsRef<Runner> + ?Sized,
+    J: Job<L> + ?Sized,
+{
     let lines = ShardLines { shard, on: verbose };
     let t = Instant::now();
-    let st = run_shard(lab, claims, shard, Duration::from_secs(5), &lines)?;
+    let st = run_shard(lab, jobs, shard, Duration::from_secs(5), &lines)?;
     writeln!(
         std::io::stdout(),
         "shard {}/{} done in {:.0} s: trained {} runs ({} nobody held), {:.0} s training, {:.1} s overhead (data, planning), {:.0} s waiting; all {} runs are cached — build the results with the same command and --merge instead of --shard",

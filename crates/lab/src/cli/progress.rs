@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::sync::Mutex;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use lab::study::{ClaimResult, StudyProgress};
+use lab::runner::Progress;
 use lab::train::{EpochMetrics, TrainObserver};
 
 /// Whether bars can be drawn (stderr is a terminal).
@@ -164,8 +164,8 @@ impl StudyBars {
     }
 }
 
-impl StudyProgress for StudyBars {
-    fn claim_start(&self, id: &str, units: usize) {
+impl Progress for StudyBars {
+    fn job_start(&self, id: &str, units: usize) {
         self.overall.set_message(id.to_string());
         let b = self.multi.add(ProgressBar::new(units as u64));
         b.set_style(style("  {prefix:>5} [{bar:30}] {pos}/{len} {msg}"));
@@ -201,19 +201,12 @@ impl StudyProgress for StudyBars {
         }
     }
 
-    fn claim_end(&self, r: &ClaimResult) {
+    fn job_end(&self, id: &str, outcome: &str, secs: f64) {
         if let Some(b) = self.current.lock().expect("bar lock").take() {
             b.finish_and_clear();
         }
         self.overall.inc(1);
-        let line = format!(
-            "{:<5} {:<14} {}  ({:.0} s)",
-            r.id,
-            r.verdict.text(),
-            r.key_number,
-            r.elapsed_s
-        );
-        self.line(line);
+        self.line(format!("{id:<5} {outcome}  ({secs:.0} s)"));
     }
 
     fn warn(&self, msg: &str) {

@@ -19,10 +19,10 @@ use anyhow::{anyhow, bail, Result};
 use clap::parser::ValueSource;
 use clap::{Args, CommandFactory, Parser};
 use lab::config::RunConfig;
-use lab::study::report::RunInfo;
-use lab::study::stats::Est;
-use lab::study::{Budget, DynClaim, Lab};
-use lab::sweep::{grid, page, results, Point, PointRuns, Sweep};
+use lab::html::RunInfo;
+use lab::runner::{plan, require_complete, Job, Runner};
+use lab::stats::Est;
+use lab::sweep::{grid, page, Point, PointRuns, Sweep};
 
 use super::distribute::{parse_shard, print_plan, shard_run, threads, Distribute};
 use super::progress::StudyBars;
@@ -193,35 +193,39 @@ fn execute(sweep: &Sweep, c: &Common, out: &Path) -> Result<Option<(Vec<PointRun
         }
     }
     let t = std::time::Instant::now();
-    let progress: Box<dyn lab::study::StudyProgress> = if c.dist.shard.is_some() || c.dist.plan {
+    let progress: Box<dyn lab::runner::Progress> = if c.dist.shard.is_some() || c.dist.plan {
         Box::new(())
     } else {
         Box::new(StudyBars::new(1, !c.quiet))
     };
-    let lab = Lab::new(&cache, Budget::Default, c.seeds, datasets, progress)?;
-    let lab = if c.dist.merge { lab.cache_only() } else { lab };
-    let claims: [&dyn DynClaim; 1] = [sweep];
+    let runner = Runner::new(&cache, datasets, progress)?;
+    let runner = if c.dist.merge {
+        runner.cache_only()
+    } else {
+        runner
+    };
+    let jobs = [sweep];
     if c.dist.plan {
-        print_plan(&lab.plan(&claims)?)?;
+        print_plan(&plan(&runner, &jobs)?)?;
         return Ok(None);
     }
     if let Some(spec) = &c.dist.shard {
         let shard = parse_shard(spec, c.dist.shards)?;
-        shard_run(&lab, &claims, shard, t.elapsed().as_secs_f64(), !c.quiet)?;
+        shard_run(&runner, &jobs, shard, t.elapsed().as_secs_f64(), !c.quiet)?;
         return Ok(None);
     }
     if c.dist.merge {
-        lab.require_complete(&claims)?;
+        require_complete(&runner, &jobs)?;
     }
-    let r = sweep.run(&lab)?;
+    let points = sweep.run(&runner)?;
     let mut info = RunInfo::collect(
         std::env::args().collect::<Vec<_>>().join(" "),
         "sweep",
         (0..c.seeds as u64).collect(),
     );
     info.elapsed_s = t.elapsed().as_secs_f64();
-    info.runs_trained = lab.runs_trained();
-    Ok(Some((results(&r), info)))
+    info.runs_trained = runner.runs_trained();
+    Ok(Some((points, info)))
 }
 
 /// Threads: `--threads` when given, else the scheduler's allocation, else 2.

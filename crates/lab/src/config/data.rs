@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use serde::{Deserialize, Serialize};
 
-use crate::data::csv::{Header, LabelColumn};
+use super::csv_format::{Header, LabelColumn};
 
 /// Standardisation policy: `x ← (x − μ) / σ` with μ, σ from the training set.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]

@@ -14,6 +14,7 @@
 //! `config.json` carries `format` ([`FORMAT`]). Format 1 (before typed enums)
 //! had `model.spatial: bool` and `model.init: "auto"`; it is migrated on load.
 
+pub mod csv_format;
 pub mod data;
 pub mod dropout_schedule;
 pub mod model;
@@ -23,6 +24,7 @@ use clap::{Args, FromArgMatches};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+pub use self::csv_format::{Header, LabelColumn};
 pub use self::data::{Builtin, DataConfig, Standardize};
 pub use self::dropout_schedule::DropoutSchedule;
 pub use self::model::ModelConfig;

@@ -19,10 +19,11 @@ use engine::layer::Ctx;
 use serde::Serialize;
 
 use super::claim::{Claim, Figure, Section, Table, Verdict};
-use super::lab::{with_p, Lab};
-use super::plot::{lines, Axes, Series};
-use super::stats::Est;
+use super::lab::Lab;
+use super::runs::with_p;
 use crate::error::Result;
+use crate::html::plot::{lines, Axes, Series};
+use crate::stats::Est;
 
 const Z999: f64 = 3.2905;
 

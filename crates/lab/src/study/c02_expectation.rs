@@ -19,9 +19,9 @@ use serde::Serialize;
 
 use super::claim::{Claim, Figure, Section, Table, Verdict};
 use super::lab::Lab;
-use super::plot::{lines, Axes, Series};
-use super::stats::{paired, Est};
 use crate::error::Result;
+use crate::html::plot::{lines, Axes, Series};
+use crate::stats::{paired, Est};
 use crate::train::evaluate;
 
 /// C2.

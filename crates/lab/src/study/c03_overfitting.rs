@@ -18,17 +18,20 @@
 //!                                 (share of flipped training labels the net reproduces)
 //! ```
 //! The verdict rule is [`Overfitting::RULE`]; the report section is
-//! [`super::c03_render`].
+//! `render.rs`.
 
 use serde::Serialize;
 
+mod render;
+
 use super::claim::{Claim, Section, Verdict};
-use super::lab::{gaps, test_accs, updates_run, Lab};
-use super::stats::{holm, ols, paired, Coef, Est};
+use super::lab::Lab;
+use super::runs::{gaps, test_accs, updates_run};
 use super::tune::{prefetch, tune, Tuned};
 use super::Budget;
 use crate::config::{Builtin, RunConfig};
 use crate::error::Result;
+use crate::stats::{holm, ols, paired, Coef, Est};
 
 /// "Shown not to help": every cell's CI of Δacc ends below this (0.5 points).
 pub const MARGIN: f64 = 0.005;
@@ -210,7 +213,7 @@ impl Claim for Overfitting {
                         })
                     };
                     let (off, on) = (arm(0.0, lr_p0.chosen)?, arm(0.5, lr_p05.chosen)?);
-                    let mem = |outs: &[super::cache::RunOut]| -> Vec<f64> {
+                    let mem = |outs: &[crate::runner::cache::RunOut]| -> Vec<f64> {
                         outs.iter().filter_map(|o| o.memorised).collect()
                     };
                     cells.push(Cell {
@@ -246,7 +249,7 @@ impl Claim for Overfitting {
     }
 
     fn render(e: &Evidence) -> Section {
-        super::c03_render::render(e)
+        render::render(e)
     }
 }
 

@@ -30,10 +30,10 @@ use serde::Serialize;
 
 use super::claim::{Claim, Figure, Section, Table, Verdict};
 use super::lab::Lab;
-use super::plot::{lines, Axes, Series};
-use super::stats::{holm, paired, Est};
 use crate::data::Dataset;
 use crate::error::Result;
+use crate::html::plot::{lines, Axes, Series};
+use crate::stats::{holm, paired, Est};
 use crate::uq::metrics::mean_kl;
 
 /// Equivalence margin of W: half a point.
@@ -329,7 +329,7 @@ impl Claim for Ensemble {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::study::stats::{five, five_shuffled};
+    use crate::stats::{five, five_shuffled};
 
     fn evidence(single: f64, det: f64, spread: f64) -> Evidence {
         let v = |m: f64| five(m, spread);

@@ -26,10 +26,10 @@ use serde::Serialize;
 
 use super::claim::{Claim, Figure, Section, Table, Verdict};
 use super::lab::Lab;
-use super::plot::{lines, Axes, Series};
-use super::stats::{holm, paired, Est};
 use crate::data::Dataset;
 use crate::error::Result;
+use crate::html::plot::{lines, Axes, Series};
+use crate::stats::{holm, paired, Est};
 use crate::train::evaluate;
 
 /// Equivalence margin of R: one accuracy point.
@@ -286,7 +286,7 @@ impl Claim for Coadaptation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::study::stats::{five, five_shuffled};
+    use crate::stats::{five, five_shuffled};
 
     /// Targeted accuracy at 20 % and interactions, per arm.
     fn evidence(acc20: [f64; 2], inter: [f64; 2], spread: f64) -> Evidence {

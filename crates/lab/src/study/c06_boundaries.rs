@@ -25,12 +25,12 @@ use serde::Serialize;
 use super::c06_probe::{make, probe, Probe, Truth, G, HI, LO};
 use super::claim::{Claim, Figure, Section, Table, Verdict};
 use super::lab::Lab;
-use super::plot::boundary;
-use super::stats::{paired, Est};
 use super::Budget;
 use crate::config::{ModelConfig, OptimConfig, OptimizerName, RunConfig};
 use crate::data::{Dataset, Splits};
 use crate::error::Result;
+use crate::html::plot::boundary;
+use crate::stats::{paired, Est};
 use crate::train::{evaluate, fit, LoopOptions};
 
 /// Fraction of training labels flipped.

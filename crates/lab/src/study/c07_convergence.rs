@@ -16,14 +16,14 @@
 
 use serde::Serialize;
 
-use super::cache::Point;
 use super::claim::{Claim, Figure, Section, Table, Verdict};
 use super::lab::Lab;
-use super::plot::{lines, Axes, Series};
-use super::stats::{holm, paired, Est};
 use super::tune::{prefetch, tune, Tuned};
 use crate::config::RunConfig;
 use crate::error::Result;
+use crate::html::plot::{lines, Axes, Series};
+use crate::runner::cache::Point;
+use crate::stats::{holm, paired, Est};
 
 const THRESHOLD: f64 = 0.1;
 const VAL_SIZE: usize = 1_000;

@@ -20,13 +20,14 @@
 use serde::Serialize;
 
 use super::claim::{Claim, Figure, Section, Table, Verdict};
-use super::lab::{image_run, test_accs, with_p, Lab};
-use super::plot::{lines, Axes, Series};
-use super::stats::{holm, paired, Est};
+use super::lab::Lab;
+use super::runs::{image_run, test_accs, with_p};
 use super::tune::{tune, Tuned};
 use super::Budget;
 use crate::config::RunConfig;
 use crate::error::Result;
+use crate::html::plot::{lines, Axes, Series};
+use crate::stats::{holm, paired, Est};
 
 /// "Does not hurt": the CI of Δ ends above −MARGIN (half a point).
 pub const MARGIN: f64 = 0.005;
@@ -239,7 +240,7 @@ impl Claim for SmallModels {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::study::stats::{five, five_shuffled};
+    use crate::stats::{five, five_shuffled};
 
     fn arm(delta: f64, spread: f64) -> Arm {
         let v = |m: f64| five(m, spread);

@@ -18,13 +18,14 @@
 use serde::Serialize;
 
 use super::claim::{Claim, Figure, Section, Table, Verdict};
-use super::lab::{test_accs, val_accs, Lab};
-use super::plot::{lines, Axes, Series};
-use super::stats::{holm, paired, Est};
+use super::lab::Lab;
+use super::runs::{test_accs, val_accs};
 use super::tune::{prefetch, tune};
 use super::Budget;
 use crate::config::{Builtin, RunConfig};
 use crate::error::Result;
+use crate::html::plot::{lines, Axes, Series};
+use crate::stats::{holm, paired, Est};
 
 /// Equivalence margin for "tied": half a percentage point of accuracy.
 pub const MARGIN: f64 = 0.005;
@@ -230,7 +231,7 @@ impl Claim for Rate {
         };
         let method = e.data.first().map_or(String::new(), |d| {
             let seeds = d.val_acc.first().map_or(0, Vec::len);
-            format!("MLP {} on {} training images plus {} validation images (stratified, from the training file) of each data set, {} epochs (twice the other claims' base runs, so large p can converge; the same length in --quick), SGD (lr 0.05 for every p, or tuned per p in `--full`), hidden dropout p ∈ {{0, 0.1, …, 0.8}}, {seeds} seeds. Selection and ties on validation accuracy only; test accuracy reported for the record. With {seeds} seeds a paired difference has a 95 % CI of about ±{:.1} standard deviations of the per-seed differences, so equivalence within ±0.5 points needs seed-to-seed spread well below that.", d.mlp, d.n, d.val, d.epochs, super::stats::t_quantile(0.975, seeds.max(2) - 1) / (seeds.max(1) as f64).sqrt())
+            format!("MLP {} on {} training images plus {} validation images (stratified, from the training file) of each data set, {} epochs (twice the other claims' base runs, so large p can converge; the same length in --quick), SGD (lr 0.05 for every p, or tuned per p in `--full`), hidden dropout p ∈ {{0, 0.1, …, 0.8}}, {seeds} seeds. Selection and ties on validation accuracy only; test accuracy reported for the record. With {seeds} seeds a paired difference has a 95 % CI of about ±{:.1} standard deviations of the per-seed differences, so equivalence within ±0.5 points needs seed-to-seed spread well below that.", d.mlp, d.n, d.val, d.epochs, crate::stats::t_quantile(0.975, seeds.max(2) - 1) / (seeds.max(1) as f64).sqrt())
         });
         Section {
             finding: join(&|p| p.finding.clone(), " "),

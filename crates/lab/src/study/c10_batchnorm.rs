@@ -25,12 +25,13 @@ use serde::Serialize;
 
 use super::bn_probe::{recalibrate, variance_shift};
 use super::claim::{Claim, Figure, Section, Table, Verdict};
-use super::lab::{image_run, with_p, Lab};
-use super::plot::{lines, Axes, Series};
-use super::stats::{holm, paired, Est};
+use super::lab::Lab;
+use super::runs::{image_run, with_p};
 use super::Budget;
 use crate::config::RunConfig;
 use crate::error::Result;
+use crate::html::plot::{lines, Axes, Series};
+use crate::stats::{holm, paired, Est};
 use crate::train::evaluate;
 
 /// Equivalence margin for "placement makes no difference": half a point.
@@ -269,7 +270,7 @@ impl Claim for BatchNormClash {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::study::stats::{five, five_shuffled};
+    use crate::stats::{five, five_shuffled};
 
     /// A net where placing dropout before BN costs `a`, shifts the variance by `s`
     /// and recomputing BN statistics recovers `r` (5 seeds, small spread).

@@ -21,12 +21,13 @@ use engine::layers::DropoutKind;
 use serde::Serialize;
 
 use super::claim::{Claim, Section, Table, Verdict};
-use super::lab::{image_run, test_accs, with_p, Lab};
-use super::stats::{holm, paired, Est};
+use super::lab::Lab;
+use super::runs::{image_run, test_accs, with_p};
 use super::tune::{prefetch, tune, Tuned};
 use super::Budget;
 use crate::config::{Builtin, LrSchedule, RunConfig};
 use crate::error::Result;
+use crate::stats::{holm, paired, Est};
 
 /// Equivalence margin: half a point.
 pub const MARGIN: f64 = 0.005;

@@ -29,9 +29,9 @@ use serde::Serialize;
 
 use super::claim::{Claim, Section, Table, Verdict};
 use super::lab::Lab;
-use super::stats::{holm, paired, spearman, Est};
 use crate::data::Dataset;
 use crate::error::Result;
+use crate::stats::{holm, paired, spearman, Est};
 
 /// Equivalence margin of (a): half an accuracy point.
 pub const MARGIN_ACC: f64 = 0.005;
@@ -261,7 +261,7 @@ impl Claim for WeightDecay {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::study::stats::{five, five_shuffled};
+    use crate::stats::{five, five_shuffled};
 
     fn evidence(both_gain: f64, rho_drop: f64, spread: f64) -> Evidence {
         let seeds = |m: f64| five(m, spread);

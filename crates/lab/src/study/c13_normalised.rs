@@ -23,13 +23,14 @@ use engine::spec::Norm;
 use serde::Serialize;
 
 use super::claim::{Claim, Figure, Section, Table, Verdict};
-use super::lab::{test_accs, updates_run, Lab};
-use super::plot::{lines, Axes, Series};
-use super::stats::{holm, paired, Est};
+use super::lab::Lab;
+use super::runs::{test_accs, updates_run};
 use super::tune::{prefetch, tune, Tuned};
 use super::Budget;
 use crate::config::{Builtin, RunConfig};
 use crate::error::Result;
+use crate::html::plot::{lines, Axes, Series};
+use crate::stats::{holm, paired, Est};
 
 /// "Little": the CI of Δacc ends below this; "clear benefit": Δacc above it (0.5 points).
 pub const MARGIN: f64 = 0.005;

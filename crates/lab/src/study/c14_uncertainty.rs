@@ -24,11 +24,11 @@ use serde::Serialize;
 
 use super::claim::{Claim, Section, Table, Verdict};
 use super::lab::Lab;
-use super::stats::{holm, paired, Est};
 use super::Budget;
 use crate::config::Builtin;
 use crate::data::idx;
 use crate::error::Result;
+use crate::stats::{holm, paired, Est};
 use crate::uq::metrics::score;
 use crate::uq::ood::{detect, Score};
 use crate::uq::sample::{self, McSites, Sampling};

@@ -3,7 +3,9 @@
 //! evidence, so every verdict its rule can return has a unit test built from
 //! hand-made evidence) and renders ([`Claim::render`] → a report [`Section`]).
 //! Its id, claim text and rule text are associated constants, written once;
-//! the report prints the rule next to the verdict.
+//! the report prints the rule next to the verdict. Every claim is a
+//! [`Job`] of the run service, so plans, shards and merges treat it like
+//! any other job.
 //!
 //! ```text
 //! Lab ──measure──▶ Evidence ──verdict──▶ Verdict
@@ -14,6 +16,7 @@ use serde::Serialize;
 
 use super::lab::Lab;
 use crate::error::Result;
+use crate::runner::Job;
 
 /// A claim's verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -181,19 +184,14 @@ pub struct ClaimResult {
     pub elapsed_s: f64,
 }
 
-/// A claim behind a trait object, for the registry.
-pub trait DynClaim: Sync {
-    /// The claim's id.
-    fn id(&self) -> &'static str;
-    /// Measure, judge and render.
-    ///
-    /// # Errors
-    /// The claim's measurement errors.
-    fn run(&self, lab: &Lab) -> Result<ClaimResult>;
-}
+/// A claim as a job of the run service, for the registry and the runner.
+pub type ClaimJob = dyn Job<Lab, Output = ClaimResult>;
 
-impl<C: Claim> DynClaim for C {
-    fn id(&self) -> &'static str {
+/// Every claim is a job: measure, judge and render.
+impl<C: Claim> Job<Lab> for C {
+    type Output = ClaimResult;
+
+    fn id(&self) -> &str {
         C::ID
     }
 

@@ -17,8 +17,11 @@ use engine::layers::{Activation, DropoutKind, DropoutVariant, RnnDropout};
 use engine::spec::Norm;
 use serde::Serialize;
 
+mod render;
+
 use super::claim::{Claim, Section, Verdict};
-use super::lab::{image_run, test_accs, with_p, Lab};
+use super::lab::Lab;
+use super::runs::{image_run, test_accs, with_p};
 use super::tune::{prefetch, tune, Tuned};
 use super::Budget;
 use crate::config::{OptimizerName, RunConfig};
@@ -326,6 +329,6 @@ impl Claim for Family {
     }
 
     fn render(e: &Evidence) -> Section {
-        super::family_render::render(e)
+        render::render(e)
     }
 }

@@ -4,15 +4,15 @@
 //!
 //! One file per claim (`c01_…` … `c14_…`), each a [`Claim`]: typed evidence,
 //! a pure verdict function with unit tests, a rendered section. Adding a claim
-//! is one new file and one line in [`registry`]. [`lab`] holds the data, the
-//! budget and the run cache ([`cache`]); [`report`] writes `index.html`
-//! (inline SVG) and `results.json`.
+//! is one new file and one line in [`registry`]. Every claim is a job of the
+//! run service ([`crate::runner`]), which serves, caches, plans and shards
+//! its runs; [`lab`] adds the study's budget and seeds to it; [`report`]
+//! writes `index.html` (inline SVG, with [`crate::html`]) and `results.json`.
 
 pub mod bn_probe;
 pub mod c01_masks;
 pub mod c02_expectation;
 pub mod c03_overfitting;
-pub mod c03_render;
 pub mod c04_ensemble;
 pub mod c05_coadaptation;
 pub mod c06_boundaries;
@@ -25,27 +25,20 @@ pub mod c11_conv;
 pub mod c12_weight_decay;
 pub mod c13_normalised;
 pub mod c14_uncertainty;
-pub mod cache;
 pub mod claim;
-pub mod entry;
 pub mod family;
-mod family_render;
 pub mod lab;
-pub mod long_run;
 pub mod paper;
-pub mod plan;
-pub mod plot;
 pub mod report;
 pub mod runs;
-pub mod shard;
-pub mod stats;
 pub mod tune;
 
 use serde::Serialize;
 
-pub use self::claim::{Claim, ClaimResult, DynClaim, Figure, Section, Table, Verdict};
-pub use self::lab::{Lab, StudyProgress};
+pub use self::claim::{Claim, ClaimJob, ClaimResult, Figure, Section, Table, Verdict};
+pub use self::lab::Lab;
 use crate::error::Result;
+use crate::runner::{plan::Plan, Progress, Runner};
 
 /// How much compute a study spends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -62,7 +55,7 @@ pub enum Budget {
 }
 
 /// Every claim, in order: adding one is a new file and a line here.
-pub fn registry() -> Vec<&'static dyn DynClaim> {
+pub fn registry() -> Vec<&'static ClaimJob> {
     vec![
         &c01_masks::Masks,
         &c02_expectation::Expectation,
@@ -123,26 +116,25 @@ impl StudyOptions {
     ///
     /// # Errors
     /// Data that cannot be loaded, a cache that cannot be made.
-    pub fn lab(&self, progress: Box<dyn StudyProgress>) -> Result<Lab> {
+    pub fn lab(&self, progress: Box<dyn Progress>) -> Result<Lab> {
         // Table 2 of the paper is on MNIST, whatever the study's data sets.
         let datasets = match self.paper_epochs {
             Some(_) => vec![crate::config::Builtin::Mnist],
             None => self.datasets.clone(),
         };
-        let lab = Lab::new(
-            &self.cache_dir(),
-            self.budget,
-            self.seeds,
-            datasets,
-            progress,
-        )?;
-        Ok(if self.merge { lab.cache_only() } else { lab })
+        let runner = Runner::new(&self.cache_dir(), datasets, progress)?;
+        let runner = if self.merge {
+            runner.cache_only()
+        } else {
+            runner
+        };
+        Ok(Lab::new(runner, self.budget, self.seeds))
     }
 
     /// Call `f` with the claims this study runs, in order.
-    pub fn with_claims<R>(&self, f: impl FnOnce(&[&dyn DynClaim]) -> R) -> R {
+    pub fn with_claims<R>(&self, f: impl FnOnce(&[&ClaimJob]) -> R) -> R {
         let paper;
-        let wanted: Vec<&dyn DynClaim> = match self.paper_epochs {
+        let wanted: Vec<&ClaimJob> = match self.paper_epochs {
             Some(epochs) => {
                 paper = paper::Paper { epochs };
                 vec![&paper]
@@ -160,13 +152,13 @@ impl StudyOptions {
     }
 }
 
-/// The study's plan given what its cache holds now (see [`plan`]).
+/// The study's plan given what its cache holds now (see [`mod@crate::runner::plan`]).
 ///
 /// # Errors
 /// Data or cache errors, a claim's errors other than waiting for results.
-pub fn plan_study(o: &StudyOptions) -> Result<plan::Plan> {
+pub fn plan_study(o: &StudyOptions) -> Result<Plan> {
     let lab = o.lab(Box::new(()))?;
-    o.with_claims(|c| lab.plan(c))
+    o.with_claims(|c| crate::runner::plan(&lab, c))
 }
 
 /// Run the study and write the report; returns the results. With
@@ -177,12 +169,12 @@ pub fn plan_study(o: &StudyOptions) -> Result<plan::Plan> {
 /// Training errors, missing runs when merging, or a report that cannot be written.
 pub fn run_study(
     o: &StudyOptions,
-    progress: Box<dyn StudyProgress>,
-) -> Result<(Vec<ClaimResult>, report::RunInfo)> {
+    progress: Box<dyn Progress>,
+) -> Result<(Vec<ClaimResult>, crate::html::RunInfo)> {
     let started = std::time::Instant::now();
     let lab = o.lab(progress)?;
     if o.merge {
-        o.with_claims(|c| lab.require_complete(c))?;
+        o.with_claims(|c| crate::runner::require_complete(&lab, c))?;
     }
     let budget = match o.budget {
         Budget::Tiny => "tiny",
@@ -190,12 +182,13 @@ pub fn run_study(
         Budget::Default => "default",
         Budget::Full => "full",
     };
-    let mut info = report::RunInfo::collect(o.command.clone(), budget, lab.seeds.clone());
+    let mut info = crate::html::RunInfo::collect(o.command.clone(), budget, lab.seeds.clone());
     let results = o.with_claims(|wanted| {
         let mut results = Vec::new();
         for c in wanted {
             let r = c.run(&lab)?;
-            lab.finished(&r);
+            let outcome = format!("{:<14} {}", r.verdict.text(), r.key_number);
+            lab.finished(r.id, &outcome, r.elapsed_s);
             results.push(r);
         }
         Ok::<_, crate::error::LabError>(results)

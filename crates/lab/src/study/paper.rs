@@ -12,18 +12,19 @@
 //!                       (e* · 500 / 600 epochs) at ε0, over the seeds; test error after the last update
 //! endpoint:             mean test error of the headline arms, paper: dropout 1.25 %, + max-norm 1.06 %
 //! ```
-//! Long runs checkpoint and resume ([`super::long_run`]). The verdict rule is [`Paper::RULE`].
+//! Long runs checkpoint and resume ([`crate::runner::long_run`]). The verdict rule is [`Paper::RULE`].
 
 use engine::layers::Activation;
 use serde::Serialize;
 
 use super::claim::{Claim, Figure, Section, Table, Verdict};
-use super::lab::{image_run, with_p, Lab};
-use super::plot::{lines, Axes, Series};
-use super::stats::Est;
+use super::lab::Lab;
+use super::runs::{image_run, with_p};
 use super::Budget;
 use crate::config::{Builtin, LrSchedule, MomentumRamp, RunConfig};
 use crate::error::{LabError, Result};
+use crate::html::plot::{lines, Axes, Series};
+use crate::stats::Est;
 
 /// "Within" the paper's number: 0.15 points of test error.
 pub const MARGIN: f64 = 0.15;

@@ -1,24 +1,18 @@
 //! What a study run is and what is read off it: the standard run
 //! configurations the claims start from ([`image_run`], [`updates_run`],
 //! [`with_p`]), the final numbers of finished runs ([`test_accs`],
-//! [`val_accs`], [`gaps`]), and the memorisation of flipped labels.
+//! [`val_accs`], [`gaps`]), and the budget's standard sizes.
 //!
 //! ```text
 //! image_run(ds, arch, n, epochs, seed)   ReLU MLP/CNN, n stratified images, pixels in [0, 1], SGD lr 0.05, μ 0.9, batch 128
 //! updates_run(…, updates, (p, lr))       the same for ≈ updates / ⌈n/128⌉ epochs, with val images held out
-//! memorised                              accuracy on the flipped training labels, against the flipped labels
 //! Lab::base_run(p, seed)                 the budget's MLP on its base subset: epochs_for, mlp, base_size
 //! ```
 
-use engine::Sequential;
-
-use super::cache::RunOut;
 use super::lab::Lab;
 use super::Budget;
 use crate::config::{Builtin, DataConfig, ModelConfig, RunConfig, Standardize};
-use crate::data::{prepare, Raw, Splits};
-use crate::error::Result;
-use crate::train::evaluate;
+use crate::runner::cache::RunOut;
 
 /// The study's standard run: a ReLU net `arch` on a stratified subset of `n`
 /// training images of `ds` (all of them for n ≥ 60,000), no standardisation,
@@ -68,33 +62,6 @@ pub fn updates_run(
 pub fn with_p(mut cfg: RunConfig, p: f32) -> RunConfig {
     cfg.model.dropout = p;
     cfg
-}
-
-/// With label noise: the accuracy of `model` on the training samples whose
-/// label was flipped, against the flipped labels (the same subset drawn
-/// without noise tells which those are).
-pub(super) fn memorised(
-    model: &mut Sequential,
-    cfg: &RunConfig,
-    splits: &Splits,
-    raw: &Raw,
-) -> Result<Option<f64>> {
-    if cfg.data.label_noise <= 0.0 {
-        return Ok(None);
-    }
-    let clean_cfg = DataConfig {
-        label_noise: 0.0,
-        ..cfg.data.clone()
-    };
-    let clean = prepare(raw, &clean_cfg, cfg.seed)?;
-    let flipped: Vec<usize> = (0..splits.train.len())
-        .filter(|&i| clean.train.y[i] != splits.train.y[i])
-        .collect();
-    if flipped.is_empty() {
-        return Ok(Some(0.0));
-    }
-    let set = splits.train.subset(&flipped);
-    Ok(Some(evaluate(model, &set, 512)?.acc))
 }
 
 /// Final validation accuracies of runs (0 for runs without a validation split).

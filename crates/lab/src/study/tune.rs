@@ -13,9 +13,9 @@
 use serde::Serialize;
 
 use super::lab::Lab;
-use super::stats::Est;
 use crate::config::RunConfig;
 use crate::error::{LabError, Result};
+use crate::stats::Est;
 
 /// What a tuning sweep tried and chose.
 #[derive(Clone, Debug, Serialize)]

@@ -1,6 +1,6 @@
 //! `dropout-lab sweep` and `tune`: a user's own grid of `train` settings,
 //! over seeds, on any data the loader reads — planned, sharded and merged
-//! like a study (it runs through the same [`Lab`] and cache).
+//! like a study (it is a [`Job`] of the same [`Runner`] and cache).
 //!
 //! ```text
 //! runs     = points × seeds          seed of run s = base seed + s
@@ -10,8 +10,8 @@
 //!            (ties: the first in grid order; points with a diverged run are not eligible)
 //!            clear when its 95 % CI [m − ci, m + ci] meets no other eligible point's;
 //!            no clear difference when it meets every other's (then tune keeps the default)
-//! plan     : each run is asked for ([`Lab::ask`]) and recorded, nothing per epoch is
-//!            made; a plan of more than [`crate::study::plan::BUDGET`] bytes is refused first
+//! plan     : each run is asked for ([`Runner::ask`]) and recorded, nothing per epoch is
+//!            made; a plan of more than [`crate::runner::plan::BUDGET`] bytes is refused first
 //! ```
 //! The test set is reported, never used to choose.
 
@@ -22,10 +22,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::RunConfig;
 use crate::error::{LabError, Result};
-use crate::study::cache::{key, RunOut};
-use crate::study::plan;
-use crate::study::stats::Est;
-use crate::study::{ClaimResult, DynClaim, Lab, Verdict};
+use crate::runner::cache::{key, RunOut};
+use crate::runner::plan;
+use crate::runner::{Job, Runner};
+use crate::stats::Est;
 
 /// One point of the grid: its values and its run (seed = the base seed).
 #[derive(Clone, Debug)]
@@ -154,7 +154,7 @@ impl Sweep {
     ///
     /// # Errors
     /// Training errors other than divergence.
-    pub fn measure(&self, lab: &Lab) -> Result<Vec<PointRuns>> {
+    pub fn measure(&self, lab: &Runner) -> Result<Vec<PointRuns>> {
         lab.begin("sweep", self.points.len() * self.seeds);
         self.points
             .iter()
@@ -196,48 +196,29 @@ pub fn label(values: &[(String, String)]) -> String {
         .join(" ")
 }
 
-/// As a "claim", so that plan, shards and merge treat a sweep like a study;
-/// its results travel in `numbers`.
-impl DynClaim for Sweep {
-    fn id(&self) -> &'static str {
+/// A sweep is a job of the run service, so plan, shards and merge treat it
+/// like a study; its output is every point's runs.
+impl Job for Sweep {
+    type Output = Vec<PointRuns>;
+
+    fn id(&self) -> &str {
         "sweep"
     }
 
-    fn run(&self, lab: &Lab) -> Result<ClaimResult> {
-        if lab.planning() {
+    fn run(&self, runner: &Runner) -> Result<Vec<PointRuns>> {
+        if runner.planning() {
             // Each run is recorded; no placeholder curve (one point per
             // epoch) and no results are made.
-            lab.expect_runs(self.runs());
+            runner.expect_runs(self.runs());
             for p in &self.points {
                 for s in 0..self.seeds {
-                    lab.ask(&self.config(p, s), self.eval_every);
+                    runner.ask(&self.config(p, s), self.eval_every);
                 }
             }
             return Err(LabError::Planned);
         }
-        let t = std::time::Instant::now();
-        let points = self.measure(lab)?;
-        Ok(ClaimResult {
-            id: "sweep",
-            claim: "",
-            check: false,
-            finding: String::new(),
-            method: String::new(),
-            limitations: String::new(),
-            verdict: Verdict::Comparison,
-            rule: "",
-            key_number: String::new(),
-            tables: vec![],
-            figures: vec![],
-            numbers: serde_json::to_value(&points).unwrap_or_default(),
-            elapsed_s: t.elapsed().as_secs_f64(),
-        })
+        self.measure(runner)
     }
-}
-
-/// The results of a sweep run through [`DynClaim::run`].
-pub fn results(r: &ClaimResult) -> Vec<PointRuns> {
-    serde_json::from_value(r.numbers.clone()).unwrap_or_default()
 }
 
 /// The point `tune` recommends: the best mean final validation accuracy
@@ -301,7 +282,7 @@ pub fn clarity(points: &[PointRuns], chosen: usize) -> Clarity {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::study::cache::Point as P;
+    use crate::runner::cache::Point as P;
 
     fn point(v: &str, vals: &[f64], diverged: bool) -> PointRuns {
         let mut runs: Vec<Run> = vals

@@ -17,10 +17,10 @@ use serde::Serialize;
 
 use super::PointRuns;
 use crate::error::{LabError, Result};
+use crate::html::plot::{lines, Axes, Series};
+use crate::html::{esc, RunInfo};
 use crate::outfile;
-use crate::study::plot::{lines, Axes, Series};
-use crate::study::report::{esc, RunInfo};
-use crate::study::stats::Est;
+use crate::stats::Est;
 
 /// An [`Est`] as in `results.json`: `ci` is null for one value.
 #[derive(Serialize)]

@@ -19,9 +19,9 @@ use super::ood::Score;
 use super::report::{Arm, Report};
 use super::selective::curve;
 use crate::error::{LabError, Result};
+use crate::html::plot::{lines, Axes, Series};
+use crate::html::{esc, STYLE};
 use crate::outfile::{self, Protected};
-use crate::study::plot::{lines, Axes, Series};
-use crate::study::report::{esc, STYLE};
 
 /// Frequency polygon of `v` over `bins` equal bins of [0, hi]: (bin centre, share).
 fn histogram(v: &[f64], hi: f64, bins: usize) -> Points {

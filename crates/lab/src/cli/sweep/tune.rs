@@ -19,7 +19,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::parser::ValueSource;
 use clap::{Args, CommandFactory};
 use lab::config::RunConfig;
-use lab::study::stats::Est;
+use lab::stats::Est;
 use lab::sweep::{choose, clarity, page, Clarity, PointRuns};
 
 use super::super::distribute::note;

@@ -3,11 +3,11 @@
 //! the paired difference to no dropout) and the validation-vs-rate curves;
 //! Concrete dropout's learned rates against the training-set size.
 
-use super::claim::{Figure, Section, Table};
-use super::family::Evidence;
-use super::plot::{lines, Axes, Series};
-use super::stats::{paired, Est};
-use super::tune::Tuned;
+use super::Evidence;
+use crate::html::plot::{lines, Axes, Series};
+use crate::stats::{paired, Est};
+use crate::study::claim::{Figure, Section, Table};
+use crate::study::tune::Tuned;
 
 /// The section of this evidence.
 pub(super) fn render(e: &Evidence) -> Section {

@@ -23,13 +23,10 @@ use std::path::{Path, PathBuf};
 use engine::Sequential;
 use serde::{Deserialize, Serialize};
 
-use super::cache::RunOut;
+use super::cache::{RunOut, VERSION};
 use crate::config::RunConfig;
 use crate::error::{LabError, Result};
 use crate::fnv::hex;
-
-/// The entry format and engine numerics version; older entries are retrained.
-pub const VERSION: u32 = 3;
 
 #[derive(Serialize, Deserialize)]
 struct Body {
@@ -239,7 +236,7 @@ pub fn read_diverged(p: &Paths, cfg: &RunConfig) -> Option<LabError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::study::cache::Point;
+    use crate::runner::cache::Point;
 
     fn out(epochs: usize) -> RunOut {
         RunOut {

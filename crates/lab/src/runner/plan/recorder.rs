@@ -17,7 +17,7 @@ use std::sync::Mutex;
 
 use super::{cost, gcd, Plan, Planned, Request};
 use crate::config::RunConfig;
-use crate::study::cache::key;
+use crate::runner::cache::key;
 
 /// The current claim of a plan pass.
 #[derive(Default)]

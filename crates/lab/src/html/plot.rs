@@ -1,4 +1,4 @@
-//! Figures for the report, drawn with plotters into SVG strings.
+//! Figures for the pages, drawn with plotters into SVG strings.
 //!
 //! `lines`: one or more series of (x, mean, CI half-width) drawn as a line
 //! with error bars; `boundary`: a 2-D decision surface as coloured cells with

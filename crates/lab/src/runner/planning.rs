@@ -1,4 +1,4 @@
-//! The lab's planning side (see [`crate::study::plan`]): a lab that records
+//! The lab's planning side (see [`mod@super::plan`]): a lab that records
 //! the runs claims ask for instead of training them, the points where claims
 //! choose from results, a cache-only lab for merging, and training one
 //! planned run for a shard.
@@ -12,16 +12,15 @@
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
-use super::{Lab, Locking, Outcome};
+use super::cache::key;
+use super::entry;
+use super::plan::{Mark, Plan, Planned, Request};
+use super::{Locking, Outcome, Runner};
 use crate::config::RunConfig;
 use crate::error::{LabError, Result};
-use crate::study::cache::key;
-use crate::study::claim::DynClaim;
-use crate::study::entry;
-use crate::study::plan::{Mark, Plan, Planned, Request};
 
-impl Lab {
-    /// This lab, serving runs from its cache only: a run not in it is an
+impl Runner {
+    /// This runner, serving runs from its cache only: a run not in it is an
     /// error ([`LabError::Missing`]) instead of being trained.
     pub fn cache_only(self) -> Self {
         Self {
@@ -35,53 +34,7 @@ impl Lab {
         &self.cache
     }
 
-    /// Plan `claims`: every run they ask for given what the cache holds now
-    /// (see [`crate::study::plan`]); nothing is trained.
-    ///
-    /// # Errors
-    /// A claim's errors other than stopping at a choice.
-    pub fn plan(&self, claims: &[&dyn DynClaim]) -> Result<Plan> {
-        self.planning.store(true, Ordering::Relaxed);
-        let mut res = Ok(());
-        for c in claims {
-            self.recorder.begin(c.id());
-            match c.run(self) {
-                Ok(_) | Err(LabError::Planned) => {}
-                Err(LabError::Pending) => self.recorder.stopped(),
-                Err(e) => {
-                    res = Err(e);
-                    break;
-                }
-            }
-        }
-        self.planning.store(false, Ordering::Relaxed);
-        let plan = self.recorder.take();
-        res.map(|()| plan)
-    }
-
-    /// Merging: fail with [`LabError::Missing`] (listing the runs) unless
-    /// every run `claims` plan is in the cache and no claim waits.
-    ///
-    /// # Errors
-    /// Missing runs, or the claims' planning errors.
-    pub fn require_complete(&self, claims: &[&dyn DynClaim]) -> Result<()> {
-        let plan = self.plan(claims)?;
-        if plan.done() {
-            return Ok(());
-        }
-        let mut keys: Vec<String> = plan.missing().iter().map(|r| r.key.clone()).collect();
-        keys.extend(
-            plan.pending
-                .iter()
-                .map(|c| format!("(and the runs {c} plans once these are in)")),
-        );
-        Err(LabError::Missing {
-            cache: self.cache.clone(),
-            keys,
-        })
-    }
-
-    /// Whether this lab is planning rather than training.
+    /// Whether this runner is planning rather than training.
     pub fn planning(&self) -> bool {
         self.planning.load(Ordering::Relaxed)
     }
@@ -99,7 +52,7 @@ impl Lab {
     }
 
     /// Where the inputs of a choice start: the runs a claim asks for after
-    /// this are what its next [`Lab::choice`] chooses from.
+    /// this are what its next [`Runner::choice`] chooses from.
     pub fn mark(&self) -> Mark {
         self.recorder.mark()
     }
@@ -116,7 +69,7 @@ impl Lab {
         Ok(())
     }
 
-    /// Planning: room in the plan for `n` more runs (see [`Lab::ask`]).
+    /// Planning: room in the plan for `n` more runs (see [`Runner::ask`]).
     pub fn expect_runs(&self, n: usize) {
         if self.planning() {
             self.recorder.reserve(n);
@@ -124,7 +77,7 @@ impl Lab {
     }
 
     /// Planning only: record a request of `cfg`, evaluated every
-    /// `eval_every` epochs, as [`Lab::run`] would — without making its
+    /// `eval_every` epochs, as [`Runner::run`] would — without making its
     /// answer (a placeholder holds a point per epoch), for a caller that does
     /// not read it (a sweep).
     pub fn ask(&self, cfg: &RunConfig, eval_every: usize) {
@@ -134,7 +87,7 @@ impl Lab {
             checkpoint_every: None,
         };
         let paths = entry::Paths::new(&self.cache, &key(cfg));
-        let serves = |o: &crate::study::cache::RunOut| {
+        let serves = |o: &super::cache::RunOut| {
             o.serve(eval_every)
                 .is_some_and(|o| cfg.data.label_noise == 0.0 || o.memorised.is_some())
         };
@@ -143,7 +96,7 @@ impl Lab {
         self.recorder.record(cfg, req, cached);
     }
 
-    /// A claim declares the trained nets it loads next with [`Lab::trained`].
+    /// A claim declares the trained nets it loads next with [`Runner::trained`].
     /// Planning, they are recorded and the claim stops ([`LabError::Planned`]):
     /// what it does with them plans no run. Otherwise nothing happens.
     ///
@@ -195,6 +148,42 @@ impl Lab {
             Ok(true) | Err(LabError::Diverged { .. }) if fresh => Ok(Outcome::Trained),
             Ok(true) | Err(LabError::Diverged { .. }) => Ok(Outcome::Cached),
             Err(e) => Err(e),
+        }
+    }
+}
+
+impl Runner {
+    /// Planning: a job's pass begins.
+    pub(super) fn record_start(&self, id: &str) {
+        self.recorder.begin(id);
+    }
+
+    /// Planning: the current job stopped at a choice.
+    pub(super) fn record_stopped(&self) {
+        self.recorder.stopped();
+    }
+
+    /// Turn planning on or off.
+    pub(super) fn set_planning(&self, on: bool) {
+        self.planning.store(on, Ordering::Relaxed);
+    }
+
+    /// The plan recorded so far (the recorder starts again empty).
+    pub(super) fn take_plan(&self) -> Plan {
+        self.recorder.take()
+    }
+
+    /// The error of a merge whose plan still misses runs.
+    pub(super) fn missing(&self, plan: &Plan) -> LabError {
+        let mut keys: Vec<String> = plan.missing().iter().map(|r| r.key.clone()).collect();
+        keys.extend(
+            plan.pending
+                .iter()
+                .map(|c| format!("(and the runs {c} plans once these are in)")),
+        );
+        LabError::Missing {
+            cache: self.cache.clone(),
+            keys,
         }
     }
 }

@@ -1,16 +1,16 @@
 //! A study's plan: every run it will train, known before any is trained.
 //!
-//! Planning runs each claim's `measure` against a [`Lab`](super::Lab) that
+//! Planning runs each claim's `measure` against a [`Runner`](super::Runner) that
 //! records instead of training: a cached run serves its result, any other
 //! is recorded and answered with a placeholder (zeros). Where a claim
 //! *chooses* from results (tuning, the paper's ε0), it marks where its
-//! inputs start ([`Lab::mark`](super::Lab::mark)) and calls
-//! [`Lab::choice`](super::Lab::choice) before choosing: if one of the runs
+//! inputs start ([`Runner::mark`](super::Runner::mark)) and calls
+//! [`Runner::choice`](super::Runner::choice) before choosing: if one of the runs
 //! asked for since the mark is not cached, the choice would be made on
 //! placeholders, so planning stops that claim there
 //! ([`LabError::Pending`](crate::error::LabError)); otherwise the runs asked
 //! for next are one wave later than the latest input. Where a claim loads trained nets it declares them
-//! first ([`Lab::will_load`](super::Lab::will_load)), and planning stops it
+//! first ([`Runner::will_load`](super::Runner::will_load)), and planning stops it
 //! there: what it does with the nets plans no run.
 //!
 //! ```text
@@ -24,7 +24,7 @@
 //! So the plan grows wave by wave: `study --plan` lists what is known now,
 //! and a shard trains wave d only after waves < d are in the cache. A plan
 //! holds nothing per epoch: a sweep records its runs without placeholders
-//! ([`Lab::ask`](super::Lab::ask)), and a placeholder is only made for a
+//! ([`Runner::ask`](super::Runner::ask)), and a placeholder is only made for a
 //! claim that reads it (its epochs are the study's own).
 
 use serde::Serialize;
@@ -204,7 +204,7 @@ pub fn assign(runs: &[&Planned], n: usize) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::study::cache::key;
+    use crate::runner::cache::key;
 
     fn run(key: &str, cost: f64) -> Planned {
         Planned {

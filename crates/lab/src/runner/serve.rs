@@ -11,21 +11,22 @@ use std::sync::atomic::Ordering;
 
 use engine::Sequential;
 
-use super::{memorised, Lab, Locking, Trainer};
+use super::cache::{key, RunOut};
+use super::entry;
+use super::memorised::memorised;
+use super::plan::{gcd, placeholder, Request};
+use super::{Locking, Runner, Trainer};
 use crate::config::RunConfig;
 use crate::error::{LabError, Result};
 use crate::lock;
-use crate::study::cache::{key, RunOut};
-use crate::study::entry;
-use crate::study::plan::{gcd, placeholder, Request};
 use crate::train::build_model;
 
-impl Lab {
+impl Runner {
     /// Serve `cfg` from the cache, or train it with `train(splits, every, key)`
     /// (the model, its evaluated curve, training seconds) under the entry's
     /// lock and store it. `None`: the lock is held elsewhere and `locking`
     /// says not to wait. Planning, the request is recorded and a run not in
-    /// the cache is answered with a placeholder (see [`super::plan`]).
+    /// the cache is answered with a placeholder (see [`mod@super::plan`]).
     pub(super) fn run_with(
         &self,
         cfg: &RunConfig,

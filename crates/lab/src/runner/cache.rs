@@ -1,4 +1,4 @@
-//! The study's run cache: a finished run's curve, stored under
+//! The run cache: a finished run's curve, stored under
 //! `<out>/report-cache/runs/<key>.json` (and its weights as
 //! `<key>.safetensors` when a claim needs the trained net), so an interrupted
 //! study resumes and no configuration is trained twice.
@@ -12,7 +12,7 @@
 //! path is another run, and shards that mount the data at different paths
 //! share their runs. The built-in data sets have no path; their keys are as
 //! before.
-//! VERSION ([`super::entry::VERSION`]) is the entry format and engine
+//! [`VERSION`] is the entry format and engine
 //! numerics version: it changes whenever an engine change alters any run's
 //! bits (3: Adam's update with one division), so stale runs are never
 //! served. How entries are checked before use: [`super::entry`]. The key holds only what changes results: the thread count does not (runs
@@ -107,6 +107,9 @@ impl RunOut {
     }
 }
 
+/// The entry format and engine numerics version; older entries are retrained.
+pub const VERSION: u32 = 3;
+
 /// The configuration as the cache knows it (see the module docs).
 pub fn identity(cfg: &RunConfig) -> RunConfig {
     let mut c = cfg.clone();
@@ -130,7 +133,7 @@ pub fn key(cfg: &RunConfig) -> String {
     let c = identity(cfg);
     let text = format!(
         "v{}{}",
-        super::entry::VERSION,
+        VERSION,
         serde_json::to_string(&c).expect("a config always serialises")
     );
     crate::fnv::hex(text.as_bytes())

@@ -1,10 +1,10 @@
-//! One shard of a study spread over N workers sharing one run cache (a
+//! One shard of a study or sweep spread over N workers sharing one run cache (a
 //! Slurm array task, a Kubernetes Indexed Job pod, a GNU parallel job).
 //!
 //! ```text
 //! loop:
-//!   plan ← the study's plan given the cache now                    (see super::plan)
-//!   done if every planned run is cached and no claim waits
+//!   plan ← the jobs' plan given the cache now                      (see super::plan)
+//!   done if every planned run is cached and no job waits
 //!   d    ← the lowest depth among runs not cached                  (wave d is complete)
 //!   mine ← assign(wave d, N)[I]       (longest first to the least-loaded shard; sorted keys)
 //!   train mine, then any other run of wave d nobody holds          (skip cached / locked)
@@ -20,9 +20,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::lab::Outcome;
+use super::job::{plan, Job};
 use super::plan::{assign, Planned};
-use super::{DynClaim, Lab};
+use super::{Outcome, Runner};
 use crate::error::Result;
 
 mod env;
@@ -64,31 +64,36 @@ pub trait ShardProgress {
 
 impl ShardProgress for () {}
 
-/// Train shard `s` of the work `claims` (a study's claims, or a sweep) in
+/// Train shard `s` of the work `jobs` (a study's claims, or a sweep) in
 /// `lab`'s cache until every run of it is cached.
 ///
 /// # Errors
 /// A run's training errors (other than divergence, which is a result), cache I/O.
-pub fn run_shard(
-    lab: &Lab,
-    claims: &[&dyn DynClaim],
+pub fn run_shard<L, J>(
+    lab: &L,
+    jobs: &[&J],
     s: Shard,
     poll: Duration,
     progress: &dyn ShardProgress,
-) -> Result<ShardStats> {
+) -> Result<ShardStats>
+where
+    L: AsRef<Runner> + ?Sized,
+    J: Job<L> + ?Sized,
+{
+    let runner = lab.as_ref();
     let t0 = Instant::now();
     let mut st = ShardStats::default();
     let mut told = None;
     // Waiting polls the cache every 0.1 s at first, backing off to `poll`.
     let mut nap = Duration::from_millis(100);
     loop {
-        let plan = lab.plan(claims)?;
+        let plan = plan(lab, jobs)?;
         if plan.done() {
             st.planned = plan.runs.len();
             break;
         }
         let Some(d) = plan.missing().iter().map(|r| r.depth).min() else {
-            // Claims wait, yet every run is cached: cannot happen (a claim
+            // Jobs wait, yet every run is cached: cannot happen (a job
             // waits only on a run it asked for); plan again.
             std::thread::sleep(poll);
             continue;
@@ -107,7 +112,7 @@ pub fn run_shard(
             .chain(others.iter().map(|(r, _)| (*r, false)))
         {
             let t = Instant::now();
-            if lab.train_planned(run)? == Outcome::Trained {
+            if runner.train_planned(run)? == Outcome::Trained {
                 let secs = t.elapsed().as_secs_f64();
                 st.trained += 1;
                 st.taken_over += usize::from(!own);

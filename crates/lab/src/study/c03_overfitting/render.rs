@@ -3,10 +3,10 @@
 //! the regression of the gain on size and noise, one panel per data set,
 //! and the finding in words.
 
-use super::c03_overfitting::{DataEvidence, Evidence, VAL_SIZE};
-use super::claim::{Figure, Section, Table};
-use super::plot::{lines, Axes, Series};
-use super::stats::Est;
+use super::{DataEvidence, Evidence, VAL_SIZE};
+use crate::html::plot::{lines, Axes, Series};
+use crate::stats::Est;
+use crate::study::claim::{Figure, Section, Table};
 
 /// The finding on one data set, in words.
 fn finding(d: &DataEvidence, e: &Evidence) -> String {
@@ -48,7 +48,7 @@ fn finding(d: &DataEvidence, e: &Evidence) -> String {
         );
     }
     if let Some(&top) = e.noises.last().filter(|&&n| n > 0.0) {
-        let mem = |f: fn(&super::c03_overfitting::Cell) -> &Vec<f64>| {
+        let mem = |f: fn(&super::Cell) -> &Vec<f64>| {
             d.cells
                 .iter()
                 .filter(|c| c.noise == top)
@@ -66,7 +66,7 @@ fn finding(d: &DataEvidence, e: &Evidence) -> String {
         // Said only when the numbers show it: the cell where the dropout net
         // memorises most (≥ 90 %) gains less than the one where it memorises least.
         let top_cells: Vec<_> = d.cells.iter().filter(|c| c.noise == top).collect();
-        let by_mem = |a: &&&super::c03_overfitting::Cell, b: &&&super::c03_overfitting::Cell| {
+        let by_mem = |a: &&&super::Cell, b: &&&super::Cell| {
             Est::of(&a.mem_p05)
                 .mean
                 .total_cmp(&Est::of(&b.mem_p05).mean)
