@@ -5,18 +5,11 @@
 //! (`ulimit -v`), so an input that makes the program reserve more fails the
 //! test instead of passing by luck on a large machine.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{repo_arg, BIN};
+
+use std::path::Path;
 use std::process::Command;
-
-const BIN: &str = env!("CARGO_BIN_EXE_dropout-lab");
-
-fn repo(p: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(p)
-        .to_string_lossy()
-        .into_owned()
-}
 
 /// Run `dropout-lab args` under a 4 GiB address-space limit; (code, stderr).
 fn run(args: &[String], cwd: &Path) -> (Option<i32>, String) {
@@ -88,7 +81,7 @@ fn train(data: Option<&str>, extra: &[&str]) -> Vec<String> {
 fn bad_inputs_are_clear_errors_within_bounded_memory() {
     let root = tempfile::tempdir().unwrap();
     let r = root.path();
-    let wine = repo("data/sklearn-wine/wine_data.csv");
+    let wine = repo_arg("data/sklearn-wine/wine_data.csv");
     let csv = |name: &str, text: &str| write(r, name, text.as_bytes());
     let good_rows = "1,2,0\n3,4,1\n5,6,0\n7,8,1\n9,10,0\n11,12,1\n";
     // A finished run, for the run-directory cases.

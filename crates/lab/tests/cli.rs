@@ -1,14 +1,8 @@
 //! The `dropout-lab` binary end to end: help text, the kernel benchmark's
 //! JSON lines, and clear errors (non-zero exit, no panic) on bad flags.
 
-use std::process::Command;
-
-fn lab(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_dropout-lab"))
-        .args(args)
-        .output()
-        .expect("run dropout-lab")
-}
+mod common;
+use common::lab;
 
 #[test]
 fn help_lists_commands_and_examples() {

@@ -3,22 +3,11 @@
 //! epochs are evaluated (never what is trained), and settings out of range
 //! are errors that name the flag as typed.
 
+mod common;
+use common::{lab, repo};
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn lab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dropout-lab"))
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("run dropout-lab")
-}
-
-fn repo(p: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(p)
-}
+use std::process::Output;
 
 fn tmp(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("dropout-lab-config-{}-{name}", std::process::id()))

@@ -2,17 +2,14 @@
 //! and the preparation steps (stratified subsets, label noise, splits,
 //! standardisation), plus corrupt inputs.
 
+mod common;
+use common::repo;
+
 use std::path::PathBuf;
 
 use lab::config::{Builtin, DataConfig, Standardize};
 use lab::data::csv::LabelColumn;
 use lab::data::load;
-
-fn repo(p: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(p)
-}
 
 #[test]
 fn embedded_mnist_matches_its_readme() {

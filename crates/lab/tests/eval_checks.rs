@@ -5,21 +5,19 @@
 //! evaluates from any directory; a run named twice in an ensemble (however
 //! its path is written) is refused.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn lab_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dropout-lab"))
+    Command::new(common::BIN)
         .args(args)
         .current_dir(dir)
         .env_remove("RUST_BACKTRACE")
         .output()
         .expect("run dropout-lab")
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// A finished run on the wine CSV, trained from the repository root with a
@@ -44,7 +42,7 @@ fn trained_as(root: &Path, name: &str, extra: &[&str]) -> PathBuf {
         "--json",
     ];
     args.extend_from_slice(extra);
-    let out = lab_in(&repo(), &args);
+    let out = lab_in(&common::root(), &args);
     assert!(
         out.status.success(),
         "{}",

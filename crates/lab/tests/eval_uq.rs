@@ -5,20 +5,11 @@
 //! `--mc`'s plain progress lines when stderr is not a terminal (`--quiet`
 //! silences them).
 
+mod common;
+use common::{lab, repo_arg};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn lab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dropout-lab"))
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("run dropout-lab")
-}
-
-fn repo(p: &str) -> String {
-    format!("{}/../../{p}", env!("CARGO_MANIFEST_DIR"))
-}
 
 fn ok(out: Output) -> String {
     assert!(
@@ -44,7 +35,7 @@ fn train(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
         "--out",
         run.to_str().unwrap(),
     ];
-    let data = repo("data/sklearn-breast-cancer/breast_cancer.csv");
+    let data = repo_arg("data/sklearn-breast-cancer/breast_cancer.csv");
     args[2] = &data;
     args.extend_from_slice(extra);
     ok(lab(&args));
@@ -54,7 +45,7 @@ fn train(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
 /// The training CSV's features, tripled, with label 9 (not a class).
 fn ood_csv(dir: &Path) -> PathBuf {
     let text =
-        std::fs::read_to_string(repo("data/sklearn-breast-cancer/breast_cancer.csv")).unwrap();
+        std::fs::read_to_string(repo_arg("data/sklearn-breast-cancer/breast_cancer.csv")).unwrap();
     let mut out = String::new();
     for line in text.lines().skip(1).take(100) {
         let f: Vec<f64> = line.split(',').map(|v| v.parse().unwrap()).collect();
@@ -226,7 +217,7 @@ fn bad_inputs_say_what_and_how() {
         err.contains("at least 1 sample") && !err.contains("panicked"),
         "{err}"
     );
-    let wine = repo("data/sklearn-wine/wine_data.csv");
+    let wine = repo_arg("data/sklearn-wine/wine_data.csv");
     let out = lab(&["eval", "--run", r, "--ood", &wine]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

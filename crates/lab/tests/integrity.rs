@@ -3,27 +3,12 @@
 //! `--resume` and `--auto-resume` are idempotent (for ensembles too), and
 //! `--threads` has a cap. Each test here failed before these rules existed.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{lab, repo_arg, BIN};
+
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_dropout-lab");
-
-fn lab(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("run dropout-lab")
-}
-
-fn repo(p: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(p)
-        .display()
-        .to_string()
-}
 
 fn err(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -37,7 +22,7 @@ fn ok(o: &Output) {
 fn wine(epochs: &str) -> Vec<String> {
     [
         "--data",
-        &repo("data/sklearn-wine/wine_data.csv"),
+        &repo_arg("data/sklearn-wine/wine_data.csv"),
         "--arch",
         "{in}-16-{classes}",
         "--epochs",
@@ -67,7 +52,7 @@ fn bytes(p: &Path) -> Vec<u8> {
 fn the_cache_serves_a_user_file_by_its_content_not_its_path() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("d.csv");
-    std::fs::copy(repo("data/sklearn-wine/wine_data.csv"), &data).unwrap();
+    std::fs::copy(repo_arg("data/sklearn-wine/wine_data.csv"), &data).unwrap();
     let sweep = |out: &str| {
         lab(&[
             "sweep",
@@ -94,7 +79,11 @@ fn the_cache_serves_a_user_file_by_its_content_not_its_path() {
     ok(&first);
     // Another data set copied over the same path must not be served the
     // first one's results.
-    std::fs::copy(repo("data/sklearn-breast-cancer/breast_cancer.csv"), &data).unwrap();
+    std::fs::copy(
+        repo_arg("data/sklearn-breast-cancer/breast_cancer.csv"),
+        &data,
+    )
+    .unwrap();
     let second = sweep("b");
     ok(&second);
     let runs = |o: &str| std::fs::read_to_string(dir.path().join(o).join("runs.csv")).unwrap();

@@ -13,16 +13,11 @@
 //! ```
 //! Run one class: `PROBES=lock cargo test -p lab --test probes`.
 
+mod common;
+use common::repo_arg;
+
 use std::path::PathBuf;
 use std::process::Command;
-
-fn repo(p: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(p)
-        .to_string_lossy()
-        .into_owned()
-}
 
 struct Probe {
     id: String,
@@ -64,13 +59,16 @@ fn check(p: &Probe) -> Option<String> {
         .arg(format!("set -o pipefail\n{}", p.command))
         .current_dir(dir.path())
         .env("DL", env!("CARGO_BIN_EXE_dropout-lab"))
-        .env("WINE", repo("data/sklearn-wine/wine_data.csv"))
-        .env("BC", repo("data/sklearn-breast-cancer/breast_cancer.csv"))
+        .env("WINE", repo_arg("data/sklearn-wine/wine_data.csv"))
+        .env(
+            "BC",
+            repo_arg("data/sklearn-breast-cancer/breast_cancer.csv"),
+        )
         .env(
             "W",
             format!(
                 "--data {} --arch {{in}}-16-{{classes}} --threads 1",
-                repo("data/sklearn-wine/wine_data.csv")
+                repo_arg("data/sklearn-wine/wine_data.csv")
             ),
         )
         .env("DROPOUT_LAB_PROGRESS_SECS", "1")

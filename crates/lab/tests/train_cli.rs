@@ -2,23 +2,10 @@
 //! data: the run directory, reloading the checkpoint, MC dropout, and clear
 //! errors on bad input.
 
+mod common;
+use common::{lab, repo_arg};
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn lab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dropout-lab"))
-        .args(args)
-        .output()
-        .expect("run dropout-lab")
-}
-
-fn repo(p: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(p)
-        .display()
-        .to_string()
-}
 
 fn tmp(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("dropout-lab-cli-{}-{name}", std::process::id()))
@@ -31,7 +18,7 @@ fn train_writes_a_run_that_eval_reproduces() {
     let out = lab(&[
         "train",
         "--data",
-        &repo("data/sklearn-wine/wine_data.csv"),
+        &repo_arg("data/sklearn-wine/wine_data.csv"),
         "--arch",
         "{in}-32-{classes}",
         "--epochs",
@@ -124,7 +111,7 @@ fn training_is_reproducible() {
         [
             "train",
             "--data",
-            &repo("data/sklearn-breast-cancer/breast_cancer.csv"),
+            &repo_arg("data/sklearn-breast-cancer/breast_cancer.csv"),
             "--arch",
             "{in}-16-{classes}",
             "--epochs",
@@ -159,7 +146,7 @@ fn training_is_reproducible() {
 
 #[test]
 fn bad_input_is_a_clear_error() {
-    let wine = repo("data/sklearn-wine/wine_data.csv");
+    let wine = repo_arg("data/sklearn-wine/wine_data.csv");
     let nan_csv = tmp("nan.csv");
     std::fs::write(&nan_csv, "1,2,0\n3,NaN,1\n4,5,0\n").unwrap();
     let empty_csv = tmp("empty.csv");
