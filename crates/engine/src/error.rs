@@ -56,6 +56,16 @@ pub enum EngineError {
     Dropout(#[from] dropout::DropoutError),
 }
 
+impl EngineError {
+    /// An [`EngineError::Arch`] for the architecture text `arch`.
+    pub(crate) fn arch(arch: &str, problem: ArchProblem) -> Self {
+        Self::Arch {
+            arch: arch.to_string(),
+            problem,
+        }
+    }
+}
+
 /// Why an architecture string was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -97,7 +107,7 @@ pub enum ArchProblem {
     /// LayerNorm asked for in conv blocks.
     #[error("LayerNorm is for dense blocks; use BatchNorm with conv layers")]
     LayerNormInConv,
-    /// More parameters than the engine takes (see [`crate::spec::MAX_PARAMS`]).
+    /// More parameters than the engine takes (see [`crate::footprint::MAX_PARAMS`]).
     #[error("has {params} parameters, which with gradients and optimizer state need about {} GB; the engine takes at most {max} — use smaller layers", params.saturating_mul(16) / 1_000_000_000)]
     TooLarge {
         /// Parameters (saturated at u64::MAX).

@@ -1,6 +1,9 @@
-//! # engine — MLPs and small CNNs with explicit forward/backward per layer
+//! # engine — MLPs, small CNNs, RNNs and residual MLPs with explicit forward/backward per layer
 //!
-//! A small trainer built for the dropout lab: each layer has a hand-written
+//! A small trainer built for the dropout lab. A model is described by a
+//! typed layer list ([`arch::Arch`]), read once from an `--arch` text and
+//! its settings ([`spec::ModelSpec::arch`]); each layer kind states its own
+//! size ([`footprint`]) and builds its layers. Each layer has a hand-written
 //! forward and backward pass ([`layer::Layer`]); dense layers use the fused
 //! `dropout(relu(x·Wᵀ + b))` kernel of the [`dropout`] crate in both
 //! directions; matrix products go through the `faer` crate ([`matmul`]).
@@ -27,7 +30,8 @@
 
 pub use dropout;
 
-mod arch;
+pub mod arch;
+mod build;
 pub mod error;
 pub mod footprint;
 pub mod init;
@@ -37,7 +41,6 @@ pub mod loss;
 pub mod matmul;
 pub mod model;
 pub mod optim;
-mod residual_spec;
 pub mod rng;
 pub mod schedule;
 pub mod spec;

@@ -63,8 +63,8 @@ impl Sequential {
     }
 
     /// f32 buffers per sample over all layers: what one more sample in a
-    /// batch costs (see [`crate::spec::size`]; for models not built from a
-    /// spec, three buffers per layer output).
+    /// batch costs (see [`crate::arch::Arch::size`]; for models not built from a
+    /// typed description, three buffers per layer output).
     pub fn buffer_floats_per_sample(&self) -> u64 {
         if self.buffer_floats > 0 {
             return self.buffer_floats;

@@ -326,16 +326,13 @@ fn adam_body(a: &Adam, w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{build, ModelSpec};
+    use crate::spec::ModelSpec;
 
-    /// A model of `arch`, plain SGD with momentum μ (dampened or not), max-norm `c`.
+    /// A model of the MLP `arch`, plain SGD with momentum μ (dampened or not), max-norm `c`.
     fn setup(arch: &str, mu: f32, dampened: bool, c: Option<f32>) -> (Sequential, Optimizer) {
-        let inputs = arch
-            .split('-')
-            .next()
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(1);
-        let model = build(&ModelSpec::new(arch), &[inputs], 0).unwrap();
+        let arch = ModelSpec::new(arch).arch().unwrap();
+        let inputs = arch.inputs.expect("an MLP");
+        let model = arch.build(&[inputs], 0).unwrap();
         let kind = OptimKind::Sgd {
             momentum: mu,
             nesterov: false,

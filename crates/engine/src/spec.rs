@@ -1,4 +1,6 @@
-//! Building a model from a short spec.
+//! A model's settings as a user gives them (the `--arch` text and one value
+//! per knob), and their reading into the typed model ([`Arch`]) — the one
+//! place the text is parsed (see [`crate::arch`] for the grammar).
 //!
 //! MLP: `--arch 784-1024-1024-10` — input size, hidden widths, classes.
 //! Each hidden block is `Dense → [norm] → act → [dropout p]`; the input gets
@@ -29,7 +31,12 @@
 //! `BeforeNorm` (`Dense → dropout → norm → act`); `last_only` keeps hidden
 //! dropout only in the last hidden block. Conv dropout is of a
 //! [`DropoutKind`] (element-wise or whole channels). Each dropout site gets
-//! its own Philox stream, numbered in layer order from 0.
+//! its own Philox stream, numbered in layer order from 0:
+//!
+//! ```text
+//! input dropout (if p_in > 0) · RNN: 2 (inputs, state) · conv block: 1 if conv dropout > 0
+//! residual block: 2 (DropPath, hidden) · dense layer: 1 [+ 1 for Concrete dropout]
+//! ```
 //!
 //! Initialisation: one seeding scheme for every weight layer, conv or dense —
 //! the k-th weight layer (k = 1, 2, …, in layer order) draws from
@@ -37,56 +44,18 @@
 //! activation, pool) do not shift the numbering, so the same architecture gets
 //! the same initial weights with or without them.
 
-use dropout::Act;
-
-use crate::arch::{arch_error, parse_arch, Tok};
-use crate::error::{ArchProblem, EngineError};
-pub use crate::footprint::{size, ModelSize, MAX_PARAMS};
-use crate::init::Init;
-use crate::layer::Layer;
-use crate::layers::residual::DropPathScope;
-use crate::layers::{
-    Activation, ActivationLayer, BatchNorm, ConcreteDense, ConcreteSpec, Conv2d, Dense,
-    DropoutKind, DropoutLayer, DropoutVariant, Flatten, LayerNorm, MaxPool2d, Rnn, RnnDropout,
+use crate::arch::token::{parse_arch, Tok};
+use crate::arch::{
+    Arch, ConvDropout, ConvSpec, DenseSpec, FlattenSpec, LayerSpec, PoolSpec, ResidualSpec,
+    RnnSpec, Site,
 };
+pub use crate::arch::{DropPlace, Norm};
+use crate::error::{ArchProblem, EngineError};
+pub use crate::footprint::{ModelSize, MAX_PARAMS};
+use crate::init::Init;
+use crate::layers::residual::DropPathScope;
+use crate::layers::{Activation, ConcreteSpec, DropoutKind, DropoutVariant, RnnDropout};
 use crate::model::Sequential;
-use crate::residual_spec::{residual_block, BlockSeeds};
-use crate::rng::Rng;
-
-/// Normalisation in hidden blocks.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
-pub enum Norm {
-    /// None.
-    #[default]
-    #[serde(rename = "none")]
-    #[cfg_attr(feature = "clap", value(name = "none"))]
-    None,
-    /// BatchNorm (1-d for dense, 2-d for conv).
-    #[serde(rename = "bn")]
-    #[cfg_attr(feature = "clap", value(name = "bn"))]
-    Batch,
-    /// LayerNorm (dense blocks only).
-    #[serde(rename = "ln")]
-    #[cfg_attr(feature = "clap", value(name = "ln"))]
-    Layer,
-}
-
-/// Where hidden dropout sits in a block.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
-#[serde(rename_all = "kebab-case")]
-pub enum DropPlace {
-    /// `Dense → norm → act → dropout`.
-    #[default]
-    AfterAct,
-    /// `Dense → dropout → norm → act`.
-    BeforeNorm,
-}
 
 /// Everything needed to build a model.
 #[derive(Clone, Debug, PartialEq)]
@@ -164,231 +133,153 @@ impl ModelSpec {
         })
     }
 
-    /// Whether the architecture reads each sample in its own shape (conv,
-    /// pool or RNN layers) rather than as a flat feature vector.
-    pub fn is_cnn(&self) -> bool {
-        self.arch.split('-').any(|t| {
-            let t = t.trim();
-            t.starts_with('c') || t == "p" || t.starts_with("rnn")
+    /// The typed model: the `--arch` text read once, every setting put on
+    /// the layer it belongs to and every dropout site numbered (see the
+    /// module docs). Nothing after this reads the text again.
+    ///
+    /// # Errors
+    /// [`EngineError::Arch`] for text outside the grammar or layers in an
+    /// order it does not allow (checks that need the data's shape are
+    /// [`Arch::build`]'s).
+    pub fn arch(&self) -> Result<Arch, EngineError> {
+        let toks = parse_arch(&self.arch)?;
+        let err = |problem| Err(EngineError::arch(&self.arch, problem));
+        let shaped = toks.iter().any(Tok::reads_sample_shape);
+        // Dense widths and residual blocks (true), in order.
+        let all: Vec<(usize, bool)> = toks
+            .iter()
+            .filter_map(|t| match *t {
+                Tok::Dense(k) => Some((k, false)),
+                Tok::Residual(h) => Some((h, true)),
+                _ => None,
+            })
+            .collect();
+        // An MLP's first number is its input size, not a layer.
+        let (inputs, body) = if shaped {
+            let rnn = toks.iter().position(|t| matches!(t, Tok::Rnn(_)));
+            if rnn.is_some_and(|i| i > 0) {
+                return err(ArchProblem::RnnFirst);
+            }
+            (None, &all[..])
+        } else {
+            match all.split_first() {
+                Some((&(_, true), _)) => return err(ArchProblem::Residual),
+                Some((&(first, false), rest)) if !rest.is_empty() => (Some(first), rest),
+                _ => return err(ArchProblem::TooShort),
+            }
+        };
+        if body.is_empty() {
+            return err(ArchProblem::NoClasses);
+        }
+        if body.last().is_some_and(|&(_, res)| res) {
+            return err(ArchProblem::Residual);
+        }
+        let prefix = || toks.iter().take_while(|t| t.reads_sample_shape());
+        if self.norm == Norm::Layer && prefix().any(|t| matches!(t, Tok::Conv(_))) {
+            return err(ArchProblem::LayerNormInConv);
+        }
+        if toks
+            .iter()
+            .skip(prefix().count())
+            .any(Tok::reads_sample_shape)
+        {
+            return err(ArchProblem::Order);
+        }
+        let mut next = 0u32;
+        // The first of `n` fresh streams.
+        let mut streams = |n: u32| {
+            next += n;
+            next - n
+        };
+        let variant = self.variant;
+        let site = |p: f32, stream: u32| Site { p, stream, variant };
+        let mut layers = Vec::new();
+        if self.input_dropout > 0.0 {
+            let input = site(self.input_dropout, streams(1));
+            layers.push(LayerSpec::InputDropout(input));
+        }
+        for t in prefix() {
+            layers.push(match *t {
+                Tok::Rnn(units) => LayerSpec::Rnn(RnnSpec {
+                    units,
+                    p: self.rnn_dropout,
+                    kind: self.rnn_dropout_kind,
+                    stream: streams(2),
+                }),
+                Tok::Conv(channels) => LayerSpec::Conv(ConvSpec {
+                    channels,
+                    batch_norm: self.norm == Norm::Batch,
+                    act: self.act,
+                    dropout: (self.conv_dropout > 0.0).then(|| ConvDropout {
+                        site: site(self.conv_dropout, streams(1)),
+                        kind: self.conv_dropout_kind,
+                        block_size: self.block_size,
+                    }),
+                }),
+                _ => LayerSpec::Pool(PoolSpec),
+            });
+        }
+        if shaped {
+            layers.push(LayerSpec::Flatten(FlattenSpec));
+        }
+        let n_res = body.iter().filter(|t| t.1).count();
+        let mut res_l = 0;
+        for (j, &(units, res)) in body.iter().enumerate() {
+            if res {
+                res_l += 1;
+                let path_stream = streams(1);
+                let p = if self.last_only { 0.0 } else { self.dropout };
+                layers.push(LayerSpec::Residual(ResidualSpec {
+                    hidden: units,
+                    act: self.act,
+                    norm: self.norm,
+                    dropout: site(p, streams(1)),
+                    dropconnect: self.dropconnect,
+                    drop_path: dropout::depth_rate(self.drop_path, res_l, n_res),
+                    drop_path_scope: self.drop_path_scope,
+                    path_stream,
+                }));
+                continue;
+            }
+            let last = j + 1 == body.len();
+            // `last_only`: only the block before the output layer keeps its dropout.
+            let p = if last || (self.last_only && j + 2 != body.len()) {
+                0.0
+            } else {
+                self.dropout
+            };
+            layers.push(LayerSpec::Dense(DenseSpec {
+                units,
+                act: (!last).then_some(self.act),
+                norm: if last { Norm::None } else { self.norm },
+                dropout: site(p, streams(1)),
+                place: self.place,
+                dropconnect: if last { 0.0 } else { self.dropconnect },
+                concrete: self.concrete.map(|c| (c, streams(1))),
+            }));
+        }
+        Ok(Arch {
+            text: self.arch.clone(),
+            inputs,
+            layers,
+            init: self.init(),
         })
     }
 }
 
-/// Build and initialise a model for inputs of per-sample shape `sample`.
+/// Build and initialise the model `spec` describes for inputs of per-sample
+/// shape `sample`: [`ModelSpec::arch`], then [`Arch::build`].
 ///
 /// # Errors
-/// [`EngineError::Arch`] for an unreadable arch, one that does not fit the
-/// data or one over [`MAX_PARAMS`] (checked before any allocation);
-/// [`EngineError::Dropout`] for a bad rate.
+/// As those two.
 pub fn build(spec: &ModelSpec, sample: &[usize], seed: u64) -> Result<Sequential, EngineError> {
-    let toks = parse_arch(&spec.arch)?;
-    let ModelSize {
-        params,
-        floats_per_sample,
-    } = size(spec, sample)?;
-    if params > MAX_PARAMS {
-        return Err(arch_error(
-            &spec.arch,
-            ArchProblem::TooLarge {
-                params,
-                max: MAX_PARAMS,
-            },
-        ));
-    }
-    let rng = Rng::new(seed ^ 0x1417_0000_0000_0000);
-    let init = spec.init();
-    let mut layers: Vec<Box<dyn Layer>> = Vec::new();
-    // One stream per weight layer, counted over conv and dense alike (see the module docs).
-    let mut weight_layer = 0u64;
-    let mut init_rng = || {
-        weight_layer += 1;
-        rng.fork(weight_layer)
-    };
-    let mut stream = 0u32;
-    let mut next_stream = || {
-        stream += 1;
-        stream - 1
-    };
-    // Dense widths and residual blocks (Some(h)), in order; the MLP's first number is its input.
-    let dense_toks: Vec<(usize, bool)> = toks
-        .iter()
-        .filter_map(|t| match t {
-            Tok::Dense(k) => Some((*k, false)),
-            Tok::Residual(h) => Some((*h, true)),
-            _ => None,
-        })
-        .collect();
-    let cnn = toks.iter().any(Tok::reads_sample_shape);
-    let flat: usize = sample.iter().product();
-    // For an MLP the first number is the input size.
-    let (hidden_and_out, mut shape): (Vec<(usize, bool)>, Vec<usize>) = if cnn {
-        let rnn = toks.iter().position(|t| matches!(t, Tok::Rnn(_)));
-        if rnn.is_some_and(|i| i > 0) {
-            return Err(arch_error(&spec.arch, ArchProblem::RnnFirst));
-        }
-        if rnn.is_some() && sample.len() < 2 {
-            return Err(arch_error(
-                &spec.arch,
-                ArchProblem::NotSequences(sample.to_vec()),
-            ));
-        }
-        if rnn.is_none() && sample.len() != 3 {
-            return Err(arch_error(
-                &spec.arch,
-                ArchProblem::NotImages(sample.to_vec()),
-            ));
-        }
-        (dense_toks.clone(), sample.to_vec())
-    } else {
-        match dense_toks.split_first() {
-            Some((&(_, true), _)) => return Err(arch_error(&spec.arch, ArchProblem::Residual)),
-            Some((&(first, false), rest)) if !rest.is_empty() => {
-                if first != flat {
-                    return Err(arch_error(
-                        &spec.arch,
-                        ArchProblem::Inputs {
-                            arch: first,
-                            data: flat,
-                        },
-                    ));
-                }
-                (rest.to_vec(), vec![flat])
-            }
-            _ => return Err(arch_error(&spec.arch, ArchProblem::TooShort)),
-        }
-    };
-    if hidden_and_out.is_empty() {
-        return Err(arch_error(&spec.arch, ArchProblem::NoClasses));
-    }
-    if hidden_and_out.last().is_some_and(|&(_, res)| res) {
-        return Err(arch_error(&spec.arch, ArchProblem::Residual));
-    }
-    if spec.input_dropout > 0.0 {
-        layers.push(Box::new(
-            DropoutLayer::new(spec.input_dropout, next_stream(), DropoutKind::Element)?
-                .with_variant(spec.variant)?
-                .at_input(),
-        ));
-    }
-    // The dense layer's fused pass is inverted dropout; other variants get their own layer.
-    let relu_fused = spec.act == Activation::Relu
-        && spec.norm == Norm::None
-        && spec.variant == DropoutVariant::Standard;
-    // Conv blocks.
-    for t in &toks {
-        match t {
-            Tok::Rnn(h) => {
-                let d = *shape.last().expect("a sequence shape");
-                let stream = next_stream();
-                next_stream(); // the recurrent site: stream + 1
-                let mut rnn = Rnn::new(d, *h, spec.rnn_dropout, spec.rnn_dropout_kind, stream)?;
-                init.fill(&mut rnn.w_x, d, *h, &mut init_rng());
-                init.fill(&mut rnn.w_h, *h, *h, &mut init_rng());
-                layers.push(Box::new(rnn));
-                shape = vec![*h];
-            }
-            Tok::Conv(co) => {
-                let mut conv = Conv2d::new(shape[0], *co, 3, 1, 1)?;
-                init.fill(&mut conv.w, shape[0] * 9, co * 9, &mut init_rng());
-                shape = conv.output_shape(&shape)?;
-                layers.push(Box::new(conv));
-                if spec.norm == Norm::Batch {
-                    layers.push(Box::new(BatchNorm::new(*co)));
-                } else if spec.norm == Norm::Layer {
-                    return Err(arch_error(&spec.arch, ArchProblem::LayerNormInConv));
-                }
-                layers.push(Box::new(ActivationLayer::new(spec.act)));
-                if spec.conv_dropout > 0.0 {
-                    layers.push(Box::new(
-                        DropoutLayer::new(
-                            spec.conv_dropout,
-                            next_stream(),
-                            spec.conv_dropout_kind,
-                        )?
-                        .with_variant(spec.variant)?
-                        .with_block_size(spec.block_size)?,
-                    ));
-                }
-            }
-            Tok::Pool => {
-                let pool = MaxPool2d::new(2)?;
-                shape = pool.output_shape(&shape)?;
-                layers.push(Box::new(pool));
-            }
-            Tok::Dense(_) | Tok::Residual(_) => break,
-        }
-    }
-    if cnn {
-        if toks
-            .iter()
-            .skip_while(|t| t.reads_sample_shape())
-            .any(Tok::reads_sample_shape)
-        {
-            return Err(arch_error(&spec.arch, ArchProblem::Order));
-        }
-        layers.push(Box::new(Flatten::default()));
-        shape = vec![shape.iter().product()];
-    }
-    // Dense and residual blocks.
-    let n_hidden = hidden_and_out.len() - 1;
-    let n_res = hidden_and_out.iter().filter(|t| t.1).count();
-    let mut res_l = 0;
-    for (j, &(out, res)) in hidden_and_out.iter().enumerate() {
-        let inp = shape[0];
-        if res {
-            res_l += 1;
-            let seeds = BlockSeeds {
-                path_stream: next_stream(),
-                drop_stream: next_stream(),
-                init: (init_rng(), init_rng()),
-            };
-            let rate = dropout::depth_rate(spec.drop_path, res_l, n_res);
-            layers.push(Box::new(residual_block(spec, inp, out, rate, seeds)?));
-            continue;
-        }
-        let last = j == n_hidden;
-        let p = if last || (spec.last_only && j + 1 != n_hidden) {
-            0.0
-        } else {
-            spec.dropout
-        };
-        let stream = next_stream();
-        let (act, fused_p) = if last {
-            (Act::Identity, 0.0)
-        } else if relu_fused {
-            (Act::Relu, p)
-        } else {
-            (Act::Identity, 0.0)
-        };
-        let connect = if last { 0.0 } else { spec.dropconnect };
-        let mut dense = Dense::new(inp, out, act, fused_p, stream)?.with_dropconnect(connect)?;
-        init.fill(&mut dense.w, inp, out, &mut init_rng());
-        match spec.concrete {
-            Some(c) => layers.push(Box::new(ConcreteDense::new(dense, c, next_stream())?)),
-            None => layers.push(Box::new(dense)),
-        }
-        shape = vec![out];
-        if last || relu_fused {
-            continue;
-        }
-        if p > 0.0 && spec.place == DropPlace::BeforeNorm {
-            layers.push(Box::new(
-                DropoutLayer::new(p, stream, DropoutKind::Element)?.with_variant(spec.variant)?,
-            ));
-        }
-        match spec.norm {
-            Norm::Batch => layers.push(Box::new(BatchNorm::new(out))),
-            Norm::Layer => layers.push(Box::new(LayerNorm::new(out))),
-            Norm::None => {}
-        }
-        layers.push(Box::new(ActivationLayer::new(spec.act)));
-        if p > 0.0 && spec.place == DropPlace::AfterAct {
-            layers.push(Box::new(
-                DropoutLayer::new(p, stream, DropoutKind::Element)?.with_variant(spec.variant)?,
-            ));
-        }
-    }
-    let mut model = Sequential::new(layers, sample)?;
-    model.set_buffer_floats(floats_per_sample);
-    Ok(model)
+    spec.arch()?.build(sample, seed)
+}
+
+/// The footprint of the model `spec` describes: [`ModelSpec::arch`], then [`Arch::size`].
+///
+/// # Errors
+/// As [`ModelSpec::arch`].
+pub fn size(spec: &ModelSpec, sample: &[usize]) -> Result<ModelSize, EngineError> {
+    Ok(spec.arch()?.size(sample))
 }

@@ -16,7 +16,7 @@
 use std::path::Path;
 
 use engine::optim::{OptimKind, Optimizer};
-use engine::spec::{build, size, ModelSpec};
+use engine::spec::{build, ModelSpec};
 
 use crate::config::RunConfig;
 use crate::data::csv::{self, Header, LabelColumn};
@@ -101,14 +101,15 @@ pub fn arch(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let spec = ModelSpec::new(text);
+    let Ok(arch) = ModelSpec::new(text).arch() else {
+        return;
+    };
     for sample in [&[1usize, 28, 28][..], &[8]] {
-        if let Ok(s) = size(&spec, sample) {
-            // Build only what is cheap to allocate; the size check itself is
-            // what protects large ones.
-            if s.params < 200_000 && s.floats_per_sample < 200_000 {
-                let _ = build(&spec, sample, 0);
-            }
+        let s = arch.size(sample);
+        // Build only what is cheap to allocate; the size check itself is
+        // what protects large ones.
+        if s.params < 200_000 && s.floats_per_sample < 200_000 {
+            let _ = arch.build(sample, 0);
         }
     }
 }

@@ -110,28 +110,30 @@ pub fn build_model(cfg: &RunConfig, splits: &Splits) -> Result<(Sequential, Opti
     if let Some(c) = spec.concrete.as_mut() {
         c.n_train = splits.train.len();
     }
-    let sample = if spec.is_cnn() {
+    // The one reading of the architecture: everything below uses the typed model.
+    let arch = spec.arch()?;
+    let sample = if arch.reads_sample_shape() {
         splits.train.sample_shape.clone()
     } else {
         vec![splits.train.dim()]
     };
     // The parameter count first (build refuses too many before allocating),
     // then the batch's buffers.
-    let per_sample = engine::spec::size(&spec, &sample)?.floats_per_sample;
-    let model = engine::spec::build(&spec, &sample, cfg.seed)?;
+    let per_sample = arch.size(&sample).floats_per_sample;
+    let model = arch.build(&sample, cfg.seed)?;
     let needed = per_sample
         .saturating_mul(4)
         .saturating_mul(cfg.batch as u64);
     if needed > MAX_BATCH_BYTES {
         return Err(LabError::Memory {
-            what: format!("a batch of {} through `{}`", cfg.batch, spec.arch),
+            what: format!("a batch of {} through `{}`", cfg.batch, arch.text),
             needed,
             limit: MAX_BATCH_BYTES,
         });
     }
     if model.classes() != splits.classes {
         return Err(LabError::Classes {
-            arch: spec.arch,
+            arch: arch.text,
             outputs: model.classes(),
             classes: splits.classes,
         });

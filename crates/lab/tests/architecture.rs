@@ -445,10 +445,6 @@ fn imports_form_no_cycle_and_never_point_up_a_floor() {
         }
         for comp in cycles(&g) {
             let names: Vec<_> = comp.iter().map(name).collect();
-            if c.name == "engine" && names == ["footprint", "residual_spec", "spec"] {
-                // Known, removed by the typed model description (same issue).
-                continue;
-            }
             problems.push(format!(
                 "{}: import cycle between {}",
                 c.name,

@@ -13,7 +13,7 @@
 use engine::layer::Ctx;
 use engine::loss::softmax;
 use engine::rng::Rng;
-use engine::spec::{build, ModelSpec};
+use engine::spec::ModelSpec;
 use engine::Sequential;
 use serde::Serialize;
 
@@ -85,18 +85,10 @@ pub fn run(b: &McBench, mut tick: impl FnMut()) -> Result<McBenchResult> {
     let mut spec = ModelSpec::new(&b.arch);
     spec.dropout = 0.5;
     spec.input_dropout = 0.2;
-    let cnn = b.arch.starts_with('c');
-    let shape: Vec<usize> = if cnn {
-        vec![1, 28, 28]
-    } else {
-        vec![b
-            .arch
-            .split('-')
-            .next()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(784)]
-    };
-    let mut model = build(&spec, &shape, 1)?;
+    // An MLP reads its first number's features, other nets MNIST-shaped images.
+    let arch = spec.arch()?;
+    let shape: Vec<usize> = arch.inputs.map_or(vec![1, 28, 28], |n| vec![n]);
+    let mut model = arch.build(&shape, 1)?;
     let mut rng = Rng::new(3);
     let d: usize = shape.iter().product();
     let data = Dataset {

@@ -91,16 +91,10 @@ struct Setup {
 /// # Errors
 /// An architecture the engine cannot build.
 pub fn run(b: &TrainBench, ps: &[f32], mut tick: impl FnMut()) -> Result<Vec<TrainBenchResult>> {
-    let cnn = b.arch.split('-').any(|t| t.starts_with('c') || t == "p");
-    let sample: Vec<usize> = if cnn {
-        vec![1, 28, 28]
-    } else {
-        let first = b.arch.split('-').next().unwrap_or("");
-        vec![first.parse().map_err(|_| engine::EngineError::Arch {
-            arch: b.arch.clone(),
-            problem: engine::ArchProblem::Token(first.into()),
-        })?]
-    };
+    // An MLP reads its first number's features, other nets MNIST-shaped images.
+    let arch = ModelSpec::new(&b.arch).arch()?;
+    let cnn = arch.reads_sample_shape();
+    let sample: Vec<usize> = arch.inputs.map_or(vec![1, 28, 28], |n| vec![n]);
     let optim = OptimConfig {
         optimizer: b.optimizer,
         ..OptimConfig::default()

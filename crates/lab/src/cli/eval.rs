@@ -103,21 +103,12 @@ fn open_run(dir: &Path) -> Result<(RunConfig, Splits, Sequential)> {
     Ok((cfg, splits, model))
 }
 
-/// Whether MC sampling at `sites` draws any mask in this run's net.
-fn samples_anything(cfg: &RunConfig, sites: McSites) -> bool {
-    let m = &cfg.model;
-    let has = |rnn: bool| {
-        m.arch
-            .split('-')
-            .any(|t| t.trim().starts_with("rnn") == rnn && t.trim().starts_with('r'))
-    };
-    m.dropout > 0.0
-        || m.conv_dropout > 0.0
-        || m.dropconnect > 0.0
-        || (m.drop_path > 0.0 && has(false))
-        || (m.rnn_dropout > 0.0 && has(true))
-        || m.concrete_dropout
-        || (sites == McSites::All && m.input_dropout > 0.0)
+/// Whether MC sampling at `sites` draws any mask in this run's net (a site
+/// of its typed model with a positive rate).
+fn samples_anything(cfg: &RunConfig, splits: &Splits, sites: McSites) -> bool {
+    let spec = cfg.model.spec(splits.train.dim(), splits.classes);
+    spec.arch()
+        .map_or(true, |arch| arch.samples(sites == McSites::All))
 }
 
 /// The weights of the run in `dir`: FNV-1a of its model file's tensor bytes
@@ -249,7 +240,7 @@ pub fn run(mut a: EvalArgs) -> Result<()> {
         }
         let mut kl_mc = None;
         if let Some(t) = a.mc {
-            if samples_anything(&cfg, a.mc_sites) {
+            if samples_anything(&cfg, &splits, a.mc_sites) {
                 let s = Sampling { t, seed: cfg.seed ^ 0x3c, consistent: a.mc_consistent, sites: a.mc_sites, per_pass: cfg.model.dropconnect > 0.0 };
                 let passes = sample::mc_passes(&model, y.len(), &s) + ood_data.as_ref().map_or(0, |o| sample::mc_passes(&model, o.data.len(), &s));
                 let mut ticker = Ticker::new("MC dropout", "passes", passes as u64, !a.quiet);

@@ -151,7 +151,7 @@ pub fn cost(cfg: &RunConfig) -> f64 {
         .train_size
         .unwrap_or(60_000)
         .saturating_sub(cfg.data.val_size);
-    let size = engine::footprint::size(&cfg.model.spec(784, 10), &[1, 28, 28])
+    let size = engine::spec::size(&cfg.model.spec(784, 10), &[1, 28, 28])
         .map(|s| s.params.saturating_add(s.floats_per_sample))
         .unwrap_or(1);
     cfg.epochs as f64 * n.max(1) as f64 * size as f64

@@ -1,13 +1,18 @@
-//! The tokens of an `--arch` string (see [`crate::spec`] for what they build):
+//! The tokens of an `--arch` string, read once (by
+//! `spec::ModelSpec::arch`); tokens are separated
+//! by `-`:
 //!
 //! ```text
 //! N      a dense layer of N units (an MLP's first number: its inputs)
 //! cK     a 3×3 conv with K channels        p      a 2×2 max pool
 //! rH     a residual MLP block, hidden H    rnnH   an Elman RNN of H units over the sample's rows
 //! ```
+//! Every number is a positive integer.
 
 use crate::error::{ArchProblem, EngineError};
 
+/// One token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Tok {
     Conv(usize),
     Pool,
@@ -23,44 +28,32 @@ impl Tok {
     }
 }
 
-pub(crate) fn arch_error(arch: &str, problem: ArchProblem) -> EngineError {
-    EngineError::Arch {
-        arch: arch.to_string(),
-        problem,
-    }
-}
-
+/// The tokens of `arch`.
+///
+/// # Errors
+/// [`ArchProblem::Token`] for the first token that is not one of the grammar's.
 pub(crate) fn parse_arch(arch: &str) -> Result<Vec<Tok>, EngineError> {
-    let bad = |t: &str| arch_error(arch, ArchProblem::Token(t.to_string()));
+    let bad = |t: &str| EngineError::arch(arch, ArchProblem::Token(t.to_string()));
+    let size = |t: &str, k: &str, tok: fn(usize) -> Tok| {
+        k.parse()
+            .ok()
+            .filter(|&k| k > 0)
+            .map(tok)
+            .ok_or_else(|| bad(t))
+    };
     arch.split('-')
         .map(|t| {
             let t = t.trim();
             if t == "p" {
                 Ok(Tok::Pool)
             } else if let Some(k) = t.strip_prefix('c') {
-                k.parse()
-                    .ok()
-                    .filter(|&k| k > 0)
-                    .map(Tok::Conv)
-                    .ok_or_else(|| bad(t))
+                size(t, k, Tok::Conv)
             } else if let Some(k) = t.strip_prefix("rnn") {
-                k.parse()
-                    .ok()
-                    .filter(|&k| k > 0)
-                    .map(Tok::Rnn)
-                    .ok_or_else(|| bad(t))
+                size(t, k, Tok::Rnn)
             } else if let Some(k) = t.strip_prefix('r') {
-                k.parse()
-                    .ok()
-                    .filter(|&k| k > 0)
-                    .map(Tok::Residual)
-                    .ok_or_else(|| bad(t))
+                size(t, k, Tok::Residual)
             } else {
-                t.parse()
-                    .ok()
-                    .filter(|&k| k > 0)
-                    .map(Tok::Dense)
-                    .ok_or_else(|| bad(t))
+                size(t, t, Tok::Dense)
             }
         })
         .collect()
