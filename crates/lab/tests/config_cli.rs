@@ -145,7 +145,7 @@ fn out_of_range_settings_name_their_flag() {
 }
 
 #[test]
-fn the_dropout_variant_is_a_typed_setting_kept_out_of_default_configs() {
+fn the_dropout_variant_is_a_typed_setting_saved_in_the_config() {
     let data = repo("data/sklearn-wine/wine_data.csv");
     let train = |name: &str, extra: &[&str]| -> (String, String) {
         let run = tmp(name);
@@ -168,7 +168,10 @@ fn the_dropout_variant_is_a_typed_setting_kept_out_of_default_configs() {
         (out, cfg)
     };
     let (_, plain) = train("plain", &[]);
-    assert!(!plain.contains("dropout_variant"), "{plain}");
+    assert!(
+        plain.contains("\"dropout_variant\": \"standard\""),
+        "every setting is in config.json: {plain}"
+    );
     let (out, alpha) = train("alpha", &["--act", "selu", "--dropout-variant", "alpha"]);
     assert!(alpha.contains("\"dropout_variant\": \"alpha\""), "{alpha}");
     assert!(out.contains("test acc"), "{out}");

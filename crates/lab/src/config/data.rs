@@ -44,7 +44,7 @@ impl Builtin {
         }
     }
 
-    /// Whether this is the default (kept out of configs, so their cache keys stay).
+    /// Whether this is MNIST, the default.
     pub fn is_mnist(&self) -> bool {
         *self == Builtin::Mnist
     }
@@ -58,7 +58,7 @@ pub struct DataConfig {
     pub path: Option<PathBuf>,
     /// The built-in data set used when `--data` is not given.
     #[arg(long, value_enum, default_value_t = Builtin::Mnist)]
-    #[serde(default, skip_serializing_if = "Builtin::is_mnist")]
+    #[serde(default)]
     pub dataset: Builtin,
     /// CSV label column: `last`, a 0-based index, or a header name.
     #[arg(long, default_value = "last")]
@@ -81,7 +81,7 @@ pub struct DataConfig {
     pub label_noise: f64,
     /// Seed of the data preparation alone (CSV test split, validation split, subset, label noise); default: `--seed`. Lets nets with different inits share one data set.
     #[arg(long)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub data_seed: Option<u64>,
     /// Standardise features with the training set's mean and sd.
     #[arg(long, value_enum, default_value_t = Standardize::Auto)]

@@ -36,7 +36,7 @@ pub enum DropoutSchedule {
 }
 
 impl DropoutSchedule {
-    /// Whether this is the default (kept out of configs, so their cache keys stay).
+    /// Whether every rate stays as given (the default).
     pub fn is_constant(&self) -> bool {
         *self == Self::Constant
     }

@@ -42,39 +42,39 @@ pub struct ModelConfig {
     pub conv_dropout_kind: DropoutKind,
     /// The dropout map at every site: standard (inverted) dropout; alpha (AlphaDropout for SELU nets; per channel after conv blocks with --conv-dropout-kind spatial); gaussian (x·(1 + σz), σ² = p/(1 − p): Gaussian dropout, needs p < 1); noise (x + σz with the same σ).
     #[arg(long, value_enum, default_value_t = DropoutVariant::Standard)]
-    #[serde(default, skip_serializing_if = "DropoutVariant::is_standard")]
+    #[serde(default)]
     pub dropout_variant: DropoutVariant,
     /// DropConnect rate on the weights of hidden dense layers (Wan et al. 2013; inverted: survivors scaled by 1/(1 − p)).
     #[arg(long, default_value_t = 0.0)]
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default)]
     pub dropconnect: f32,
     /// DropPath (stochastic depth) rate of the deepest residual block `rH`; block l of L gets P·l/L (Huang et al. 2016).
     #[arg(long, default_value_t = 0.0, value_name = "P")]
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default)]
     pub drop_path: f32,
     /// Whose coin DropPath tosses: each sample's (as timm and Huang et al.) or one for the whole batch.
     #[arg(long, value_enum, default_value_t = DropPathScope::Sample)]
-    #[serde(default, skip_serializing_if = "DropPathScope::is_sample")]
+    #[serde(default)]
     pub drop_path_scope: DropPathScope,
     /// Dropout rate on an RNN's inputs and recurrent state (`--arch rnn128-10`).
     #[arg(long, default_value_t = 0.0, value_name = "P")]
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default)]
     pub rnn_dropout: f32,
     /// RNN dropout masks: locked (one per sequence, shared by every step; Gal & Ghahramani 2016) or naive (a new mask per step).
     #[arg(long, value_enum, default_value_t = RnnDropout::Locked)]
-    #[serde(default, skip_serializing_if = "RnnDropout::is_locked")]
+    #[serde(default)]
     pub rnn_dropout_kind: RnnDropout,
     /// Concrete dropout (Gal, Hron & Kendall 2017): a learned rate on the input of every dense layer (initial p 0.1, τ 0.1, length scale 1e-4; use with --dropout 0 --input-dropout 0 --weight-decay 0 --optimizer adam).
     #[arg(long)]
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default)]
     pub concrete_dropout: bool,
     /// Dropout-rate schedule, a factor on every rate per step: constant, early:EPOCHS, late:EPOCHS, ramp:EPOCHS, curriculum:GAMMA.
     #[arg(long, default_value = "constant")]
-    #[serde(default, skip_serializing_if = "DropoutSchedule::is_constant")]
+    #[serde(default)]
     pub dropout_schedule: DropoutSchedule,
     /// DropBlock's block size b (with --conv-dropout-kind block; default 3): b × b blocks of each channel are dropped.
     #[arg(long, value_name = "B")]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub drop_block_size: Option<usize>,
     /// Normalisation in hidden blocks: none, BatchNorm, LayerNorm.
     #[arg(long, value_enum, default_value_t = Norm::None)]
@@ -88,11 +88,6 @@ pub struct ModelConfig {
     /// Weight init [default: he for relu, lecun for selu, xavier otherwise].
     #[arg(long, value_enum)]
     pub init: Option<Init>,
-}
-
-/// Whether a rate is 0 (kept out of config.json, so older cache keys stay).
-fn is_zero(p: &f32) -> bool {
-    *p == 0.0
 }
 
 impl ModelConfig {

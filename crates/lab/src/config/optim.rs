@@ -166,13 +166,6 @@ pub enum MomentumForm {
     Dampened,
 }
 
-impl MomentumForm {
-    /// Whether this is the default (kept out of configs, so their cache keys stay).
-    pub fn is_default(&self) -> bool {
-        *self == Self::HeavyBall
-    }
-}
-
 /// A momentum schedule from μ0 towards μ1: linear over the first K epochs
 /// (then μ1), written `MU0:MU1:K`; or, written `exp:MU0:MU1:T`, the
 /// approach μ_t = μ1 − (μ1 − μ0)·exp(−t/T) over optimizer steps t (the
@@ -260,11 +253,11 @@ pub struct OptimConfig {
     pub nesterov: bool,
     /// SGD momentum form: heavy-ball (v ← μv + g) or dampened (v ← μv + (1 − μ)g, Hinton et al. 2012).
     #[arg(long, value_enum, default_value_t = MomentumForm::HeavyBall)]
-    #[serde(default, skip_serializing_if = "MomentumForm::is_default")]
+    #[serde(default)]
     pub momentum_form: MomentumForm,
     /// SGD momentum schedule (overrides --momentum): MU0:MU1:EPOCHS, linear over the first EPOCHS epochs, e.g. 0.5:0.99:500; or exp:MU0:MU1:STEPS, μ1 − (μ1 − μ0)·e^(−t/STEPS) per step.
     #[arg(long)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub momentum_ramp: Option<MomentumRamp>,
     /// L2 weight decay λ (weights only; decoupled for AdamW).
     #[arg(long, default_value_t = 0.0)]

@@ -4,9 +4,7 @@
 //! study resumes and no configuration is trained twice.
 //!
 //! ```text
-//! key = FNV-1a-64("v" ‖ VERSION ‖ JSON(identity(config)))
-//! identity(config) = config with threads = 0 and a user's data path replaced
-//!                    by the data's content id ([`crate::data::content`])
+//! key = FNV-1a-64("v" ‖ VERSION ‖ JSON(RunKey::of(config)))   (super::key)
 //! ```
 //! A user's file is known by its bytes, not its path: a file copied over the
 //! path is another run, and shards that mount the data at different paths
@@ -110,33 +108,9 @@ impl RunOut {
 /// The entry format and engine numerics version; older entries are retrained.
 pub const VERSION: u32 = 3;
 
-/// The configuration as the cache knows it (see the module docs).
-pub fn identity(cfg: &RunConfig) -> RunConfig {
-    let mut c = cfg.clone();
-    c.threads = 0;
-    if let Some(p) = &c.data.path {
-        c.data.path = Some(crate::data::content::id(p).into());
-    }
-    c
-}
-
-/// Whether the data of `cfg` could be read for its identity.
-pub fn readable(cfg: &RunConfig) -> bool {
-    identity(cfg).data.path.is_none_or(|p| {
-        !p.to_string_lossy()
-            .starts_with(crate::data::content::UNREADABLE)
-    })
-}
-
-/// The cache key of a run configuration (see the module docs).
+/// The cache key of a run configuration (see [`super::key`]).
 pub fn key(cfg: &RunConfig) -> String {
-    let c = identity(cfg);
-    let text = format!(
-        "v{}{}",
-        VERSION,
-        serde_json::to_string(&c).expect("a config always serialises")
-    );
-    crate::fnv::hex(text.as_bytes())
+    super::key::RunKey::of(cfg).hex()
 }
 
 #[cfg(test)]
@@ -207,6 +181,7 @@ mod tests {
         let before = key(&on(&a));
         std::fs::write(&a, "9,9,1\n8,8,0\n7,7,1\n").unwrap();
         assert_ne!(key(&on(&a)), before, "another file copied over the path");
+        let readable = |c: &RunConfig| crate::runner::key::RunKey::of(c).readable();
         assert!(readable(&on(&a)));
         assert!(!readable(&on(&dir.path().join("gone.csv"))));
         assert!(readable(&RunConfig::default()), "built-in data");

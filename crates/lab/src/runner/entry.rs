@@ -2,7 +2,7 @@
 //! record of a run that diverged.
 //!
 //! ```text
-//! <key>.json         {version, config (the cache's identity of it), out, model_fnv, checksum}
+//! <key>.json         {version, config (its RunKey, super::key), out, model_fnv, checksum}
 //!                    checksum = FNV-1a-64(JSON of {version, config, out, model_fnv})
 //! <key>.safetensors  the trained model when a claim needs it; model_fnv = FNV-1a-64(its bytes)
 //! <key>.lock         held while the run trains (see [`crate::lock`])
@@ -24,6 +24,7 @@ use engine::Sequential;
 use serde::{Deserialize, Serialize};
 
 use super::cache::{RunOut, VERSION};
+use super::key::RunKey;
 use crate::config::RunConfig;
 use crate::error::{LabError, Result};
 use crate::fnv::hex;
@@ -31,7 +32,7 @@ use crate::fnv::hex;
 #[derive(Serialize, Deserialize)]
 struct Body {
     version: u32,
-    config: RunConfig,
+    config: RunKey,
     out: RunOut,
     model_fnv: Option<String>,
 }
@@ -49,8 +50,8 @@ fn checksum(body: &Body) -> String {
         .as_bytes())
 }
 
-fn cache_config(cfg: &RunConfig) -> RunConfig {
-    super::cache::identity(cfg)
+fn cache_config(cfg: &RunConfig) -> RunKey {
+    RunKey::of(cfg)
 }
 
 /// Paths of the entry `key` in `dir`.
@@ -160,7 +161,7 @@ pub fn write(
     out: &RunOut,
     model: Option<&mut Sequential>,
 ) -> Result<()> {
-    if !super::cache::readable(cfg) {
+    if !RunKey::of(cfg).readable() {
         let path = cfg.data.path.clone().unwrap_or_default();
         return Err(LabError::Io {
             source: std::io::Error::other(
@@ -195,7 +196,7 @@ pub fn write(
 #[derive(Serialize, Deserialize)]
 struct Diverged {
     version: u32,
-    config: RunConfig,
+    config: RunKey,
     /// The loss as text (NaN and infinities are not JSON numbers).
     loss: String,
     step: u32,

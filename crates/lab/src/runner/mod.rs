@@ -22,6 +22,7 @@ use engine::Sequential;
 pub mod cache;
 pub mod entry;
 pub mod job;
+pub mod key;
 pub mod long_run;
 mod memorised;
 pub mod plan;
