@@ -164,8 +164,22 @@ fn tune_recommends_the_best_validation_mean() {
 #[test]
 fn bad_grids_are_explained() {
     for (grid, says) in [
-        ("dropot=0.1", "a similar argument exists: '--dropout'"),
+        (
+            "dropot=0.1",
+            "`dropot` is not a train option; did you mean `dropout`?",
+        ),
         ("dropout=1.5", "--dropout 1.5"),
+        (
+            "act=rleu",
+            "--act rleu: not one of relu, tanh, sigmoid, selu",
+        ),
+        ("dropout-variant=gausian", "did you mean `gaussian`?"),
+        ("lr=fast", "--lr fast: invalid float literal"),
+        (
+            "schedule=linear",
+            "--schedule linear: `linear`: expected constant",
+        ),
+        ("nesterov=1", "--nesterov is a switch and takes no value"),
         ("0.1,dropout=0", "before any name="),
         ("dropout=0:1:0", "step > 0"),
         (

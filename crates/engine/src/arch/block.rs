@@ -12,20 +12,16 @@
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
 )]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Norm {
     /// None.
     #[default]
     #[serde(rename = "none")]
-    #[cfg_attr(feature = "clap", value(name = "none"))]
     None,
     /// BatchNorm (1-d for dense, 2-d for conv).
     #[serde(rename = "bn")]
-    #[cfg_attr(feature = "clap", value(name = "bn"))]
     Batch,
     /// LayerNorm (dense blocks only).
     #[serde(rename = "ln")]
-    #[cfg_attr(feature = "clap", value(name = "ln"))]
     Layer,
 }
 
@@ -43,7 +39,6 @@ impl Norm {
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
 )]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum DropPlace {
     /// `Dense → norm → act → dropout`.

@@ -23,7 +23,6 @@ pub const SELU_ALPHA: f32 = 1.673_263_2;
 
 /// Which activation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Activation {
     /// Rectified linear unit.

@@ -33,7 +33,6 @@ use crate::tensor::Tensor;
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
 )]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum DropoutKind {
     /// Each element on its own (Srivastava et al. 2014).
@@ -49,7 +48,6 @@ pub enum DropoutKind {
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
 )]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum DropoutVariant {
     /// Inverted dropout: dropped → 0, kept → x / (1 − p).
@@ -61,13 +59,6 @@ pub enum DropoutVariant {
     Gaussian,
     /// Additive Gaussian noise: x + σz with the same σ; needs p < 1.
     Noise,
-}
-
-impl DropoutVariant {
-    /// Whether this is the default (kept out of configs, so their cache keys stay).
-    pub fn is_standard(&self) -> bool {
-        *self == Self::Standard
-    }
 }
 
 /// The map of one site.

@@ -21,7 +21,6 @@ use crate::tensor::Tensor;
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
 )]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum DropPathScope {
     /// Each sample its own coin (Huang et al. 2016; timm's drop_path).
@@ -29,13 +28,6 @@ pub enum DropPathScope {
     Sample,
     /// One coin for the batch: the block is skipped for the whole step.
     Batch,
-}
-
-impl DropPathScope {
-    /// Whether this is the default (kept out of configs).
-    pub fn is_sample(&self) -> bool {
-        *self == Self::Sample
-    }
 }
 
 /// A branch layer and the name its parameters get.

@@ -27,7 +27,6 @@ use crate::tensor::Tensor;
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
 )]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum RnnDropout {
     /// One mask per sequence (Gal & Ghahramani 2016).
@@ -35,13 +34,6 @@ pub enum RnnDropout {
     Locked,
     /// A new mask at every time step.
     Naive,
-}
-
-impl RnnDropout {
-    /// Whether this is the default (kept out of configs).
-    pub fn is_locked(&self) -> bool {
-        *self == Self::Locked
-    }
 }
 
 /// The recurrent layer.

@@ -10,6 +10,7 @@ use engine::spec::Norm;
 use lab::bench::train::{TrainBench, TrainBenchResult};
 use lab::config::OptimizerName;
 
+use super::choice::parser;
 use super::progress::bar;
 
 #[derive(Args)]
@@ -21,10 +22,10 @@ pub struct TrainBenchArgs {
     #[arg(long, default_value = "784-1024-1024-10")]
     arch: String,
     /// Normalisation in hidden blocks.
-    #[arg(long, value_enum, default_value_t = Norm::None)]
+    #[arg(long, value_parser = parser::<Norm>(), default_value = "none")]
     norm: Norm,
     /// Optimizer (lr 1e-3; SGD with momentum 0.9).
-    #[arg(long, value_enum, default_value_t = OptimizerName::Sgd)]
+    #[arg(long, value_parser = parser::<OptimizerName>(), default_value = "sgd")]
     optimizer: OptimizerName,
     /// Conv dropout rate (CNNs).
     #[arg(long, default_value_t = 0.0)]

@@ -23,6 +23,7 @@ use lab::uq::report::{kl, summarize, Arm, Report};
 use lab::uq::sample::{self, McSites, Sampling};
 use lab::uq::{page, per_sample, temperature};
 
+use super::choice::parser;
 use super::eval_print::print_report;
 use super::progress::Ticker;
 
@@ -46,7 +47,7 @@ pub struct EvalArgs {
     #[arg(long, requires = "mc")]
     mc_consistent: bool,
     /// MC: the dropout sites sampled — all (input dropout included) or hidden only.
-    #[arg(long, value_enum, default_value_t = McSites::All, requires = "mc")]
+    #[arg(long, value_parser = parser::<McSites>(), default_value = "all", requires = "mc")]
     mc_sites: McSites,
     /// Out-of-distribution samples: `mnist`, `fashion` (built in) or a CSV / IDX directory; their labels are ignored.
     #[arg(long, value_name = "DATA")]

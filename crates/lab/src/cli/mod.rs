@@ -24,16 +24,19 @@ macro_rules! out {
 mod bench_kernel;
 mod bench_mc;
 mod bench_train;
+mod choice;
+mod choices;
 mod distribute;
 mod eval;
 mod eval_print;
+mod flags;
 mod progress;
 mod study;
 mod sweep;
 mod train;
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use lab::config::ConfigError;
 use lab::data::DataError;
 use lab::LabError;
@@ -86,6 +89,14 @@ enum BenchCommand {
     Train(bench_train::TrainBenchArgs),
     /// MC-dropout inference throughput: T passes batched vs the plain loop.
     Mc(bench_mc::McBenchArgs),
+}
+
+/// The command line, parsed (clap's own exit on `--help`, `--version` and
+/// malformed flags), with each run flag's help showing the library default.
+pub fn parse() -> Cli {
+    let mut cmd = flags::show_defaults(Cli::command());
+    let m = cmd.get_matches_mut();
+    Cli::from_arg_matches(&m).unwrap_or_else(|e| e.format(&mut cmd).exit())
 }
 
 /// Run the parsed command.

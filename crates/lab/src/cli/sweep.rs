@@ -3,28 +3,28 @@
 //! cache machinery, so both plan, shard and merge.
 //!
 //! A grid point's run is the user's train flags with the point's values
-//! appended (the last value of an option wins), parsed by the same clap
-//! definition as `train` — so any train option can be an axis; `a:b:step`
-//! is a range for an option that takes one number (clap's value type says
-//! which), any other value with colons one literal value.
+//! set over them: each axis value is parsed once, by the same flag
+//! definitions as `train` ([`RunFlags`]), into a typed override — so any
+//! train option that takes a value can be an axis; `a:b:step` is a range
+//! for an option that takes one number (its value type says which), any
+//! other value with colons one literal value.
 //!
 //! `tune` is in `sweep/tune.rs`.
 
 use std::any::TypeId;
-use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Result};
-use clap::parser::ValueSource;
-use clap::{Args, CommandFactory, Parser};
-use lab::config::RunConfig;
+use clap::error::{ContextKind, ErrorKind};
+use clap::Args;
 use lab::html::RunInfo;
 use lab::runner::{plan, require_complete, Job, Runner};
 use lab::stats::Est;
 use lab::sweep::{grid, page, Point, PointRuns, Sweep};
 
 use super::distribute::{parse_shard, print_plan, shard_run, threads, Distribute};
+use super::flags::{self, RunFlags};
 use super::progress::StudyBars;
 
 mod tune;
@@ -69,48 +69,7 @@ pub struct SweepArgs {
     #[command(flatten)]
     common: Common,
     #[command(flatten)]
-    run: RunConfig,
-}
-
-/// A run configuration from flags alone (a grid point's).
-#[derive(Parser)]
-#[command(
-    no_binary_name = true,
-    args_override_self = true,
-    allow_negative_numbers = true
-)]
-struct RunFlags {
-    #[command(flatten)]
-    run: RunConfig,
-}
-
-/// The train flags the user gave on the command line of subcommand `sub`
-/// (`A` its arguments), as text to parse again with a point's values.
-fn given_train_flags<A: Args>(sub: &'static str) -> Result<Vec<OsString>> {
-    let args: Vec<OsString> = std::env::args_os().collect();
-    let at = args
-        .iter()
-        .position(|a| a == sub)
-        .ok_or_else(|| anyhow!("`{sub}` not on the command line"))?;
-    let cmd = A::augment_args(clap::Command::new(sub));
-    let m = cmd.try_get_matches_from(&args[at..])?;
-    let mut out = Vec::new();
-    for a in RunFlags::command().get_arguments() {
-        let id = a.get_id().as_str();
-        if m.value_source(id) != Some(ValueSource::CommandLine) {
-            continue;
-        }
-        let Some(long) = a.get_long() else { continue };
-        if a.get_action().takes_values() {
-            for v in m.get_raw(id).into_iter().flatten() {
-                out.push(format!("--{long}").into());
-                out.push(v.to_os_string());
-            }
-        } else {
-            out.push(format!("--{long}").into());
-        }
-    }
-    Ok(out)
+    run: RunFlags,
 }
 
 /// Whether train option `--name` takes one number (a range can be its values).
@@ -124,51 +83,77 @@ fn takes_a_number(name: &str) -> bool {
         TypeId::of::<i64>(),
         TypeId::of::<i32>(),
     ];
-    RunFlags::command().get_arguments().any(|a| {
+    flags::command().get_arguments().any(|a| {
         a.get_long() == Some(name)
             && a.get_action().takes_values()
             && numbers.iter().any(|t| a.get_value_parser().type_id() == *t)
     })
 }
 
-/// The points of `grid` on top of the user's flags `base`.
-fn points(grid_text: &str, base: &[OsString]) -> Result<Vec<Point>> {
+/// The value `value` of grid axis `name`, parsed once into the one flag it
+/// sets; the error says what is wrong and names the nearest option or value.
+fn override_of(name: &str, value: &str) -> Result<RunFlags, String> {
+    let cmd = flags::command();
+    let Some(arg) = cmd.get_arguments().find(|a| a.get_long() == Some(name)) else {
+        let near = cmd
+            .get_arguments()
+            .filter_map(|a| a.get_long())
+            .map(|l| (strsim::jaro(name, l), l))
+            .filter(|(s, _)| *s > 0.7)
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        return Err(match near {
+            Some((_, l)) => format!("`{name}` is not a train option; did you mean `{l}`?"),
+            None => format!("`{name}` is not a train option (see `dropout-lab train --help`)"),
+        });
+    };
+    if !arg.get_action().takes_values() {
+        return Err(format!(
+            "--{name} is a switch and takes no value: give it outside the grid to turn it on for every point"
+        ));
+    }
+    RunFlags::parse([format!("--{name}"), value.to_string()]).map_err(|e| {
+        let ctx = |k| e.get(k).map(ToString::to_string);
+        match e.kind() {
+            ErrorKind::InvalidValue => format!(
+                "--{name} {value}: not one of {}{}",
+                ctx(ContextKind::ValidValue).unwrap_or_default(),
+                ctx(ContextKind::SuggestedValue)
+                    .map(|t| format!("; did you mean `{t}`?"))
+                    .unwrap_or_default()
+            ),
+            _ => match std::error::Error::source(&e) {
+                Some(why) => format!("--{name} {value}: {why}"),
+                None => format!("--{name} {value}: {}", e.kind()),
+            },
+        }
+    })
+}
+
+/// The points of `grid_text` on top of the user's flags `base`: each axis
+/// value parsed once into a typed override, a point's config the base with
+/// its overrides set (a grid value wins over the same flag given outside).
+fn points(grid_text: &str, base: &RunFlags) -> Result<Vec<Point>> {
     let axes = grid::parse(grid_text, &takes_a_number).map_err(|e| anyhow!("--grid: {e}"))?;
+    let mut over = std::collections::HashMap::new();
+    for a in &axes {
+        for v in &a.values {
+            let f = override_of(&a.name, v).map_err(|e| anyhow!("--grid: {e}"))?;
+            over.insert((a.name.clone(), v.clone()), f);
+        }
+    }
+    let base = base.config();
     grid::points(&axes)
         .into_iter()
         .map(|values| {
-            let mut argv = base.to_vec();
-            for (n, v) in &values {
-                argv.push(format!("--{n}").into());
-                argv.push(v.into());
+            let mut config = base.clone();
+            for nv in &values {
+                over[nv].apply(&mut config);
             }
             let label = lab::sweep::label(&values);
-            let flags = RunFlags::try_parse_from(&argv).map_err(|e| {
-                // clap's first line and its tip, without the usage of the inner parser.
-                let text = e.render().to_string();
-                let mut lines = text
-                    .lines()
-                    .filter(|l| l.starts_with("error:") || l.trim_start().starts_with("tip:"));
-                let first = lines
-                    .next()
-                    .unwrap_or("")
-                    .trim_start_matches("error: ")
-                    .to_string();
-                let tips: Vec<&str> = lines.map(str::trim).collect();
-                anyhow!(
-                    "--grid point {label}: {first}{}{}",
-                    if tips.is_empty() { "" } else { "; " },
-                    tips.join("; ")
-                )
-            })?;
-            flags
-                .run
+            config
                 .validate()
                 .map_err(|e| anyhow!("--grid point {label}: {}", super::message(&e.into())))?;
-            Ok(Point {
-                values,
-                config: flags.run,
-            })
+            Ok(Point { values, config })
         })
         .collect()
 }
@@ -228,11 +213,6 @@ fn execute(sweep: &Sweep, c: &Common, out: &Path) -> Result<Option<(Vec<PointRun
     Ok(Some((points, info)))
 }
 
-/// Threads: `--threads` when given, else the scheduler's allocation, else 2.
-fn pool_threads(given_flags: &[OsString], flag: usize) -> usize {
-    threads(given_flags.iter().any(|a| a == "--threads").then_some(flag))
-}
-
 fn sweep_of(points: Vec<Point>, c: &Common) -> Sweep {
     Sweep {
         points,
@@ -243,9 +223,8 @@ fn sweep_of(points: Vec<Point>, c: &Common) -> Sweep {
 
 /// `dropout-lab sweep`.
 pub fn run_sweep(a: SweepArgs) -> Result<()> {
-    let base = given_train_flags::<SweepArgs>("sweep")?;
-    let pts = points(&a.grid, &base)?;
-    let pool = super::pool(pool_threads(&base, a.run.threads))?;
+    let pts = points(&a.grid, &a.run)?;
+    let pool = super::pool(threads(a.run.threads))?;
     let sweep = sweep_of(pts, &a.common);
     let Some((res, info)) = pool.install(|| execute(&sweep, &a.common, &a.out))? else {
         return Ok(());

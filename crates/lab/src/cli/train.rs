@@ -1,5 +1,5 @@
-//! `dropout-lab train`: the run configuration as flags (flattened from
-//! [`RunConfig`]), validated before any data is loaded; a run directory with
+//! `dropout-lab train`: the run configuration as flags ([`RunFlags`] over
+//! the library's defaults), validated before any data is loaded; a run directory with
 //! `config.json`, `metrics.jsonl` and `model.safetensors`; a summary as text
 //! or one JSON object.
 
@@ -12,6 +12,7 @@ use lab::data::{load, Splits};
 use lab::rundir::{self, ensemble};
 use lab::train::{build_model, train, LoopOptions, Summary};
 
+use super::flags::RunFlags;
 use super::progress::TrainProgress;
 
 #[derive(Args)]
@@ -32,7 +33,7 @@ use super::progress::TrainProgress;
 )]
 pub struct TrainArgs {
     #[command(flatten)]
-    run: RunConfig,
+    run: RunFlags,
     /// Evaluate train/val/test every this many epochs (and always after the last; 0 = last only).
     /// Default 1; a resumed run keeps the value it was started with.
     #[arg(long, value_name = "K")]
@@ -74,12 +75,8 @@ pub struct TrainArgs {
 /// stored ones (results are the same on any count), so the model file's
 /// embedded config — and its bytes — are those of an uninterrupted run; the
 /// pool takes `--threads`.
-fn resumed_config(dir: &Path, stored: RunConfig, flags: &RunConfig) -> Result<RunConfig> {
-    let defaults = RunConfig {
-        threads: flags.threads,
-        ..RunConfig::default()
-    };
-    if *flags != defaults {
+fn resumed_config(dir: &Path, stored: RunConfig, flags: &RunFlags) -> Result<RunConfig> {
+    if flags.given().iter().any(|id| id != "threads") {
         bail!(
             "--resume continues the run with the settings stored in {}; drop the other run flags (only --threads may change)",
             dir.display()
@@ -143,7 +140,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
     };
     let (mut cfg, k) = match (&a.resume, stored) {
         (Some(dir), Some((cfg, k))) => (resumed_config(dir, cfg, &a.run)?, k),
-        _ => (a.run.clone(), a.ensemble.unwrap_or(1)),
+        _ => (a.run.config(), a.ensemble.unwrap_or(1)),
     };
     cfg.validate()?;
     if a.resume.is_none() {
@@ -157,7 +154,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
     // Threads, data and model are checked before any directory is made, so
     // a bad setting leaves nothing behind.
     let pool = super::pool(if a.resume.is_some() {
-        a.run.threads
+        a.run.threads.unwrap_or(RunConfig::default().threads)
     } else {
         cfg.threads
     })?;
@@ -386,4 +383,19 @@ fn print_summary(s: &Summary) {
     }
     out!("throughput    {:.0} samples/s", s.samples_per_s);
     out!("wall time     {:.1} s", s.wall_s);
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    #[test]
+    fn an_empty_train_command_line_is_the_library_default() {
+        let cli = crate::cli::Cli::try_parse_from(["dropout-lab", "train"]).unwrap();
+        let crate::cli::Command::Train(a) = cli.command else {
+            panic!("train parses as train")
+        };
+        assert_eq!(a.run.config(), lab::config::RunConfig::default());
+        assert!(a.run.given().is_empty());
+    }
 }

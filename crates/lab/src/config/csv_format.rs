@@ -70,7 +70,7 @@ impl fmt::Display for LabelColumn {
 }
 
 /// What the first line of a CSV is.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Header {
     /// Decide from the line (see the module docs); refuse when unclear.

@@ -3,13 +3,12 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
 use serde::{Deserialize, Serialize};
 
 use super::csv_format::{Header, LabelColumn};
 
 /// Standardisation policy: `x ← (x − μ) / σ` with μ, σ from the training set.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Standardize {
     /// CSV data yes, IDX images no (they are scaled to [0, 1]).
@@ -22,7 +21,7 @@ pub enum Standardize {
 }
 
 /// A data set compiled into the binary (see `data/*/README.md`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Builtin {
     /// MNIST handwritten digits (LeCun et al. 1998).
@@ -51,39 +50,46 @@ impl Builtin {
 }
 
 /// Data settings.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Args)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DataConfig {
     /// A CSV file, or a directory with the four MNIST-named IDX files (.gz or raw). Default: the built-in `--dataset`.
-    #[arg(long = "data")]
     pub path: Option<PathBuf>,
     /// The built-in data set used when `--data` is not given.
-    #[arg(long, value_enum, default_value_t = Builtin::Mnist)]
     #[serde(default)]
     pub dataset: Builtin,
     /// CSV label column: `last`, a 0-based index, or a header name.
-    #[arg(long, default_value = "last")]
     pub label_column: LabelColumn,
     /// CSV: is the first line a header? `auto` decides and refuses when the line is ambiguous.
-    #[arg(long, value_enum, default_value_t = Header::Auto)]
     #[serde(default)]
     pub header: Header,
     /// CSV only: fraction held out (stratified, seeded) as the test set.
-    #[arg(long, default_value_t = 0.2)]
     pub test_fraction: f64,
     /// Keep a stratified subset of this many training samples.
-    #[arg(long)]
     pub train_size: Option<usize>,
     /// Validation samples taken (stratified) from the training file.
-    #[arg(long, default_value_t = 0)]
     pub val_size: usize,
     /// Symmetric label noise on the training labels (fraction in [0, 1)).
-    #[arg(long, default_value_t = 0.0)]
     pub label_noise: f64,
     /// Seed of the data preparation alone (CSV test split, validation split, subset, label noise); default: `--seed`. Lets nets with different inits share one data set.
-    #[arg(long)]
     #[serde(default)]
     pub data_seed: Option<u64>,
     /// Standardise features with the training set's mean and sd.
-    #[arg(long, value_enum, default_value_t = Standardize::Auto)]
     pub standardize: Standardize,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            path: None,
+            dataset: Builtin::Mnist,
+            label_column: LabelColumn::Last,
+            header: Header::Auto,
+            test_fraction: 0.2,
+            train_size: None,
+            val_size: 0,
+            label_noise: 0.0,
+            data_seed: None,
+            standardize: Standardize::Auto,
+        }
+    }
 }

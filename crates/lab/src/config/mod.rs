@@ -1,15 +1,17 @@
 //! The run configuration: one typed value that says everything needed to
 //! rebuild a run's data split, model and optimizer. The same structs are the
-//! `train` command line (flattened clap args), the study's runs (a function
-//! `seed → RunConfig` starting from `..RunConfig::default()`), and the run
-//! directory's `config.json`.
+//! study's runs (a function `seed → RunConfig` starting from
+//! `..RunConfig::default()`), the run directory's `config.json`, and — as
+//! the binary's flags over these defaults — the `train` command line. The
+//! library knows no flags: the binary's `cli/flags` maps them onto these
+//! types.
 //!
-//! Parsing happens once, at the edge (clap's value enums, [`std::str::FromStr`]
-//! for schedules and label columns); [`RunConfig::validate`] checks ranges
-//! once, before any data is loaded; after that nothing is re-parsed.
+//! Parsing happens once, at the edge (named choices by their serde names,
+//! [`std::str::FromStr`] for schedules and label columns);
+//! [`RunConfig::validate`] checks ranges once, before any data is loaded;
+//! after that nothing is re-parsed.
 //!
-//! Defaults are written once, in the clap attributes; `Default` builds a value
-//! from them ([`from_defaults`]).
+//! Defaults are written once, in the `Default` impls of these types.
 //!
 //! `config.json` carries `format` ([`FORMAT`]). Format 1 (before typed enums)
 //! had `model.spatial: bool` and `model.init: "auto"`; it is migrated on load.
@@ -20,7 +22,6 @@ pub mod dropout_schedule;
 pub mod model;
 pub mod optim;
 
-use clap::{Args, FromArgMatches};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -59,32 +60,24 @@ pub enum ConfigError {
 }
 
 /// A whole run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Args)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunConfig {
     /// `config.json` format ([`FORMAT`]).
-    #[arg(skip = FORMAT)]
     #[serde(default = "format_one")]
     pub format: u32,
     /// Data.
-    #[command(flatten)]
     pub data: DataConfig,
     /// Model.
-    #[command(flatten)]
     pub model: ModelConfig,
     /// Optimisation.
-    #[command(flatten)]
     pub optim: OptimConfig,
     /// Epochs.
-    #[arg(long, default_value_t = 10)]
     pub epochs: usize,
     /// Batch size.
-    #[arg(long, default_value_t = 128)]
     pub batch: usize,
     /// Seed of data preparation, init, shuffling and dropout masks.
-    #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Threads (results are bit-identical for any count).
-    #[arg(long, default_value_t = 2)]
     pub threads: usize,
 }
 
@@ -92,25 +85,20 @@ fn format_one() -> u32 {
     1
 }
 
-/// A value of `T` with every argument at its clap default.
-pub fn from_defaults<T: Args + FromArgMatches>() -> T {
-    let cmd = T::augment_args(clap::Command::new("defaults"));
-    let m = cmd
-        .try_get_matches_from(["defaults"])
-        .expect("every config argument has a default");
-    T::from_arg_matches(&m).expect("clap defaults parse")
-}
-
-macro_rules! defaults {
-    ($($t:ty),*) => {$(
-        impl Default for $t {
-            fn default() -> Self {
-                from_defaults()
-            }
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            format: FORMAT,
+            data: DataConfig::default(),
+            model: ModelConfig::default(),
+            optim: OptimConfig::default(),
+            epochs: 10,
+            batch: 128,
+            seed: 0,
+            threads: 2,
         }
-    )*};
+    }
 }
-defaults!(RunConfig, DataConfig, ModelConfig, OptimConfig);
 
 fn check(
     ok: bool,
@@ -280,7 +268,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_come_from_the_cli_attributes() {
+    fn the_defaults() {
         let c = RunConfig::default();
         assert_eq!(c.format, FORMAT);
         assert_eq!(c.model.arch, "{in}-1024-1024-{classes}");

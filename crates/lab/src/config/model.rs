@@ -9,7 +9,6 @@
 //! Every dropout site uses one map, `dropout_variant` (inverted dropout or AlphaDropout);
 //! `dropconnect` drops the weights of hidden dense layers instead of their outputs.
 
-use clap::Args;
 use engine::init::Init;
 use engine::layers::residual::DropPathScope;
 use engine::layers::{Activation, DropoutKind, DropoutVariant};
@@ -20,74 +19,81 @@ use serde::{Deserialize, Serialize};
 use super::DropoutSchedule;
 
 /// Model settings.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Args)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelConfig {
     /// Architecture: MLP `784-1024-1024-10` (`{in}`/`{classes}` are filled from the data), CNN `c32-p-c64-p-128-10`, residual MLP blocks `rH` (hidden width H, width kept: `{in}-256-r512-r512-{classes}`), an RNN over the rows of each image `rnn128-{classes}` (sequential MNIST).
-    #[arg(long, default_value = "{in}-1024-1024-{classes}")]
     pub arch: String,
     /// Hidden activation.
-    #[arg(long, value_enum, default_value_t = Activation::Relu)]
     pub act: Activation,
     /// Dropout rate after each hidden dense layer.
-    #[arg(long, default_value_t = 0.5)]
     pub dropout: f32,
     /// Dropout rate on the input.
-    #[arg(long, default_value_t = 0.2)]
     pub input_dropout: f32,
     /// Dropout rate after each conv block.
-    #[arg(long, default_value_t = 0.0)]
     pub conv_dropout: f32,
     /// What one conv-dropout mask bit drops: one element, a whole channel (spatial dropout), or a b × b block (DropBlock).
-    #[arg(long, value_enum, default_value_t = DropoutKind::Element)]
     pub conv_dropout_kind: DropoutKind,
     /// The dropout map at every site: standard (inverted) dropout; alpha (AlphaDropout for SELU nets; per channel after conv blocks with --conv-dropout-kind spatial); gaussian (x·(1 + σz), σ² = p/(1 − p): Gaussian dropout, needs p < 1); noise (x + σz with the same σ).
-    #[arg(long, value_enum, default_value_t = DropoutVariant::Standard)]
     #[serde(default)]
     pub dropout_variant: DropoutVariant,
     /// DropConnect rate on the weights of hidden dense layers (Wan et al. 2013; inverted: survivors scaled by 1/(1 − p)).
-    #[arg(long, default_value_t = 0.0)]
     #[serde(default)]
     pub dropconnect: f32,
     /// DropPath (stochastic depth) rate of the deepest residual block `rH`; block l of L gets P·l/L (Huang et al. 2016).
-    #[arg(long, default_value_t = 0.0, value_name = "P")]
     #[serde(default)]
     pub drop_path: f32,
     /// Whose coin DropPath tosses: each sample's (as timm and Huang et al.) or one for the whole batch.
-    #[arg(long, value_enum, default_value_t = DropPathScope::Sample)]
     #[serde(default)]
     pub drop_path_scope: DropPathScope,
     /// Dropout rate on an RNN's inputs and recurrent state (`--arch rnn128-10`).
-    #[arg(long, default_value_t = 0.0, value_name = "P")]
     #[serde(default)]
     pub rnn_dropout: f32,
     /// RNN dropout masks: locked (one per sequence, shared by every step; Gal & Ghahramani 2016) or naive (a new mask per step).
-    #[arg(long, value_enum, default_value_t = RnnDropout::Locked)]
     #[serde(default)]
     pub rnn_dropout_kind: RnnDropout,
     /// Concrete dropout (Gal, Hron & Kendall 2017): a learned rate on the input of every dense layer (initial p 0.1, τ 0.1, length scale 1e-4; use with --dropout 0 --input-dropout 0 --weight-decay 0 --optimizer adam).
-    #[arg(long)]
     #[serde(default)]
     pub concrete_dropout: bool,
     /// Dropout-rate schedule, a factor on every rate per step: constant, early:EPOCHS, late:EPOCHS, ramp:EPOCHS, curriculum:GAMMA.
-    #[arg(long, default_value = "constant")]
     #[serde(default)]
     pub dropout_schedule: DropoutSchedule,
     /// DropBlock's block size b (with --conv-dropout-kind block; default 3): b × b blocks of each channel are dropped.
-    #[arg(long, value_name = "B")]
     #[serde(default)]
     pub drop_block_size: Option<usize>,
     /// Normalisation in hidden blocks: none, BatchNorm, LayerNorm.
-    #[arg(long, value_enum, default_value_t = Norm::None)]
     pub norm: Norm,
     /// Where hidden dropout sits: after-act (Dense→norm→act→dropout) or before-norm.
-    #[arg(long, value_enum, default_value_t = DropPlace::AfterAct)]
     pub dropout_where: DropPlace,
     /// Hidden dropout only in the last hidden block.
-    #[arg(long)]
     pub dropout_last_only: bool,
     /// Weight init [default: he for relu, lecun for selu, xavier otherwise].
-    #[arg(long, value_enum)]
     pub init: Option<Init>,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            arch: "{in}-1024-1024-{classes}".into(),
+            act: Activation::Relu,
+            dropout: 0.5,
+            input_dropout: 0.2,
+            conv_dropout: 0.0,
+            conv_dropout_kind: DropoutKind::Element,
+            dropout_variant: DropoutVariant::Standard,
+            dropconnect: 0.0,
+            drop_path: 0.0,
+            drop_path_scope: DropPathScope::Sample,
+            rnn_dropout: 0.0,
+            rnn_dropout_kind: RnnDropout::Locked,
+            concrete_dropout: false,
+            dropout_schedule: DropoutSchedule::Constant,
+            drop_block_size: None,
+            norm: Norm::None,
+            dropout_where: DropPlace::AfterAct,
+            dropout_last_only: false,
+            init: None,
+        }
+    }
 }
 
 impl ModelConfig {

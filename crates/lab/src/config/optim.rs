@@ -14,7 +14,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use clap::{Args, ValueEnum};
 use engine::optim::{OptimKind, Schedule};
 use serde::{Deserialize, Serialize};
 
@@ -39,7 +38,7 @@ macro_rules! via_string {
 via_string!(LrSchedule, MomentumRamp);
 
 /// Which optimizer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OptimizerName {
     /// SGD with (optionally Nesterov) momentum.
@@ -156,7 +155,7 @@ impl LrSchedule {
 }
 
 /// How SGD's momentum buffer takes the gradient.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum MomentumForm {
     /// v ← μv + g (PyTorch's form).
@@ -237,37 +236,44 @@ impl fmt::Display for MomentumRamp {
 }
 
 /// Optimisation settings.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Args)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OptimConfig {
     /// Optimizer.
-    #[arg(long, value_enum, default_value_t = OptimizerName::Sgd)]
     pub optimizer: OptimizerName,
     /// Learning rate.
-    #[arg(long, default_value_t = 0.05)]
     pub lr: f32,
     /// SGD momentum, in [0, 1).
-    #[arg(long, default_value_t = 0.9)]
     pub momentum: f32,
     /// Nesterov momentum (SGD).
-    #[arg(long)]
     pub nesterov: bool,
     /// SGD momentum form: heavy-ball (v ← μv + g) or dampened (v ← μv + (1 − μ)g, Hinton et al. 2012).
-    #[arg(long, value_enum, default_value_t = MomentumForm::HeavyBall)]
     #[serde(default)]
     pub momentum_form: MomentumForm,
     /// SGD momentum schedule (overrides --momentum): MU0:MU1:EPOCHS, linear over the first EPOCHS epochs, e.g. 0.5:0.99:500; or exp:MU0:MU1:STEPS, μ1 − (μ1 − μ0)·e^(−t/STEPS) per step.
-    #[arg(long)]
     #[serde(default)]
     pub momentum_ramp: Option<MomentumRamp>,
     /// L2 weight decay λ (weights only; decoupled for AdamW).
-    #[arg(long, default_value_t = 0.0)]
     pub weight_decay: f32,
     /// Max-norm bound on each unit's incoming weights (0 = off; Srivastava et al. use 3-4).
-    #[arg(long, default_value_t = 0.0)]
     pub max_norm: f32,
     /// LR schedule: constant, cosine, exp:GAMMA, step:EVERY:GAMMA, invtime:K (per epoch); exp-step:GAMMA, invtime-step:K (per step).
-    #[arg(long, default_value = "constant")]
     pub schedule: LrSchedule,
+}
+
+impl Default for OptimConfig {
+    fn default() -> Self {
+        Self {
+            optimizer: OptimizerName::Sgd,
+            lr: 0.05,
+            momentum: 0.9,
+            nesterov: false,
+            momentum_form: MomentumForm::HeavyBall,
+            momentum_ramp: None,
+            weight_decay: 0.0,
+            max_norm: 0.0,
+            schedule: LrSchedule::Constant,
+        }
+    }
 }
 
 impl OptimConfig {

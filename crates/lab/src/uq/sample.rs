@@ -25,7 +25,7 @@ use crate::data::Dataset;
 use crate::train::eval_batch;
 
 /// Which dropout sites MC sampling draws masks at.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum McSites {
     /// Every site, input dropout included.

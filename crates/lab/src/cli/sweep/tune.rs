@@ -11,21 +11,17 @@
 //! Besides the table it prints every fixed setting the runs used (the
 //! user's flags and train's defaults), so nothing it kept is unsaid.
 
-use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context, Result};
-use clap::parser::ValueSource;
-use clap::{Args, CommandFactory};
-use lab::config::RunConfig;
+use clap::Args;
 use lab::stats::Est;
 use lab::sweep::{choose, clarity, page, Clarity, PointRuns};
 
-use super::super::distribute::note;
-use super::{
-    execute, given_train_flags, points, pool_threads, summary, sweep_of, Common, RunFlags,
-};
+use super::super::distribute::{note, threads};
+use super::super::flags::{settings, RunFlags};
+use super::{execute, points, summary, sweep_of, Common};
 
 #[derive(Args)]
 #[command(
@@ -56,7 +52,7 @@ pub struct TuneArgs {
     #[command(flatten)]
     common: Common,
     #[command(flatten)]
-    run: RunConfig,
+    run: RunFlags,
 }
 
 /// Flags joined by spaces in lines of about 100 columns (indented to follow a label).
@@ -79,42 +75,20 @@ fn wrap(flags: &[String]) -> String {
     out
 }
 
-/// The settings of a run from the train flags `base`, as (option, value,
-/// given on the command line): every option with a value, and the flags set.
-fn settings(base: &[OsString]) -> Result<Vec<(String, String, bool)>> {
-    let cmd = RunFlags::command();
-    let m = cmd.clone().try_get_matches_from(base)?;
-    let mut out = Vec::new();
-    for a in cmd.get_arguments() {
-        let (Some(long), id) = (a.get_long(), a.get_id().as_str()) else {
-            continue;
-        };
-        let given = m.value_source(id) == Some(ValueSource::CommandLine);
-        if !a.get_action().takes_values() {
-            if m.get_flag(id) {
-                out.push((long.to_string(), String::new(), given));
-            }
-        } else if let Some(v) = m.get_raw(id).and_then(|mut v| v.next_back()) {
-            out.push((long.to_string(), v.to_string_lossy().into_owned(), given));
-        }
-    }
-    Ok(out)
-}
-
 /// What tune says besides its table: the fixed settings of its runs and
 /// its recommendation (or that there is no clear difference, and what it
 /// keeps). The point the page marks as chosen.
 fn tune_verdict(
     o: &mut impl Write,
     res: &[PointRuns],
-    base: &[OsString],
+    base: &RunFlags,
     seeds: usize,
 ) -> Result<Option<usize>> {
     let Some(c) = choose(res) else {
         bail!("every setting diverged: lower the learning rate (--lr) and tune again");
     };
     let axes: Vec<&str> = res[c].values.iter().map(|(n, _)| n.as_str()).collect();
-    let all = settings(base)?;
+    let all = settings(base);
     let csv = all.iter().any(|(n, _, _)| n == "data");
     let flag = |(n, v, _): &(String, String, bool)| format!("--{n} {v}").trim_end().to_string();
     let fixed = |given: bool| {
@@ -203,7 +177,7 @@ fn tune_verdict(
 
 /// `dropout-lab tune`.
 pub fn run_tune(a: TuneArgs) -> Result<()> {
-    let mut base = given_train_flags::<TuneArgs>("tune")?;
+    let mut base = a.run.clone();
     for (flag, v) in [
         ("--p", Some(&a.p)),
         ("--lr-grid", a.lr_grid.as_ref()),
@@ -213,9 +187,8 @@ pub fn run_tune(a: TuneArgs) -> Result<()> {
             bail!("{flag} {v}: give values only (a list or a:b:step, e.g. 0,0.3,0.5); other options go in flags");
         }
     }
-    if a.run.data.val_size == 0 {
-        let mut cfg = a.run.clone();
-        cfg.data.val_size = 0;
+    let cfg = a.run.config();
+    if cfg.data.val_size == 0 {
         let splits = lab::data::load(&cfg.data, cfg.seed)
             .context("loading the data to size the validation split")?;
         let n = splits.train.len();
@@ -226,8 +199,7 @@ pub fn run_tune(a: TuneArgs) -> Result<()> {
         note(format_args!(
             "holding out {val} of the {n} training samples for validation (set it with --val-size)"
         ));
-        base.push("--val-size".into());
-        base.push(val.to_string().into());
+        base.data.val_size = Some(val);
     }
     let mut g = format!("dropout={}", a.p);
     if let Some(lr) = &a.lr_grid {
@@ -243,7 +215,7 @@ pub fn run_tune(a: TuneArgs) -> Result<()> {
                 .replace("--grid", "--p/--lr-grid/--weight-decay-grid")
         )
     })?;
-    let pool = super::super::pool(pool_threads(&base, a.run.threads))?;
+    let pool = super::super::pool(threads(a.run.threads))?;
     let sweep = sweep_of(pts, &a.common);
     let Some((res, info)) = pool.install(|| execute(&sweep, &a.common, &a.out))? else {
         return Ok(());
