@@ -105,8 +105,7 @@ impl RunOut {
     }
 }
 
-/// The entry format and engine numerics version; older entries are retrained.
-pub const VERSION: u32 = 3;
+pub use super::key::VERSION;
 
 /// The cache key of a run configuration (see [`super::key`]).
 pub fn key(cfg: &RunConfig) -> String {

@@ -13,7 +13,7 @@
 //! `tests/cache_keys.rs` checks 573 configurations' keys against the keys
 //! older versions wrote. [`of`](RunKey::of) destructures every config field,
 //! so a new setting does not compile until it is placed in the key.
-//! `VERSION` ([`super::cache::VERSION`]) is in the key and in each entry: a
+//! [`VERSION`] is in the key and in each entry: a
 //! new engine numerics or entry layout raises it, and older entries are
 //! named as such and trained again, never misread.
 
@@ -27,6 +27,9 @@ use engine::init::Init;
 use engine::layers::residual::DropPathScope;
 use engine::layers::{Activation, DropoutKind, DropoutVariant, RnnDropout};
 use engine::spec::{DropPlace, Norm};
+
+/// The entry format and engine numerics version; older entries are retrained.
+pub const VERSION: u32 = 3;
 
 /// What identifies a run to the cache (see the module docs).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -148,7 +151,7 @@ impl RunKey {
     /// The key's text: FNV-1a-64 of the version and the JSON, in hex.
     pub fn hex(&self) -> String {
         let json = serde_json::to_string(self).expect("a key always serialises");
-        crate::fnv::hex(format!("v{}{json}", super::cache::VERSION).as_bytes())
+        crate::fnv::hex(format!("v{}{json}", VERSION).as_bytes())
     }
 }
 
