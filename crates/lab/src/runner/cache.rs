@@ -107,7 +107,7 @@ impl RunOut {
 
 pub use super::key::VERSION;
 
-/// The cache key of a run configuration (see [`super::key`]).
+/// The cache key of a run configuration (see [`mod@super::key`]).
 pub fn key(cfg: &RunConfig) -> String {
     super::key::RunKey::of(cfg).hex()
 }
