@@ -22,31 +22,12 @@ use serde::Serialize;
 
 use crate::checkpoint::{self, TrainState};
 use crate::config::RunConfig;
-use crate::data::{Dataset, Splits};
+use crate::data::Splits;
 use crate::error::{LabError, Result};
 use crate::rundir::{self, MetricsLog};
 
-/// Loss and accuracy on a data set.
-#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
-pub struct Score {
-    /// Mean cross-entropy.
-    pub loss: f64,
-    /// Accuracy in [0, 1].
-    pub acc: f64,
-}
-
-/// The scores of one evaluation (eval mode, no dropout).
-#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
-pub struct Evaluation {
-    /// Training set.
-    pub train: Score,
-    /// Validation set (absent without a validation split).
-    pub val: Option<Score>,
-    /// Test set.
-    pub test: Score,
-    /// Generalisation gap: train accuracy − test accuracy.
-    pub gap: f64,
-}
+mod evaluate;
+pub use self::evaluate::{eval_batch, evaluate, Evaluation, Score};
 
 /// One epoch's metrics (a line of `metrics.jsonl`).
 #[derive(Clone, Debug, Serialize)]
@@ -86,17 +67,6 @@ pub fn evaluated(e: usize, epochs: usize, every: usize) -> bool {
 
 /// Most memory the buffers of one training batch may take (2 GiB).
 pub const MAX_BATCH_BYTES: u64 = 2 << 30;
-
-/// Most memory the buffers of one evaluation batch should take (512 MiB).
-const EVAL_BATCH_BYTES: u64 = 512 << 20;
-
-/// The evaluation batch for `model`: up to 1,000 samples, fewer when that
-/// would need more than 512 MiB of buffers, never fewer than `train_batch`.
-pub fn eval_batch(model: &Sequential, train_batch: usize) -> usize {
-    let per_sample = model.buffer_floats_per_sample().max(1);
-    let fit = (EVAL_BATCH_BYTES / (4 * per_sample)).max(1);
-    (fit.min(1000) as usize).max(train_batch.min(1000))
-}
 
 /// Build the model and optimizer a config describes, for data with this shape.
 ///
@@ -144,31 +114,6 @@ pub fn build_model(cfg: &RunConfig, splits: &Splits) -> Result<(Sequential, Opti
         cfg.optim.max_norm(),
     );
     Ok((model, opt, cfg.optim.schedule.engine(cfg.epochs)))
-}
-
-/// Evaluate `model` on `data` in batches (eval mode).
-///
-/// # Errors
-/// [`LabError::Engine`] for labels the model cannot take.
-pub fn evaluate(model: &mut Sequential, data: &Dataset, batch: usize) -> Result<Score> {
-    if data.is_empty() {
-        return Ok(Score::default());
-    }
-    let d = data.dim();
-    let (mut loss, mut correct) = (0.0, 0usize);
-    for start in (0..data.len()).step_by(batch) {
-        let n = batch.min(data.len() - start);
-        model
-            .input_mut(n)
-            .copy_from_slice(&data.x[start * d..(start + n) * d]);
-        let out = model.evaluate(&data.y[start..start + n], &Ctx::eval())?;
-        loss += out.loss_sum;
-        correct += out.correct;
-    }
-    Ok(Score {
-        loss: loss / data.len() as f64,
-        acc: correct as f64 / data.len() as f64,
-    })
 }
 
 /// A finished run's summary.
