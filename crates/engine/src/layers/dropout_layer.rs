@@ -311,7 +311,7 @@ impl Layer for DropoutLayer {
             (Rule::Gaussian(d), Some((shape, noise))) => {
                 d.backward_broadcast(key, mode, shape, noise, &dy.data, &mut dx.data)
             }
-            (Rule::Noise(d), _) => d.backward(&dy.data, &mut dx.data),
+            (Rule::Noise(d), _) => d.backward(key, mode, &dy.data, &mut dx.data),
             (Rule::Block(_), _) => unreachable!("handled above"),
         }
         .expect("shapes checked at build time");

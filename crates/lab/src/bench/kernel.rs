@@ -56,7 +56,7 @@ impl Kernel {
             Kernel::Plain(d) => d.backward(key, Mode::Train, dy, dx),
             Kernel::Alpha(d) => d.backward(key, Mode::Train, dy, dx),
             Kernel::Gaussian(d) => d.backward(key, Mode::Train, dy, dx),
-            Kernel::Noise(d) => d.backward(dy, dx),
+            Kernel::Noise(d) => d.backward(key, Mode::Train, dy, dx),
             Kernel::Concrete(d, p) => d.backward_at(key, Mode::Train, 0, *p, dy, dy, dx).map(drop),
         }
         .expect("equal lengths");
