@@ -10,8 +10,8 @@
 //! `dropconnect` drops the weights of hidden dense layers instead of their outputs.
 
 use clap::Args;
+use dropout::PathScope;
 use engine::init::Init;
-use engine::layers::residual::DropPathScope;
 use engine::layers::{Activation, DropoutKind, DropoutVariant};
 use engine::layers::{ConcreteSpec, RnnDropout};
 use engine::spec::{DropPlace, ModelSpec, Norm};
@@ -52,10 +52,10 @@ pub struct ModelConfig {
     #[arg(long, default_value_t = 0.0, value_name = "P")]
     #[serde(default, skip_serializing_if = "is_zero")]
     pub drop_path: f32,
-    /// Whose coin DropPath tosses: each sample's (as timm and Huang et al.) or one for the whole batch.
-    #[arg(long, value_enum, default_value_t = DropPathScope::Sample)]
-    #[serde(default, skip_serializing_if = "DropPathScope::is_sample")]
-    pub drop_path_scope: DropPathScope,
+    /// Whose coin DropPath tosses: sample (each sample's, as timm and Huang et al.) or batch (one for the whole batch).
+    #[arg(long, default_value_t = PathScope::Sample)]
+    #[serde(default, skip_serializing_if = "PathScope::is_sample")]
+    pub drop_path_scope: PathScope,
     /// Dropout rate on an RNN's inputs and recurrent state (`--arch rnn128-10`).
     #[arg(long, default_value_t = 0.0, value_name = "P")]
     #[serde(default, skip_serializing_if = "is_zero")]
