@@ -20,6 +20,8 @@
 //! assert_eq!(s.rows_cols(), Some((2, 12)));
 //! ```
 
+use crate::error::DropoutError;
+
 /// Data dimensions and an optional noise shape (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Shape<'a> {
@@ -51,6 +53,13 @@ impl<'a> Shape<'a> {
     /// Whether the data holds no element.
     pub fn is_empty(&self) -> bool {
         self.len() == Some(0)
+    }
+
+    /// The error for a shape whose element count overflows.
+    pub(crate) fn too_large(&self) -> DropoutError {
+        DropoutError::TooLarge {
+            shape: self.dims.to_vec(),
+        }
     }
 
     /// Rows (the first dimension; 1 for a 0-d shape) and columns (the

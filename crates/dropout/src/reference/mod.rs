@@ -30,7 +30,7 @@ use crate::fused::{Act, BiasActDropout, ResidualDropout};
 use crate::philox::MaskKey;
 use crate::rule::{Dropout, Mode, Plan};
 use crate::shape::Shape;
-use crate::variant::{too_large, Map, Pass, Variant};
+use crate::variant::{Map, Pass, Variant};
 
 /// Whether element `e` is kept, and the survivor scale.
 pub fn keep(d: &Dropout, key: MaskKey, mode: Mode, e: u64) -> (bool, f32) {
@@ -319,12 +319,12 @@ pub fn variant_apply(
     x: &[f32],
     y: &mut [f32],
 ) -> Result<(), DropoutError> {
-    let n = shape.len().ok_or_else(|| too_large(shape))?;
+    let n = shape.len().ok_or_else(|| shape.too_large())?;
     let dims = shape.dims;
     match (v.map(), pass, shape.noise) {
         (Map::Block(b), _, None) => dropblock_forward(&b, key, mode, dims, x, y),
         (Map::Path(d), _, None) => {
-            let (rows, cols) = shape.rows_cols().ok_or_else(|| too_large(shape))?;
+            let (rows, cols) = shape.rows_cols().ok_or_else(|| shape.too_large())?;
             droppath_backward_branch(&d, key, mode, rows, cols, x, y)
         }
         (Map::Concrete(_) | Map::Block(_) | Map::Path(_), _, Some(_)) => Err(v.no_noise_shape()),

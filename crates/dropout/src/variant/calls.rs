@@ -21,21 +21,12 @@
 
 use std::mem::MaybeUninit;
 
-use super::{Layout, Map, Variant};
+use super::{Layout, Map, Pass, Variant};
 use crate::broadcast::validate;
 use crate::error::{check_len, DropoutError};
 use crate::philox::MaskKey;
 use crate::rule::Mode;
 use crate::shape::Shape;
-
-/// Which map a call applies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Pass {
-    /// `y = f(x)`.
-    Forward,
-    /// `dx = f'(·)ᵀ dy`, the draws recomputed from the key.
-    Backward,
-}
 
 impl Variant {
     /// `y = f(x)` over data of `shape` (see the module docs).
@@ -137,13 +128,13 @@ impl Variant {
         x: &[f32],
         y: &mut [f32],
     ) -> Result<(), DropoutError> {
-        let n = shape.len().ok_or_else(|| too_large(shape))?;
+        let n = shape.len().ok_or_else(|| shape.too_large())?;
         let Some(noise) = shape.noise else {
             return match self.map {
                 // DropBlock's and DropPath's maps are their own backward.
                 Map::Block(b) => b.forward(key, mode, shape.dims, x, y),
                 Map::Path(d) => {
-                    let (rows, cols) = shape.rows_cols().ok_or_else(|| too_large(shape))?;
+                    let (rows, cols) = shape.rows_cols().ok_or_else(|| shape.too_large())?;
                     d.backward_branch(key, mode, rows, cols, x, y)
                 }
                 _ => {
@@ -184,7 +175,7 @@ impl Variant {
         shape: Shape<'_>,
         x: &mut [f32],
     ) -> Result<(), DropoutError> {
-        let n = shape.len().ok_or_else(|| too_large(shape))?;
+        let n = shape.len().ok_or_else(|| shape.too_large())?;
         if shape.noise.is_none() && self.layout() == Layout::Elements {
             check_len("input", x.len(), n)?;
         }
@@ -227,7 +218,7 @@ impl Variant {
             check_len(
                 "input",
                 x.len(),
-                shape.len().ok_or_else(|| too_large(shape))?,
+                shape.len().ok_or_else(|| shape.too_large())?,
             )?;
             return d.forward_uninit(key, mode, x, y);
         }
@@ -250,12 +241,5 @@ impl Variant {
             variant: self.kind().title(),
             unit: self.layout().unit(),
         }
-    }
-}
-
-/// A shape whose element count overflows.
-pub(crate) fn too_large(shape: Shape<'_>) -> DropoutError {
-    DropoutError::TooLarge {
-        shape: shape.dims.to_vec(),
     }
 }

@@ -45,9 +45,6 @@
 
 mod calls;
 
-pub(crate) use calls::too_large;
-pub use calls::Pass;
-
 use std::fmt;
 use std::str::FromStr;
 
@@ -90,6 +87,15 @@ pub enum Layout {
     Rows,
     /// One draw per block corner of `(N, C, H, W)` feature maps.
     Maps,
+}
+
+/// Which map a call applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Pass {
+    /// `y = f(x)`.
+    Forward,
+    /// `dx = f'(·)ᵀ dy`, the draws recomputed from the key.
+    Backward,
 }
 
 impl VariantKind {
