@@ -16,6 +16,16 @@ and the candle op's. Backward recomputes it, so nothing is stored.
     >>> bool(np.array_equal(dl.dropout_backward(dy, 0.5, key), y))
     True
 
+Every member of the family is one class, ``Variant(kind, p, ...)`` with
+``kind`` in ``VARIANT_KINDS`` (plain, alpha, gaussian, noise, concrete, block,
+path), and the same two calls for all of them:
+
+    >>> v = dl.Variant("alpha", 0.2)
+    >>> y = v.forward(x, key)                      # AlphaDropout
+    >>> dx = v.backward(np.ones_like(x), key)      # its gradient, the mask recomputed
+    >>> dl.Variant("block", 0.1, block=3).kind
+    'block'
+
 Inputs must be C-contiguous, aligned float32 arrays (read in place, no copy);
 other arrays and NumPy scalars are refused with the conversion to use, and an
 ``out=`` sharing memory with the input is refused. Kernels run on the
@@ -25,8 +35,10 @@ separately, needs PyTorch) wraps the kernels as ``torch.autograd.Function``s.
 """
 
 from ._native import (
+    VARIANT_KINDS,
     MaskKey,
     PackedMask,
+    Variant,
     alpha_dropout,
     alpha_dropout_backward,
     backend,
@@ -46,8 +58,10 @@ from ._native import (
 )
 
 __all__ = [
+    "VARIANT_KINDS",
     "MaskKey",
     "PackedMask",
+    "Variant",
     "alpha_dropout",
     "alpha_dropout_backward",
     "backend",

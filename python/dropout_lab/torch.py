@@ -4,10 +4,14 @@
 kernel and whose backward recomputes the mask from ``(p, key)``: the only
 things saved on ``ctx`` are ``p``, the key and the noise shape — no tensor
 (``ctx.saved_tensors`` is empty), so a dropout site keeps zero bytes for
-backward. ``Dropout`` is the ``nn.Module``: one key per training step
-(``step`` counts forwards), a different ``stream`` per site, identity in
-``eval()`` unless ``mc=True`` (MC dropout: a fresh reproducible mask per
-forward even in eval).
+backward. ``VariantFunction`` is the same for any member of the family (a
+``dropout_lab.Variant``: plain, alpha, gaussian, noise, concrete, block,
+path): forward ``y = f(x)``, backward ``dx = f'ᵀ dy`` with the draws
+recomputed, ``ctx`` holding the variant, the key and the noise shape.
+``Dropout`` is the ``nn.Module``: one key per training step (``step``
+counts forwards), a different ``stream`` per site, identity in ``eval()``
+unless ``mc=True`` (MC dropout: a fresh reproducible mask per forward even
+in eval); ``variant=`` picks the member.
 
 Tensors are viewed as NumPy arrays without a copy when they are contiguous
 float32 CPU tensors; other float dtypes go through float32 (the same mask),
@@ -30,7 +34,7 @@ import torch
 
 from . import _native
 
-__all__ = ["DropoutFunction", "Dropout", "dropout"]
+__all__ = ["DropoutFunction", "VariantFunction", "Dropout", "dropout", "variant_dropout"]
 
 
 def _as_numpy(t: torch.Tensor, name: str) -> np.ndarray:
@@ -70,6 +74,30 @@ class DropoutFunction(torch.autograd.Function):
         return torch.from_numpy(dx).to(ctx.dtype), None, None, None
 
 
+class VariantFunction(torch.autograd.Function):
+    """y = variant.forward(x, key); backward dx = variant.backward(dy, key), the draws recomputed."""
+
+    @staticmethod
+    def forward(ctx, x, variant, key, noise_shape=None):
+        key = _key(key)
+        ctx.variant, ctx.key, ctx.noise_shape, ctx.dtype = variant, key, noise_shape, x.dtype
+        y = variant.forward(_as_numpy(x, "x"), key, noise_shape=noise_shape)
+        return torch.from_numpy(y).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, dy):
+        dx = ctx.variant.backward(_as_numpy(dy, "dy"), ctx.key, noise_shape=ctx.noise_shape)
+        return torch.from_numpy(dx).to(ctx.dtype), None, None, None
+
+
+def variant_dropout(x: torch.Tensor, variant, key, training: bool = True, noise_shape=None):
+    """``variant`` (a ``dropout_lab.Variant``) applied to ``x`` under ``key`` when training."""
+    if not training:
+        return x
+    ns = None if noise_shape is None else tuple(noise_shape)
+    return VariantFunction.apply(x, variant, key, ns)
+
+
 def dropout(x: torch.Tensor, p: float, key, training: bool = True, noise_shape=None):
     """Dropout of ``x`` under ``key`` (``MaskKey`` or ``(seed, stream, step)``) when training."""
     if not training or p == 0.0:
@@ -84,15 +112,19 @@ class Dropout(torch.nn.Module):
     advances, so T forwards give T different, reproducible masks.
     ``noise_shape_fn``, if given, maps the input's shape to the mask's
     (e.g. ``lambda s: (s[0], s[1], 1, 1)`` for channel dropout).
+    ``variant`` names the member of the family (``dropout_lab.VARIANT_KINDS``;
+    default ``"plain"``), ``settings`` its settings (``block=``, ``scope=``,
+    ``group=``, ``temperature=``), as ``dropout_lab.Variant`` takes them.
     """
 
     def __init__(self, p: float = 0.5, seed: int = 0, stream: int = 0, mc: bool = False,
-                 noise_shape_fn=None):
+                 noise_shape_fn=None, variant: str = "plain", **settings):
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"dropout probability must be in [0, 1], got {p}")
         self.p, self.seed, self.stream, self.mc = p, seed, stream, mc
         self.noise_shape_fn = noise_shape_fn
+        self.variant = _native.Variant(variant, p, **settings)
         self.step = 0
 
     def next_key(self) -> tuple[int, int, int]:
@@ -105,7 +137,10 @@ class Dropout(torch.nn.Module):
         key = self.next_key()
         self.step += 1
         ns = None if self.noise_shape_fn is None else tuple(self.noise_shape_fn(tuple(x.shape)))
-        return DropoutFunction.apply(x, self.p, key, ns)
+        if self.variant.kind == "plain":
+            return DropoutFunction.apply(x, self.p, key, ns)
+        return VariantFunction.apply(x, self.variant, key, ns)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}, seed={self.seed}, stream={self.stream}, mc={self.mc}, step={self.step}"
+        return (f"p={self.p}, seed={self.seed}, stream={self.stream}, mc={self.mc}, "
+                f"step={self.step}, variant={self.variant.kind}")

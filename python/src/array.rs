@@ -152,17 +152,20 @@ where
 }
 
 /// Like [`map`] for a kernel that writes every element: the output is
-/// allocated uninitialised (no zeroing pass), as `np.empty` would.
+/// allocated uninitialised (no zeroing pass), as `np.empty` would; `f`
+/// gets the shape, the input and the output.
 pub(crate) fn map_fresh<'py, F>(
     x: &Bound<'py, PyAny>,
     name: &str,
     f: F,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>>
 where
-    F: FnOnce(&[f32], &mut [MaybeUninit<f32>]) -> Result<(), dropout::DropoutError> + Send,
+    F: FnOnce(&[usize], &[f32], &mut [MaybeUninit<f32>]) -> Result<(), dropout::DropoutError>
+        + Send,
 {
     let a = f32_array(x, name)?;
     let py = x.py();
+    let shape = a.shape().to_vec();
     // A new C-order array; its elements are written before anyone reads them (below).
     let out = new_array::<f32>(py, a.shape(), false)?;
     let ro = a.try_readonly().map_err(borrow_err)?;
@@ -174,7 +177,7 @@ where
         // xs.len() float32 elements that nothing else references yet.
         unsafe { std::slice::from_raw_parts_mut(out.data().cast(), xs.len()) }
     };
-    pool::run(py, || f(xs, ys))?.map_err(crate::err)?;
+    pool::run(py, || f(&shape, xs, ys))?.map_err(crate::err)?;
     Ok(out)
 }
 

@@ -10,7 +10,9 @@
 //! ```
 //!
 //! so the mask is the same as the Rust crate's and the candle op's for the
-//! same key, on any thread count. Inputs are read in place (zero-copy) when
+//! same key, on any thread count. Every member of the family is reachable
+//! through one class, `Variant(kind, p, …)` ([`family`]), with the same
+//! `forward` / `backward`; the per-member functions stay ([`variants`]). Inputs are read in place (zero-copy) when
 //! they are C-contiguous float32 arrays; anything else is refused with a
 //! message saying how to convert it. Outputs are new arrays (numpy's
 //! allocator), the caller's `out=` array, or the input itself
@@ -22,6 +24,7 @@
 
 mod alloc;
 mod array;
+mod family;
 mod mask;
 mod ops;
 mod pool;
@@ -117,6 +120,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ops::register(m)?;
     mask::register(m)?;
     variants::register(m)?;
+    family::register(m)?;
     pool::register(m)?;
     Ok(())
 }

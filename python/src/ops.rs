@@ -58,7 +58,7 @@ fn forward<'py>(
         return Ok(x.clone());
     }
     match (noise_shape, inplace) {
-        (None, false) => map_fresh(x, "x", |xs, ys| d.forward_uninit(k, m, xs, ys).map(drop))
+        (None, false) => map_fresh(x, "x", |_, xs, ys| d.forward_uninit(k, m, xs, ys).map(drop))
             .map(Bound::into_any),
         (None, true) => in_place(x, "x", |_, xs| {
             d.forward_inplace(k, m, xs);
@@ -101,7 +101,7 @@ fn dropout_backward<'py>(
     }
     match noise_shape {
         // The backward map is the forward map applied to dy.
-        None => map_fresh(dy, "dy", |g, dx| d.forward_uninit(k, m, g, dx).map(drop)),
+        None => map_fresh(dy, "dy", |_, g, dx| d.forward_uninit(k, m, g, dx).map(drop)),
         Some(ns) => map(dy, "dy", |s, g, dx| {
             d.backward_broadcast(k, m, s, &ns, g, dx)
         }),

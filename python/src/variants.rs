@@ -1,5 +1,5 @@
-//! The rest of the dropout family on NumPy arrays, each with its backward
-//! from the same key (nothing stored):
+//! The rest of the dropout family on NumPy arrays, one function per member,
+//! each with its backward from the same key (nothing stored):
 //!
 //! ```text
 //! alpha_dropout      y = keep ? a·x + b : a·α' + b      (SELU's fixed point kept; FeatureAlpha with noise_shape)
@@ -10,69 +10,88 @@
 //! concrete_dropout   y = x · (1 − z)/(1 − p), z = σ((logit p + logit u)/τ): p learnable, ∂L/∂p returned
 //! ```
 //!
-//! The exact rules (and the proofs that backward matches forward) are the
-//! Rust crate's; these functions only move arrays in and out.
+//! The maps given by a rate (alpha, gaussian, dropblock) go through the one
+//! interface, `family::run` (the calls of the `Variant` class); `gaussian_noise`
+//! (given σ), `drop_path` (with its residual) and `concrete_dropout` (with
+//! ∂L/∂p) are the members' own calls. The exact rules (and the proofs that
+//! backward matches forward) are the Rust crate's; these functions only move
+//! arrays in and out.
 
-use dropout::{
-    AlphaDropout, ConcreteDropout, DropBlock, DropPath, GaussianDropout, GaussianNoise, PathScope,
-};
+use dropout::{ConcreteDropout, DropPath, GaussianNoise, Pass, Variant, VariantKind};
 use numpy::PyArrayDyn;
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use crate::array::{map, map2};
+use crate::family::run;
 use crate::ops::mode;
 use crate::{err, key};
 
 type Out<'py> = PyResult<Bound<'py, PyArrayDyn<f32>>>;
 
-/// A pyfunction `$name($arg, $rate, key, *, train=True, noise_shape=None)`
-/// applying `$ty::new($rate)`'s `$plain` map, or its `$broadcast` map when
-/// a noise shape is given.
-macro_rules! elementwise {
-    ($(#[$doc:meta])* $name:ident, $rate:ident, $arg:ident, $ty:ident, $plain:ident, $broadcast:ident) => {
+/// A pyfunction `$name($arg, p, key, *, train=True, noise_shape=None)`:
+/// the `$pass` of `$kind` at rate `p`, with a broadcast mask when a noise
+/// shape is given.
+macro_rules! member {
+    ($(#[$doc:meta])* $name:ident, $arg:ident, $kind:ident, $pass:ident) => {
         $(#[$doc])*
         #[pyfunction]
-        #[pyo3(signature = ($arg, $rate, key, *, train = true, noise_shape = None))]
+        #[pyo3(signature = ($arg, p, key, *, train = true, noise_shape = None))]
         fn $name<'py>(
             $arg: &Bound<'py, PyAny>,
-            $rate: f32,
+            p: f32,
             key: &Bound<'py, PyAny>,
             train: bool,
             noise_shape: Option<Vec<usize>>,
         ) -> Out<'py> {
-            let v = $ty::new($rate).map_err(err)?;
-            let (k, m) = (self::key(key)?, mode(train));
-            match noise_shape {
-                None => map($arg, stringify!($arg), |_, xs, ys| v.$plain(k, m, xs, ys)),
-                Some(ns) => map($arg, stringify!($arg), |s, xs, ys| {
-                    v.$broadcast(k, m, s, &ns, xs, ys)
-                }),
-            }
+            let v = Variant::new(VariantKind::$kind, p).map_err(err)?;
+            run(v, Pass::$pass, $arg, stringify!($arg), key, train, noise_shape, None)
         }
     };
 }
 
-elementwise!(
+member!(
     /// AlphaDropout for SELU nets (FeatureAlphaDropout with `noise_shape`, e.g. `(N, C, 1, 1)`).
-    alpha_dropout, p, x, AlphaDropout, forward, forward_broadcast
+    alpha_dropout, x, Alpha, Forward
 );
-elementwise!(
+member!(
     /// The gradient of [`alpha_dropout`]: `dx = keep ? a·dy : 0`.
-    alpha_dropout_backward, p, dy, AlphaDropout, backward, backward_broadcast
+    alpha_dropout_backward, dy, Alpha, Backward
 );
-elementwise!(
+member!(
     /// Multiplicative Gaussian dropout with the variance of rate `p`.
-    gaussian_dropout, p, x, GaussianDropout, forward, forward_broadcast
+    gaussian_dropout, x, Gaussian, Forward
 );
-elementwise!(
+member!(
     /// The gradient of [`gaussian_dropout`]: `dx = dy · (1 + σ ε)`, ε regenerated.
-    gaussian_dropout_backward, p, dy, GaussianDropout, backward, backward_broadcast
+    gaussian_dropout_backward, dy, Gaussian, Backward
 );
-elementwise!(
-    /// Additive Gaussian noise `x + σ ε` (its gradient is `dy` itself).
-    gaussian_noise, sigma, x, GaussianNoise, forward, forward_broadcast
-);
+
+/// Additive Gaussian noise `x + σ ε` (its gradient is `dy` itself).
+#[pyfunction]
+#[pyo3(signature = (x, sigma, key, *, train = true, noise_shape = None))]
+fn gaussian_noise<'py>(
+    x: &Bound<'py, PyAny>,
+    sigma: f32,
+    key: &Bound<'py, PyAny>,
+    train: bool,
+    noise_shape: Option<Vec<usize>>,
+) -> Out<'py> {
+    let g = GaussianNoise::new(sigma).map_err(err)?;
+    let (k, m) = (self::key(key)?, mode(train));
+    match noise_shape {
+        None => map(x, "x", |_, xs, ys| g.forward(k, m, xs, ys)),
+        Some(ns) => map(x, "x", |s, xs, ys| {
+            g.forward_broadcast(k, m, s, &ns, xs, ys)
+        }),
+    }
+}
+
+/// DropBlock as a [`Variant`] with `block × block` blocks.
+fn block(p: f32, block: usize) -> PyResult<Variant> {
+    Variant::new(VariantKind::Block, p)
+        .and_then(|v| v.with_block(block))
+        .map_err(err)
+}
 
 /// DropBlock on `(N, C, H, W)` maps with `block × block` blocks.
 #[pyfunction]
@@ -84,9 +103,8 @@ fn dropblock<'py>(
     key: &Bound<'py, PyAny>,
     train: bool,
 ) -> Out<'py> {
-    let b = DropBlock::new(p, block).map_err(err)?;
-    let (k, m) = (self::key(key)?, mode(train));
-    map(x, "x", |s, xs, ys| b.forward(k, m, s, xs, ys))
+    let v = self::block(p, block)?;
+    run(v, Pass::Forward, x, "x", key, train, None, None)
 }
 
 /// The gradient of [`dropblock`]: the same blocks and scale applied to `dy`.
@@ -99,21 +117,12 @@ fn dropblock_backward<'py>(
     key: &Bound<'py, PyAny>,
     train: bool,
 ) -> Out<'py> {
-    let b = DropBlock::new(p, block).map_err(err)?;
-    let (k, m) = (self::key(key)?, mode(train));
-    map(dy, "dy", |s, g, dx| b.backward(k, m, s, g, dx))
+    let v = self::block(p, block)?;
+    run(v, Pass::Backward, dy, "dy", key, train, None, None)
 }
 
 fn path(p: f32, scope: &str, group: usize) -> PyResult<DropPath> {
-    let scope = match scope {
-        "sample" => PathScope::Sample,
-        "batch" => PathScope::Batch,
-        other => {
-            return Err(PyValueError::new_err(format!(
-            "scope must be \"sample\" (one draw per row) or \"batch\" (one for all), got {other:?}"
-        )))
-        }
-    };
+    let scope = scope.parse().map_err(err)?;
     Ok(DropPath::new(p, scope).map_err(err)?.with_group(group))
 }
 

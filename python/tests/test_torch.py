@@ -6,7 +6,13 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import dropout_lab as dl  # noqa: E402
-from dropout_lab.torch import Dropout, DropoutFunction, dropout  # noqa: E402
+from dropout_lab.torch import (  # noqa: E402
+    Dropout,
+    DropoutFunction,
+    VariantFunction,
+    dropout,
+    variant_dropout,
+)
 
 
 def test_forward_and_grad_equal_the_numpy_kernels():
@@ -68,3 +74,47 @@ def test_cuda_and_integer_tensors_are_refused():
     if torch.cuda.is_available():
         with pytest.raises(ValueError, match="CPU"):
             dropout(torch.ones(3, device="cuda"), 0.5, (1, 0, 0))
+
+
+SHAPES = {"elements": (6, 5, 7), "rows": (12, 4, 3), "maps": (2, 3, 6, 6)}
+
+
+@pytest.mark.parametrize("kind", dl.VARIANT_KINDS)
+def test_every_variant_forward_and_grad_equal_the_numpy_class(kind):
+    v = dl.Variant(kind, 0.3)
+    shape = SHAPES[v.layout]
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(2), requires_grad=True)
+    key = (7, 1, 4)
+    y = variant_dropout(x, v, key)
+    assert np.array_equal(y.detach().numpy(), v.forward(x.detach().numpy(), key))
+    g = torch.randn(*shape, generator=torch.Generator().manual_seed(3))
+    y.backward(g)
+    assert np.array_equal(x.grad.numpy(), v.backward(g.numpy(), key))
+    assert variant_dropout(x, v, key, training=False) is x
+
+
+def test_variant_ctx_saves_no_tensor_and_broadcast_forms_work():
+    seen = {}
+
+    class Spy(VariantFunction):
+        @staticmethod
+        def backward(ctx, dy):
+            seen["saved"] = len(ctx.saved_tensors)
+            seen["kind"] = ctx.variant.kind
+            return VariantFunction.backward(ctx, dy)
+
+    x = torch.ones(2, 3, 4, 4, requires_grad=True)
+    Spy.apply(x, dl.Variant("alpha", 0.5), (1, 2, 3), (2, 3, 1, 1)).sum().backward()
+    assert seen == {"saved": 0, "kind": "alpha"}
+    g = x.grad.reshape(2, 3, 16)
+    assert torch.all(g.amin(dim=2) == g.amax(dim=2))  # one bit per (sample, channel)
+
+
+def test_module_takes_any_variant():
+    layer = Dropout(0.3, seed=5, stream=2, variant="block", block=2)
+    x = torch.ones(2, 3, 6, 6)
+    y = layer(x)
+    assert layer.step == 1 and "variant=block" in repr(layer)
+    assert torch.equal(y, variant_dropout(x, dl.Variant("block", 0.3, block=2), (5, 2, 0)))
+    layer.eval()
+    assert layer(x) is x

@@ -13,9 +13,17 @@
 //! so the mask is the same on any thread count or CPU, and the same as the
 //! `dropout` crate's (and the Python package's) for the same key. The op is a
 //! candle [`CustomOp1`]; its backward applies a second op built from the same
-//! `(p, key)`, so candle's autograd trains through it. f32 on the CPU; other
-//! float dtypes are converted to f32 and back by [`dropout()`]; other devices
-//! are a clear error.
+//! `(variant, key)`, so candle's autograd trains through it. f32 on the CPU;
+//! other float dtypes are converted to f32 and back by [`dropout()`] and
+//! [`apply`]; other devices are a clear error.
+//!
+//! Every member of the family goes through the same op, [`DropoutOp`],
+//! parameterised by a [`Variant`] (`DropoutOp::variant`): plain, alpha,
+//! gaussian, noise, concrete, block, path, with the tensor's shape as the
+//! data's shape and an optional noise shape for the broadcast forms
+//! (`with_noise_shape`: spatial dropout, FeatureAlphaDropout, locked
+//! dropout). Its backward is the variant's backward with the draws
+//! recomputed from the key (`dx = f'ᵀ dy`; the identity for Gaussian noise).
 //!
 //! The key is explicit: use a new `step` for every training step
 //! ([`DropoutLayer`] counts them), a different `stream` for every dropout
@@ -31,33 +39,87 @@
 //!     assert!(v == 0.0 || v == 2.0);
 //! }
 //! assert_eq!(dropout(&x, 0.5, key, false)?.to_vec2::<f32>()?, x.to_vec2::<f32>()?);
+//! // Any member: AlphaDropout, one bit per (sample, channel) of (N, C, H, W) maps.
+//! use dropout_candle::{apply, DropoutOp, Variant, VariantKind};
+//! let maps = Tensor::ones((2, 3, 4, 4), candle_core::DType::F32, &Device::Cpu)?;
+//! let alpha = Variant::new(VariantKind::Alpha, 0.2).map_err(candle_core::Error::wrap)?;
+//! let op = DropoutOp::variant(alpha, key).with_noise_shape(&[2, 3, 1, 1])?;
+//! let y = apply(&maps, op, true)?;
 //! # Ok::<(), candle_core::Error>(())
 //! ```
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use candle_core::backend::BackendStorage;
-use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor};
-pub use dropout::MaskKey;
-use dropout::{Dropout, Mode};
+use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Tensor};
+pub use dropout::{MaskKey, PathScope, Variant, VariantKind};
+use dropout::{Mode, Pass, Shape, MAX_DIMS};
 
-/// The dropout op for one `(p, key)`: forward, and (as its own backward) the
-/// gradient with the same mask.
+/// The op of one member of the family under one key: its forward, or (the
+/// op its own backward applies) its backward, with an optional noise shape.
 #[derive(Clone, Copy, Debug)]
 pub struct DropoutOp {
-    d: Dropout,
+    variant: Variant,
     key: MaskKey,
+    pass: Pass,
+    /// The noise shape's dimensions, in the first `rank` entries.
+    noise: Option<([usize; MAX_DIMS], usize)>,
 }
 
 impl DropoutOp {
-    /// The op dropping with probability `p` under `key`.
+    /// Plain dropout with probability `p` under `key`.
     ///
     /// # Errors
     /// `p` outside [0, 1] or NaN.
     pub fn new(p: f32, key: MaskKey) -> Result<Self> {
-        let d = Dropout::new(p).map_err(|e| candle_core::Error::Msg(format!("dropout: {e}")))?;
-        Ok(Self { d, key })
+        Ok(Self::variant(
+            Variant::new(VariantKind::Plain, p).map_err(err)?,
+            key,
+        ))
     }
+
+    /// Any member of the family under `key` (the tensor's shape is the data's).
+    pub fn variant(variant: Variant, key: MaskKey) -> Self {
+        Self {
+            variant,
+            key,
+            pass: Pass::Forward,
+            noise: None,
+        }
+    }
+
+    /// The same op with a broadcast noise shape (one entry per dimension of
+    /// the tensor, each equal to it or 1; at most 8), for the element-wise
+    /// members (plain, alpha, gaussian, noise).
+    ///
+    /// # Errors
+    /// More than 8 dimensions.
+    pub fn with_noise_shape(self, noise: &[usize]) -> Result<Self> {
+        if noise.len() > MAX_DIMS {
+            candle_core::bail!(
+                "dropout-candle: a noise shape has at most {MAX_DIMS} dimensions, got {noise:?}"
+            );
+        }
+        let mut dims = [0; MAX_DIMS];
+        dims[..noise.len()].copy_from_slice(noise);
+        Ok(Self {
+            noise: Some((dims, noise.len())),
+            ..self
+        })
+    }
+
+    /// The op of this op's gradient: the variant's backward with the same key.
+    pub fn backward(&self) -> Self {
+        Self {
+            pass: Pass::Backward,
+            ..*self
+        }
+    }
+}
+
+/// A `dropout` crate error as a candle error.
+fn err(e: dropout::DropoutError) -> candle_core::Error {
+    candle_core::Error::Msg(format!("dropout: {e}"))
 }
 
 /// `x`'s elements in row-major order of its shape (any strides, offset, or
@@ -127,37 +189,51 @@ impl CustomOp1 for DropoutOp {
         "dropout-lab-dropout"
     }
 
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, candle_core::Shape)> {
         let CpuStorage::F32(x) = s else {
             candle_core::bail!(
-                "dropout-candle: the op takes f32 tensors, got {:?}; use dropout_candle::dropout (it converts) or .to_dtype(DType::F32)",
+                "dropout-candle: the op takes f32 tensors, got {:?}; use dropout_candle::dropout or apply (they convert) or .to_dtype(DType::F32)",
                 s.dtype()
             );
         };
+        let noise = self.noise.as_ref().map(|(d, rank)| &d[..*rank]);
+        let shape = Shape {
+            dims: l.dims(),
+            noise,
+        };
+        let (v, key, pass) = (self.variant, self.key, self.pass);
         let y = match l.contiguous_offsets() {
             Some((a, b)) => {
-                // No zeroing pass: the kernel writes every element of the spare capacity.
+                // No zeroing pass for plain dropout: it writes every element of the spare capacity.
                 let mut y = Vec::with_capacity(b - a);
                 advise_huge_pages(&mut y);
-                self.d
-                    .forward_uninit(self.key, Mode::Train, &x[a..b], y.spare_capacity_mut())
-                    .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
-                // SAFETY: forward_uninit initialised all b − a elements.
+                v.apply_uninit(
+                    pass,
+                    key,
+                    Mode::Train,
+                    shape,
+                    &x[a..b],
+                    y.spare_capacity_mut(),
+                )
+                .map_err(err)?;
+                // SAFETY: apply_uninit initialised all b − a elements.
                 unsafe { y.set_len(b - a) };
                 y
             }
             None => {
                 let mut y = gather(x, l);
-                self.d.forward_inplace(self.key, Mode::Train, &mut y);
+                v.apply_inplace(pass, key, Mode::Train, shape, &mut y)
+                    .map_err(err)?;
                 y
             }
         };
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 
-    /// dx = keep · dy / (1 − p): the same op on the incoming gradient.
+    /// dx = f'ᵀ dy: the variant's backward on the incoming gradient, the
+    /// draws recomputed from the same key.
     fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
-        Ok(Some(grad_res.apply_op1_no_bwd(self)?))
+        Ok(Some(grad_res.apply_op1_no_bwd(&self.backward())?))
     }
 }
 
@@ -168,7 +244,16 @@ impl CustomOp1 for DropoutOp {
 /// # Errors
 /// `p` outside [0, 1], an integer dtype, a tensor not on the CPU.
 pub fn dropout(x: &Tensor, p: f32, key: MaskKey, train: bool) -> Result<Tensor> {
-    let op = DropoutOp::new(p, key)?;
+    apply(x, DropoutOp::new(p, key)?, train)
+}
+
+/// `op` (any member of the family) on `x` when `train`; the identity
+/// otherwise (`x` itself). Dtypes as [`dropout()`].
+///
+/// # Errors
+/// An integer dtype, a tensor not on the CPU, a shape the variant cannot take
+/// (DropBlock needs `(N, C, H, W)`; a noise shape that does not broadcast).
+pub fn apply(x: &Tensor, op: DropoutOp, train: bool) -> Result<Tensor> {
     if !train {
         return Ok(x.clone());
     }
@@ -188,12 +273,12 @@ pub fn dropout(x: &Tensor, p: f32, key: MaskKey, train: bool) -> Result<Tensor> 
     }
 }
 
-/// A dropout site of a model: its rate, seed and stream, and a step counter
-/// that advances on every training forward, so each step gets a new mask
-/// and backward (candle's autograd) reuses it.
+/// A dropout site of a model: its variant, seed and stream, and a step
+/// counter that advances on every training forward, so each step gets a new
+/// mask and backward (candle's autograd) reuses it.
 #[derive(Debug)]
 pub struct DropoutLayer {
-    p: f32,
+    variant: Variant,
     seed: u64,
     stream: u32,
     step: AtomicU32,
@@ -205,20 +290,21 @@ impl DropoutLayer {
     /// # Errors
     /// `p` outside [0, 1].
     pub fn new(p: f32, seed: u64, stream: u32) -> Result<Self> {
-        DropoutOp::new(
-            p,
-            MaskKey {
-                seed,
-                stream,
-                step: 0,
-            },
-        )?;
-        Ok(Self {
-            p,
+        Ok(Self::variant(
+            Variant::new(VariantKind::Plain, p).map_err(err)?,
+            seed,
+            stream,
+        ))
+    }
+
+    /// A site of any member of the family.
+    pub fn variant(variant: Variant, seed: u64, stream: u32) -> Self {
+        Self {
+            variant,
             seed,
             stream,
             step: AtomicU32::new(0),
-        })
+        }
     }
 
     /// The key the next training forward uses.
@@ -233,7 +319,7 @@ impl DropoutLayer {
     /// Dropout in training (then the step advances), the identity in evaluation.
     ///
     /// # Errors
-    /// See [`dropout()`].
+    /// See [`apply`].
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         if !train {
             return Ok(x.clone());
@@ -242,6 +328,6 @@ impl DropoutLayer {
             step: self.step.fetch_add(1, Ordering::Relaxed),
             ..self.next_key()
         };
-        dropout(x, self.p, key, true)
+        apply(x, DropoutOp::variant(self.variant, key), true)
     }
 }

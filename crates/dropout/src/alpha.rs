@@ -170,7 +170,22 @@ impl AlphaDropout {
         dy: &[f32],
         dx: &mut [f32],
     ) -> Result<(), DropoutError> {
-        self.scaled_rule(mode).forward(key, mode, dy, dx)
+        self.backward_at(key, mode, 0, dy, dx)
+    }
+
+    /// [`backward`](Self::backward) where `dy[i]` has mask index `offset + i`.
+    ///
+    /// # Errors
+    /// [`DropoutError::LengthMismatch`] if `dx.len() != dy.len()`.
+    pub fn backward_at(
+        &self,
+        key: MaskKey,
+        mode: Mode,
+        offset: u64,
+        dy: &[f32],
+        dx: &mut [f32],
+    ) -> Result<(), DropoutError> {
+        self.scaled_rule(mode).forward_at(key, mode, offset, dy, dx)
     }
 
     /// FeatureAlphaDropout: the forward map with a broadcast mask (see
@@ -236,7 +251,7 @@ impl AlphaDropout {
     }
 
     /// The plain rule with survivors scaled by a instead of 1/(1 − p): the backward map.
-    fn scaled_rule(&self, mode: Mode) -> Dropout {
+    pub(crate) fn scaled_rule(&self, mode: Mode) -> Dropout {
         match self.rule.plan(mode) {
             Plan::Threshold { .. } => self.rule.with_scale(self.a),
             _ => self.rule,

@@ -32,6 +32,9 @@ const CHUNK: usize = 1 << 14;
 /// Indicators computed at a time, on the stack (a multiple of the 256-element group).
 const TILE: usize = 1024;
 
+/// The temperature the paper uses (and [`crate::Variant`] starts from).
+pub const DEFAULT_TEMPERATURE: f32 = 0.1;
+
 /// Concrete dropout with temperature τ.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ConcreteDropout {
@@ -131,7 +134,7 @@ impl ConcreteDropout {
         self.tau
     }
 
-    fn check_p(p: f32) -> Result<(), DropoutError> {
+    pub(crate) fn check_p(p: f32) -> Result<(), DropoutError> {
         if p > 0.0 && p < 1.0 {
             Ok(())
         } else {

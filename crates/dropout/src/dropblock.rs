@@ -22,6 +22,10 @@ use crate::error::{check_len, DropoutError};
 use crate::philox::MaskKey;
 use crate::rule::{Dropout, Mode, Plan};
 
+/// The block size b unless one is given (the engine's `--drop-block-size`
+/// default; the paper uses 7 on ResNet-50's larger maps).
+pub const DEFAULT_BLOCK: usize = 3;
+
 /// A validated DropBlock.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DropBlock {

@@ -15,20 +15,68 @@
 //! The keep rule and its exact probability are [`Dropout`]'s; one bit per
 //! row is drawn, so the cost is the add itself (rows run in parallel).
 
+use std::fmt;
+use std::str::FromStr;
+
 use rayon::prelude::*;
 
 use crate::error::{check_shape, DropoutError};
 use crate::philox::MaskKey;
 use crate::rule::{Dropout, Mode, Plan};
 
-/// Whose coin decides: each sample's own, or one for the whole batch.
+/// Whose coin decides: each sample's own, or one for the whole batch. Its
+/// names are `sample` and `batch` ([`FromStr`], [`Display`](fmt::Display),
+/// and serde with the `serde` feature): the lab's `--drop-path-scope`, a
+/// run's `config.json` and the Python package's `scope=` all use them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum PathScope {
     /// One bit per sample (row) — stochastic depth as Huang et al. and timm define it.
     #[default]
     Sample,
     /// One bit for the whole batch (the whole block is skipped for a step).
     Batch,
+}
+
+impl PathScope {
+    /// Its name: `sample` or `batch`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Sample => "sample",
+            Self::Batch => "batch",
+        }
+    }
+
+    /// Whether this is the default (kept out of configs, so their cache keys stay).
+    pub fn is_sample(&self) -> bool {
+        *self == Self::Sample
+    }
+}
+
+impl fmt::Display for PathScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for PathScope {
+    type Err = DropoutError;
+
+    fn from_str(s: &str) -> Result<Self, DropoutError> {
+        match s {
+            "sample" => Ok(Self::Sample),
+            "batch" => Ok(Self::Batch),
+            _ => Err(DropoutError::UnknownName {
+                what: "DropPath scope",
+                got: s.to_string(),
+                expected: "sample (one coin per sample) or batch (one for the whole batch)",
+            }),
+        }
+    }
 }
 
 /// A validated DropPath.

@@ -4,7 +4,9 @@
 //! construction or call, and never as a panic later: a drop probability that
 //! is NaN or outside `[0, 1]`, buffers whose lengths disagree, and noise
 //! shapes that cannot broadcast over the data shape, block sizes that do not
-//! fit, Gaussian rates of 1 and noise deviations that are not finite.
+//! fit, Gaussian rates of 1 and noise deviations that are not finite, names
+//! that are not a variant or scope, and calls a variant does not have (an
+//! element-wise call on DropBlock, a noise shape for DropPath).
 
 use thiserror::Error;
 
@@ -104,6 +106,49 @@ pub enum DropoutError {
     NotMaps {
         /// The shape given.
         shape: Vec<usize>,
+    },
+    /// A shape whose element count does not fit in memory's address range.
+    #[error("shape {shape:?} holds more elements than fit in memory")]
+    TooLarge {
+        /// The shape given.
+        shape: Vec<usize>,
+    },
+    /// A name that is none of the accepted ones (a variant, a DropPath scope).
+    #[error("unknown {what} `{got}`: expected {expected}")]
+    UnknownName {
+        /// What was being named.
+        what: &'static str,
+        /// The name given.
+        got: String,
+        /// The accepted names.
+        expected: &'static str,
+    },
+    /// An element-wise call (at an offset) on a variant whose mask follows
+    /// the data's shape.
+    #[error("{variant} is not element-wise (one draw per {unit}): call forward_shaped / backward_shaped with the data's shape")]
+    NotElementwise {
+        /// The variant.
+        variant: &'static str,
+        /// What one draw covers.
+        unit: &'static str,
+    },
+    /// A noise shape given to a variant that takes none.
+    #[error("{variant} takes no noise shape (one draw per {unit}); leave it out")]
+    NoNoiseShape {
+        /// The variant.
+        variant: &'static str,
+        /// What one draw covers.
+        unit: &'static str,
+    },
+    /// A setting given to a variant that does not have it.
+    #[error("{variant} has no {setting} (only {owner} does)")]
+    NoSetting {
+        /// The variant.
+        variant: &'static str,
+        /// The setting given.
+        setting: &'static str,
+        /// The variant that has it.
+        owner: &'static str,
     },
 }
 

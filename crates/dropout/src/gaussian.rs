@@ -246,11 +246,19 @@ impl GaussianNoise {
 
     noise_calls!("x + σ z");
 
-    /// `dx = dy` (the noise does not depend on x).
+    /// `dx = dy` (the noise does not depend on x). The key and mode are
+    /// taken, as every member of the family's backward takes them, and
+    /// ignored.
     ///
     /// # Errors
     /// [`DropoutError::LengthMismatch`] if `dx.len() != dy.len()`.
-    pub fn backward(&self, dy: &[f32], dx: &mut [f32]) -> Result<(), DropoutError> {
+    pub fn backward(
+        &self,
+        _key: MaskKey,
+        _mode: Mode,
+        dy: &[f32],
+        dx: &mut [f32],
+    ) -> Result<(), DropoutError> {
         check_len("input gradient", dx.len(), dy.len())?;
         dx.copy_from_slice(dy);
         Ok(())

@@ -31,6 +31,13 @@
 //! engine kernels `dropout(act(x + b))` ([`BiasActDropout`]) and
 //! `residual + dropout(x + b)` ([`ResidualDropout`]).
 //!
+//! One interface for the family: a [`Variant`] (built from a [`VariantKind`]
+//! and a rate) is any member, with uniform calls — `forward` / `backward`
+//! with the data's [`Shape`] (and a noise shape for the broadcast forms) for
+//! every member, `forward_at` / `backward_at` at a mask offset for the
+//! element-wise ones — so the engine, `bench kernel`, the candle op and the
+//! Python package dispatch on it once.
+//!
 //! ```
 //! use dropout::{Dropout, MaskKey, Mode};
 //! let d = Dropout::new(0.3)?;
@@ -62,13 +69,15 @@ mod packed;
 pub mod philox;
 pub mod reference;
 mod rule;
+mod shape;
 mod simd;
 mod tiles;
+mod variant;
 
 pub use alpha::{AlphaDropout, SELU_SATURATION};
 pub use broadcast::MAX_DIMS;
-pub use concrete::ConcreteDropout;
-pub use dropblock::DropBlock;
+pub use concrete::{ConcreteDropout, DEFAULT_TEMPERATURE};
+pub use dropblock::{DropBlock, DEFAULT_BLOCK};
 pub use droppath::{depth_rate, DropPath, PathScope};
 pub use error::DropoutError;
 pub use fused::{Act, BiasActDropout, ResidualDropout};
@@ -76,7 +85,9 @@ pub use gaussian::{GaussianDropout, GaussianNoise};
 pub use packed::PackedMask;
 pub use philox::MaskKey;
 pub use rule::{Dropout, Mode};
+pub use shape::Shape;
 pub use simd::Backend;
+pub use variant::{Layout, Pass, Variant, VariantKind};
 
 /// The README's Rust example runs as a doctest, so it cannot go stale.
 #[cfg(doctest)]

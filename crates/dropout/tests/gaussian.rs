@@ -184,7 +184,9 @@ fn gaussian_noise_adds_sigma() {
         "var {var}"
     );
     let mut dx = vec![0.0; n];
-    g.backward(&x, &mut dx).unwrap();
+    // The key and mode are taken (the family's uniform signature) and ignored.
+    g.backward(MaskKey::new(1, 1, 1), Mode::Train, &x, &mut dx)
+        .unwrap();
     assert_bits_eq(&dx, &x, "noise backward is the identity");
 }
 
@@ -206,7 +208,7 @@ fn bad_rates_and_deviations_are_typed_errors() {
     assert!(matches!(e, DropoutError::LengthMismatch { .. }));
     let e = GaussianNoise::new(1.0)
         .unwrap()
-        .backward(&[1.0; 3], &mut [0.0; 4])
+        .backward(MaskKey::default(), Mode::Train, &[1.0; 3], &mut [0.0; 4])
         .unwrap_err();
     assert!(matches!(e, DropoutError::LengthMismatch { .. }));
 }

@@ -44,6 +44,8 @@
 //! activation, pool) do not shift the numbering, so the same architecture gets
 //! the same initial weights with or without them.
 
+use dropout::PathScope;
+
 use crate::arch::token::{parse_arch, Tok};
 use crate::arch::{
     Arch, ConvDropout, ConvSpec, DenseSpec, FlattenSpec, LayerSpec, PoolSpec, ResidualSpec,
@@ -53,7 +55,6 @@ pub use crate::arch::{DropPlace, Norm};
 use crate::error::{ArchProblem, EngineError};
 pub use crate::footprint::{ModelSize, MAX_PARAMS};
 use crate::init::Init;
-use crate::layers::residual::DropPathScope;
 use crate::layers::{Activation, ConcreteSpec, DropoutKind, DropoutVariant, RnnDropout};
 use crate::model::Sequential;
 
@@ -89,7 +90,7 @@ pub struct ModelSpec {
     /// DropPath rate of the deepest residual block (block l of L gets `drop_path · l / L`).
     pub drop_path: f32,
     /// One DropPath coin per sample or per batch.
-    pub drop_path_scope: DropPathScope,
+    pub drop_path_scope: PathScope,
     /// Dropout rate on an RNN's inputs and recurrent state.
     pub rnn_dropout: f32,
     /// Locked (one mask per sequence) or naive (per step) RNN dropout.
@@ -116,7 +117,7 @@ impl ModelSpec {
             last_only: false,
             init: None,
             drop_path: 0.0,
-            drop_path_scope: DropPathScope::Sample,
+            drop_path_scope: PathScope::Sample,
             rnn_dropout: 0.0,
             rnn_dropout_kind: RnnDropout::Locked,
             concrete: None,

@@ -5,8 +5,8 @@
 //! A change in the init order, a dropout site's stream or a layer's place
 //! changes the digest.
 
+use dropout::PathScope;
 use engine::layer::Ctx;
-use engine::layers::residual::DropPathScope;
 use engine::layers::{Activation, ConcreteSpec, DropoutKind, DropoutVariant, RnnDropout};
 use engine::optim::{OptimKind, Optimizer};
 use engine::rng::Rng;
@@ -129,7 +129,7 @@ fn cases() -> Vec<(&'static str, ModelSpec, Vec<usize>)> {
                 s.dropout = 0.2;
                 s.norm = Norm::Layer;
                 s.drop_path = 0.3;
-                s.drop_path_scope = DropPathScope::Batch;
+                s.drop_path_scope = PathScope::Batch;
             }),
             vec![6],
         ),

@@ -12,7 +12,6 @@
 //! fails at both.
 
 use engine::layer::{Ctx, Layer};
-use engine::layers::residual::DropPathScope;
 use engine::layers::{
     Activation, ActivationLayer, BatchNorm, Conv2d, Dense, DropoutKind, DropoutLayer,
     DropoutVariant, Flatten, LayerNorm, MaxPool2d, Residual, Rnn, RnnDropout,
@@ -383,7 +382,7 @@ fn whole_mlps() {
     });
     check_model("mlp concrete dropout", &c, &[6], 5);
     r.norm = Norm::None;
-    r.drop_path_scope = DropPathScope::Batch;
+    r.drop_path_scope = dropout::PathScope::Batch;
     check_model("residual relu mlp droppath per batch", &r, &[6], 6);
     let mut c = ModelSpec::new("6-9-8-3");
     c.dropconnect = 0.3;

@@ -8,24 +8,29 @@
 //!         : word(e) ≥ round(p · 2^32)
 //! z(e)    = normal::draw(key, e)       (Gaussian dropout and noise)
 //! ```
+//! [`variant_apply`] and [`variant_apply_at`] are the references of
+//! [`Variant`]'s calls: each member's own reference, picked by its kind.
 
 // Index loops are the obvious form of these formulas.
 #![allow(clippy::needless_range_loop)]
 
+mod alpha;
 mod concrete;
 mod droppath;
 mod gaussian;
+pub use alpha::*;
 pub use concrete::*;
 pub use droppath::*;
 pub use gaussian::*;
 
-use crate::alpha::{AlphaDropout, SELU_SATURATION};
 use crate::broadcast::{noise_strides, validate};
 use crate::dropblock::DropBlock;
 use crate::error::{check_len, check_shape, DropoutError};
 use crate::fused::{Act, BiasActDropout, ResidualDropout};
 use crate::philox::MaskKey;
 use crate::rule::{Dropout, Mode, Plan};
+use crate::shape::Shape;
+use crate::variant::{Map, Pass, Variant};
 
 /// Whether element `e` is kept, and the survivor scale.
 pub fn keep(d: &Dropout, key: MaskKey, mode: Mode, e: u64) -> (bool, f32) {
@@ -70,7 +75,7 @@ pub fn mask(d: &Dropout, key: MaskKey, mode: Mode, len: usize) -> Vec<bool> {
 
 /// The row-major multi-index of element `i` of `shape`, mapped to its index
 /// in the noise shape (`strides` from `noise_strides`).
-fn noise_index(shape: &[usize], strides: &[usize], i: usize) -> usize {
+pub(crate) fn noise_index(shape: &[usize], strides: &[usize], i: usize) -> usize {
     let (mut rest, mut j) = (i, 0);
     for dim in (0..shape.len()).rev() {
         j += (rest % shape[dim]) * strides[dim];
@@ -209,91 +214,6 @@ pub fn residual_forward(
     Ok(())
 }
 
-/// Reference of [`AlphaDropout`]: element `i` uses mask index `index(i)`;
-/// kept `x·a + b`, dropped `f`; identity plans copy, drop-all gives α'.
-fn alpha_map(
-    d: &AlphaDropout,
-    key: MaskKey,
-    mode: Mode,
-    x: &[f32],
-    y: &mut [f32],
-    index: impl Fn(usize) -> u64,
-) {
-    let (a, b, f) = d.constants();
-    for (i, (yi, &xi)) in y.iter_mut().zip(x).enumerate() {
-        *yi = match d.rule().plan(mode) {
-            Plan::Identity => xi,
-            Plan::DropAll => SELU_SATURATION as f32,
-            Plan::Threshold { t, .. } if key.word(index(i)) >= t => xi * a + b,
-            Plan::Threshold { .. } => f,
-        };
-    }
-}
-
-/// Reference of [`AlphaDropout::forward_at`].
-///
-/// # Errors
-/// As the fast version.
-pub fn alpha_forward_at(
-    d: &AlphaDropout,
-    key: MaskKey,
-    mode: Mode,
-    offset: u64,
-    x: &[f32],
-    y: &mut [f32],
-) -> Result<(), DropoutError> {
-    check_len("output", y.len(), x.len())?;
-    alpha_map(d, key, mode, x, y, |i| offset + i as u64);
-    Ok(())
-}
-
-/// Reference of [`AlphaDropout::backward`]: `dx = keep ? dy·a : 0`.
-///
-/// # Errors
-/// As the fast version.
-pub fn alpha_backward(
-    d: &AlphaDropout,
-    key: MaskKey,
-    mode: Mode,
-    dy: &[f32],
-    dx: &mut [f32],
-) -> Result<(), DropoutError> {
-    check_len("output", dx.len(), dy.len())?;
-    let a = d.constants().0;
-    for (i, (g, &v)) in dx.iter_mut().zip(dy).enumerate() {
-        *g = match d.rule().plan(mode) {
-            Plan::Identity => v,
-            Plan::DropAll => 0.0,
-            Plan::Threshold { t, .. } if key.word(i as u64) >= t => v * a,
-            Plan::Threshold { .. } => 0.0,
-        };
-    }
-    Ok(())
-}
-
-/// Reference of [`AlphaDropout::forward_broadcast`] (FeatureAlphaDropout).
-///
-/// # Errors
-/// As the fast version.
-pub fn alpha_forward_broadcast(
-    d: &AlphaDropout,
-    key: MaskKey,
-    mode: Mode,
-    shape: &[usize],
-    noise: &[usize],
-    x: &[f32],
-    y: &mut [f32],
-) -> Result<(), DropoutError> {
-    let (n, _) = validate(shape, noise)?;
-    check_len("input", x.len(), n)?;
-    check_len("output", y.len(), n)?;
-    let strides = noise_strides(shape, noise);
-    alpha_map(d, key, mode, x, y, |i| {
-        noise_index(shape, &strides, i) as u64
-    });
-    Ok(())
-}
-
 /// Reference of [`DropBlock::forward`]: every unit checks its own window of
 /// possible seeds directly.
 ///
@@ -346,4 +266,91 @@ pub fn dropblock_forward(
         y[i] = if dropped[i] { 0.0 } else { x[i] * s };
     }
     Ok(())
+}
+
+/// Reference of [`Variant::forward_at`] / [`Variant::backward_at`].
+///
+/// # Errors
+/// As the fast version.
+pub fn variant_apply_at(
+    v: &Variant,
+    pass: Pass,
+    key: MaskKey,
+    mode: Mode,
+    offset: u64,
+    x: &[f32],
+    y: &mut [f32],
+) -> Result<(), DropoutError> {
+    if matches!(v.map(), Map::Block(_) | Map::Path(_)) {
+        return Err(v.not_elementwise());
+    }
+    check_len("output", y.len(), x.len())?;
+    match (v.map(), pass) {
+        (Map::Plain(d), _) => forward_at(&d, key, mode, offset, x, y),
+        (Map::Alpha(d), Pass::Forward) => alpha_forward_at(&d, key, mode, offset, x, y),
+        (Map::Alpha(d), Pass::Backward) => alpha_backward_at(&d, key, mode, offset, x, y),
+        (Map::Gaussian(d), _) => gaussian_forward_at(&d, key, mode, offset, x, y),
+        (Map::Noise(d), Pass::Forward) => noise_forward_at(&d, key, mode, offset, x, y),
+        (Map::Noise(_), Pass::Backward) => {
+            y.copy_from_slice(x);
+            Ok(())
+        }
+        (Map::Concrete(c), _) => {
+            match mode {
+                Mode::Eval => y.copy_from_slice(x),
+                Mode::Train => y.copy_from_slice(&concrete_forward_at(&c, key, offset, v.p(), x)),
+            }
+            Ok(())
+        }
+        (Map::Block(_) | Map::Path(_), _) => unreachable!("refused above"),
+    }
+}
+
+/// Reference of [`Variant::apply`] (its forward and backward).
+///
+/// # Errors
+/// As the fast version.
+pub fn variant_apply(
+    v: &Variant,
+    pass: Pass,
+    key: MaskKey,
+    mode: Mode,
+    shape: Shape<'_>,
+    x: &[f32],
+    y: &mut [f32],
+) -> Result<(), DropoutError> {
+    let n = shape.len().ok_or_else(|| shape.too_large())?;
+    let dims = shape.dims;
+    match (v.map(), pass, shape.noise) {
+        (Map::Block(b), _, None) => dropblock_forward(&b, key, mode, dims, x, y),
+        (Map::Path(d), _, None) => {
+            let (rows, cols) = shape.rows_cols().ok_or_else(|| shape.too_large())?;
+            droppath_backward_branch(&d, key, mode, rows, cols, x, y)
+        }
+        (Map::Concrete(_) | Map::Block(_) | Map::Path(_), _, Some(_)) => Err(v.no_noise_shape()),
+        (_, _, None) => {
+            check_len("input", x.len(), n)?;
+            variant_apply_at(v, pass, key, mode, 0, x, y)
+        }
+        (Map::Plain(d), _, Some(ns)) => forward_broadcast(&d, key, mode, dims, ns, x, y),
+        (Map::Alpha(d), Pass::Forward, Some(ns)) => {
+            alpha_forward_broadcast(&d, key, mode, dims, ns, x, y)
+        }
+        (Map::Alpha(d), Pass::Backward, Some(ns)) => {
+            alpha_backward_broadcast(&d, key, mode, dims, ns, x, y)
+        }
+        (Map::Gaussian(d), _, Some(ns)) => {
+            gaussian_forward_broadcast(&d, key, mode, dims, ns, x, y)
+        }
+        (Map::Noise(d), Pass::Forward, Some(ns)) => {
+            noise_forward_broadcast(&d, key, mode, dims, ns, x, y)
+        }
+        (Map::Noise(_), Pass::Backward, Some(ns)) => {
+            let (n, _) = validate(dims, ns)?;
+            check_len("input", x.len(), n)?;
+            check_len("output", y.len(), n)?;
+            y.copy_from_slice(x);
+            Ok(())
+        }
+    }
 }

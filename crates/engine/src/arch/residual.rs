@@ -10,12 +10,11 @@
 //! its own site; the hidden dropout is the model's. With ReLU, no norm and
 //! standard dropout, fc1 fuses ReLU and dropout as dense blocks do.
 
-use dropout::Act;
+use dropout::{Act, PathScope};
 
 use crate::error::EngineError;
 use crate::footprint::{mul, product, Footprint, LayerSize};
 use crate::layer::Layer;
-use crate::layers::residual::DropPathScope;
 use crate::layers::{
     Activation, ActivationLayer, BatchNorm, Dense, DropoutKind, DropoutVariant, LayerNorm, Residual,
 };
@@ -40,7 +39,7 @@ pub struct ResidualSpec {
     /// This block's DropPath rate.
     pub drop_path: f32,
     /// One DropPath coin per sample or per batch.
-    pub drop_path_scope: DropPathScope,
+    pub drop_path_scope: PathScope,
     /// DropPath's stream.
     pub path_stream: u32,
 }
@@ -87,11 +86,14 @@ impl ResidualSpec {
         let mut fc2 = Dense::new(h, d, Act::Identity, 0.0, stream)?;
         b.fill(&mut fc2.w, h, d);
         parts.push(("fc2", Box::new(fc2)));
-        let scope = match self.drop_path_scope {
-            DropPathScope::Sample => dropout::PathScope::Sample,
-            DropPathScope::Batch => dropout::PathScope::Batch,
-        };
-        let block = Residual::new(d, h, parts, self.drop_path, scope, self.path_stream)?;
+        let block = Residual::new(
+            d,
+            h,
+            parts,
+            self.drop_path,
+            self.drop_path_scope,
+            self.path_stream,
+        )?;
         b.push(Box::new(block));
         Ok(vec![d])
     }

@@ -20,10 +20,13 @@
 //! with σ² = p/(1 − p) (Srivastava et al. 2014, §10; one draw per element, or
 //! per channel at a spatial site); see the `dropout` crate for each map's
 //! equations.
-//! A new member of the family is one arm of [`DropoutVariant`] and one arm in
-//! each `match` below.
+//!
+//! A site holds one [`dropout::Variant`] and calls it once per pass with the
+//! data's [`Shape`] (a noise shape for spatial sites and shared MC masks);
+//! the variant dispatches. A member of the family offered at the engine's
+//! sites is one arm of [`DropoutVariant`] and one of [`DropoutVariant::kind`].
 
-use dropout::{AlphaDropout, DropBlock, Dropout, GaussianDropout, GaussianNoise};
+use dropout::{Shape, Variant, VariantKind};
 
 use crate::error::EngineError;
 use crate::layer::{Ctx, Layer};
@@ -61,33 +64,25 @@ pub enum DropoutVariant {
     Noise,
 }
 
-/// The map of one site.
-#[derive(Clone, Copy, Debug)]
-enum Rule {
-    Standard(Dropout),
-    Alpha(AlphaDropout),
-    Gaussian(GaussianDropout),
-    Noise(GaussianNoise),
-    Block(DropBlock),
-}
-
-/// The Gaussian site maps of rate `p` (σ² = p/(1 − p)).
-fn gaussian(p: f32, additive: bool) -> Result<Rule, dropout::DropoutError> {
-    let d = GaussianDropout::new(p)?;
-    Ok(if additive {
-        Rule::Noise(GaussianNoise::new(d.sigma())?)
-    } else {
-        Rule::Gaussian(d)
-    })
+impl DropoutVariant {
+    /// The member of the `dropout` crate's family this names.
+    pub fn kind(&self) -> VariantKind {
+        match self {
+            Self::Standard => VariantKind::Plain,
+            Self::Alpha => VariantKind::Alpha,
+            Self::Gaussian => VariantKind::Gaussian,
+            Self::Noise => VariantKind::Noise,
+        }
+    }
 }
 
 /// DropBlock's block size unless [`DropoutLayer::with_block_size`] says otherwise.
-pub const DEFAULT_BLOCK: usize = 3;
+pub use dropout::DEFAULT_BLOCK;
 
 /// Dropout as a layer.
 pub struct DropoutLayer {
-    dropout: Dropout,
-    rule: Rule,
+    /// The site's map at its current rate.
+    variant: Variant,
     /// The configured rate; a schedule scales it.
     rate: f32,
     stream: u32,
@@ -105,14 +100,12 @@ impl DropoutLayer {
     /// # Errors
     /// [`EngineError::Dropout`] if `p` is not in [0, 1].
     pub fn new(p: f32, stream: u32, kind: DropoutKind) -> Result<Self, EngineError> {
-        let dropout = Dropout::new(p)?;
-        let rule = match kind {
-            DropoutKind::Block => Rule::Block(DropBlock::new(p, DEFAULT_BLOCK)?),
-            _ => Rule::Standard(dropout),
+        let variant = match kind {
+            DropoutKind::Block => Variant::new(VariantKind::Block, p)?.with_block(DEFAULT_BLOCK)?,
+            _ => Variant::new(VariantKind::Plain, p)?,
         };
         Ok(Self {
-            dropout,
-            rule,
+            variant,
             rate: p,
             stream,
             kind,
@@ -127,17 +120,17 @@ impl DropoutLayer {
     /// This site with the map of `variant`.
     ///
     /// # Errors
-    /// [`EngineError::Dropout`] if the rate is invalid (it was checked by [`Self::new`]).
+    /// [`EngineError::Dropout`] if the variant cannot take the rate (Gaussian
+    /// dropout and noise need p < 1).
     /// A DropBlock site keeps its own map whatever the variant.
     pub fn with_variant(self, variant: DropoutVariant) -> Result<Self, EngineError> {
-        let rule = match (self.rule, variant) {
-            (Rule::Block(b), _) => Rule::Block(b),
-            (_, DropoutVariant::Standard) => Rule::Standard(self.dropout),
-            (_, DropoutVariant::Alpha) => Rule::Alpha(AlphaDropout::new(self.dropout.p())?),
-            (_, DropoutVariant::Gaussian) => gaussian(self.dropout.p(), false)?,
-            (_, DropoutVariant::Noise) => gaussian(self.dropout.p(), true)?,
-        };
-        Ok(Self { rule, ..self })
+        if self.kind == DropoutKind::Block {
+            return Ok(self);
+        }
+        Ok(Self {
+            variant: Variant::new(variant.kind(), self.variant.p())?,
+            ..self
+        })
     }
 
     /// A DropBlock site with blocks of `block` × `block` (other kinds ignore it).
@@ -145,11 +138,13 @@ impl DropoutLayer {
     /// # Errors
     /// [`EngineError::Dropout`] for a block size of 0.
     pub fn with_block_size(self, block: usize) -> Result<Self, EngineError> {
-        let rule = match self.rule {
-            Rule::Block(_) => Rule::Block(DropBlock::new(self.dropout.p(), block)?),
-            other => other,
-        };
-        Ok(Self { rule, ..self })
+        if self.kind != DropoutKind::Block {
+            return Ok(self);
+        }
+        Ok(Self {
+            variant: self.variant.with_block(block)?,
+            ..self
+        })
     }
 
     /// This layer as the input-dropout site (MC dropout may leave it out).
@@ -162,73 +157,73 @@ impl DropoutLayer {
 
     /// The rate.
     pub fn p(&self) -> f32 {
-        self.dropout.p()
+        self.variant.p()
     }
 
-    /// The data and noise shapes of a broadcast call on `shape`, or `None`
-    /// for the plain element-wise call.
-    fn dims(&mut self, shape: &[usize], group: Option<usize>) -> Option<(&[usize], &[usize])> {
-        if self.kind == DropoutKind::Element && group.is_none() {
-            return None;
+    /// The shape of a call on data `dims`: the data as it is (element-wise,
+    /// DropBlock), or viewed for a broadcast mask (spatial; MC masks shared
+    /// by blocks of rows).
+    fn shape<'a>(&'a mut self, dims: &'a [usize], group: Option<usize>) -> Shape<'a> {
+        // (DropBlock: each row its own blocks; MC masks shared by rows are not offered for it.)
+        if self.kind == DropoutKind::Block || (self.kind == DropoutKind::Element && group.is_none())
+        {
+            return Shape::new(dims);
         }
         self.shape.clear();
         self.noise.clear();
         if let Some(g) = group {
             let g = g.max(1);
             debug_assert!(
-                shape[0].is_multiple_of(g),
+                dims[0].is_multiple_of(g),
                 "rows must fill whole mask blocks"
             );
-            self.shape.extend([shape[0] / g, g]);
-            self.noise.extend([shape[0] / g, 1]);
+            self.shape.extend([dims[0] / g, g]);
+            self.noise.extend([dims[0] / g, 1]);
         } else {
-            self.shape.push(shape[0]);
-            self.noise.push(shape[0]);
+            self.shape.push(dims[0]);
+            self.noise.push(dims[0]);
         }
-        self.shape.extend_from_slice(&shape[1..]);
+        self.shape.extend_from_slice(&dims[1..]);
         match self.kind {
-            // (DropBlock never gets here: it has its own map.)
-            DropoutKind::Element | DropoutKind::Block => self.noise.extend_from_slice(&shape[1..]),
+            DropoutKind::Element | DropoutKind::Block => self.noise.extend_from_slice(&dims[1..]),
             // (C, H, W): one bit per channel.
             DropoutKind::Spatial => {
-                self.noise.push(shape[1]);
-                self.noise.extend(shape[2..].iter().map(|_| 1));
+                self.noise.push(dims[1]);
+                self.noise.extend(dims[2..].iter().map(|_| 1));
             }
         }
-        Some((&self.shape, &self.noise))
+        Shape::new(&self.shape).with_noise(&self.noise)
     }
 }
 
 impl Layer for DropoutLayer {
     fn describe(&self) -> String {
-        let name = match (self.rule, self.kind) {
-            (Rule::Block(b), _) => return format!("DropBlock({}, block {})", b.p(), b.block()),
-            (Rule::Standard(_), DropoutKind::Spatial) => "SpatialDropout",
-            (Rule::Standard(_), _) => "Dropout",
-            (Rule::Alpha(_), DropoutKind::Spatial) => "FeatureAlphaDropout",
-            (Rule::Alpha(_), _) => "AlphaDropout",
-            (Rule::Gaussian(_), DropoutKind::Spatial) => "SpatialGaussianDropout",
-            (Rule::Gaussian(_), _) => "GaussianDropout",
-            (Rule::Noise(_), DropoutKind::Spatial) => "SpatialGaussianNoise",
-            (Rule::Noise(_), _) => "GaussianNoise",
+        let kind = self.variant.kind();
+        let name = match (kind, self.kind) {
+            (VariantKind::Block, _) => {
+                let block = self.variant.block().unwrap_or(DEFAULT_BLOCK);
+                return format!("DropBlock({}, block {block})", self.p());
+            }
+            (VariantKind::Alpha, DropoutKind::Spatial) => "FeatureAlphaDropout".to_string(),
+            (_, DropoutKind::Spatial) => format!("Spatial{}", kind.title()),
+            _ => kind.title().to_string(),
         };
-        format!("{name}({})", self.dropout.p())
+        format!("{name}({})", self.p())
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, EngineError> {
-        match (self.kind, self.rule) {
+        match (self.kind, self.variant.block()) {
             (DropoutKind::Spatial, _) if input.len() != 3 => Err(EngineError::Shape {
                 layer: self.describe(),
                 got: input.to_vec(),
                 expected: "images (C × H × W): it drops whole channels".into(),
             }),
-            (_, Rule::Block(b)) if input.len() != 3 || b.block() > input[1].min(input[2]) => {
+            (_, Some(b)) if input.len() != 3 || b > input[1].min(input[2]) => {
                 Err(EngineError::Shape {
                     layer: self.describe(),
                     got: input.to_vec(),
                     expected: format!(
-                        "feature maps (C × H × W) of at least {0} × {0}: it drops {0} × {0} blocks",
-                        b.block()
+                        "feature maps (C × H × W) of at least {b} × {b}: it drops {b} × {b} blocks"
                     ),
                 })
             }
@@ -239,35 +234,12 @@ impl Layer for DropoutLayer {
     fn forward(&mut self, x: &Tensor, ctx: &Ctx) {
         self.y.resize(&x.shape);
         let (key, mode) = (ctx.key(self.stream), ctx.site_mode(self.input));
-        let rule = self.rule;
+        let variant = self.variant;
         let mut y = std::mem::take(&mut self.y);
-        if let Rule::Block(b) = rule {
-            // Each row its own blocks (MC masks shared by rows are not offered for DropBlock).
-            b.forward(key, mode, &x.shape, &x.data, &mut y.data)
-                .expect("shapes checked at build time");
-            self.y = y;
-            return;
-        }
-        match (rule, self.dims(&x.shape, ctx.shared_rows())) {
-            (Rule::Standard(d), None) => d.forward(key, mode, &x.data, &mut y.data),
-            (Rule::Standard(d), Some((shape, noise))) => {
-                d.forward_broadcast(key, mode, shape, noise, &x.data, &mut y.data)
-            }
-            (Rule::Alpha(d), None) => d.forward(key, mode, &x.data, &mut y.data),
-            (Rule::Alpha(d), Some((shape, noise))) => {
-                d.forward_broadcast(key, mode, shape, noise, &x.data, &mut y.data)
-            }
-            (Rule::Gaussian(d), None) => d.forward(key, mode, &x.data, &mut y.data),
-            (Rule::Gaussian(d), Some((shape, noise))) => {
-                d.forward_broadcast(key, mode, shape, noise, &x.data, &mut y.data)
-            }
-            (Rule::Noise(d), None) => d.forward(key, mode, &x.data, &mut y.data),
-            (Rule::Noise(d), Some((shape, noise))) => {
-                d.forward_broadcast(key, mode, shape, noise, &x.data, &mut y.data)
-            }
-            (Rule::Block(_), _) => unreachable!("handled above"),
-        }
-        .expect("shapes checked at build time");
+        let shape = self.shape(&x.shape, ctx.shared_rows());
+        variant
+            .forward(key, mode, shape, &x.data, &mut y.data)
+            .expect("shapes checked at build time");
         self.y = y;
     }
 
@@ -281,31 +253,12 @@ impl Layer for DropoutLayer {
         }
         self.dx.resize(&x.shape);
         let (key, mode) = (ctx.key(self.stream), ctx.site_mode(self.input));
-        let rule = self.rule;
+        let variant = self.variant;
         let mut dx = std::mem::take(&mut self.dx);
-        if let Rule::Block(b) = rule {
-            b.backward(key, mode, &x.shape, &dy.data, &mut dx.data)
-                .expect("shapes checked at build time");
-            self.dx = dx;
-            return;
-        }
-        match (rule, self.dims(&x.shape, ctx.shared_rows())) {
-            (Rule::Standard(d), None) => d.backward(key, mode, &dy.data, &mut dx.data),
-            (Rule::Standard(d), Some((shape, noise))) => {
-                d.backward_broadcast(key, mode, shape, noise, &dy.data, &mut dx.data)
-            }
-            (Rule::Alpha(d), None) => d.backward(key, mode, &dy.data, &mut dx.data),
-            (Rule::Alpha(d), Some((shape, noise))) => {
-                d.backward_broadcast(key, mode, shape, noise, &dy.data, &mut dx.data)
-            }
-            (Rule::Gaussian(d), None) => d.backward(key, mode, &dy.data, &mut dx.data),
-            (Rule::Gaussian(d), Some((shape, noise))) => {
-                d.backward_broadcast(key, mode, shape, noise, &dy.data, &mut dx.data)
-            }
-            (Rule::Noise(d), _) => d.backward(&dy.data, &mut dx.data),
-            (Rule::Block(_), _) => unreachable!("handled above"),
-        }
-        .expect("shapes checked at build time");
+        let shape = self.shape(&x.shape, ctx.shared_rows());
+        variant
+            .backward(key, mode, shape, &dy.data, &mut dx.data)
+            .expect("shapes checked at build time");
         self.dx = dx;
     }
 
@@ -315,15 +268,10 @@ impl Layer for DropoutLayer {
 
     fn set_dropout_factor(&mut self, factor: f32) {
         let p = (self.rate * factor).clamp(0.0, 1.0);
-        self.dropout = Dropout::new(p).expect("a rate in [0, 1]");
-        self.rule = match self.rule {
-            Rule::Standard(_) => Rule::Standard(self.dropout),
-            Rule::Alpha(_) => Rule::Alpha(AlphaDropout::new(p).expect("a rate in [0, 1]")),
-            // A schedule scales the rate down (factor ≤ 1), so it stays below 1.
-            Rule::Gaussian(_) | Rule::Noise(_) => {
-                gaussian(p, matches!(self.rule, Rule::Noise(_))).unwrap_or(self.rule)
-            }
-            Rule::Block(b) => Rule::Block(DropBlock::new(p, b.block()).expect("a rate in [0, 1]")),
-        };
+        // A schedule scales the rate down (factor ≤ 1), so Gaussian rates stay below 1;
+        // a rate a map cannot take leaves the map as it was.
+        if let Ok(v) = self.variant.with_p(p) {
+            self.variant = v;
+        }
     }
 }

@@ -17,19 +17,6 @@ use crate::error::EngineError;
 use crate::layer::{Buffer, Ctx, Layer, Param};
 use crate::tensor::Tensor;
 
-/// One DropPath coin per sample or per batch (the CLI's `--drop-path-scope`).
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum DropPathScope {
-    /// Each sample its own coin (Huang et al. 2016; timm's drop_path).
-    #[default]
-    Sample,
-    /// One coin for the batch: the block is skipped for the whole step.
-    Batch,
-}
-
 /// A branch layer and the name its parameters get.
 type Part = (&'static str, Box<dyn Layer>);
 

@@ -1,89 +1,41 @@
-//! `dropout-lab bench kernel`: dropout forward/backward (plain, AlphaDropout,
-//! Gaussian dropout or Gaussian noise)
-//! against a memcpy of the same buffer, measured in the same run.
+//! `dropout-lab bench kernel`: one member of the dropout family (any
+//! [`Variant`]: plain, alpha, gaussian, noise, concrete, block, path) forward
+//! and backward against a memcpy of the same buffer, measured in the same run.
 //!
 //! For `n` f32 elements both the kernel and the copy read `4n` bytes and write
 //! `4n` bytes, so bandwidth = `8n / t` and
 //!
 //! ```text
 //! ratio = t_memcpy / t_kernel        (1.0 = memcpy speed)
+//! data  = (n) element-wise · (n/1024, 1024) rows for DropPath · (n/1024, 1, 32, 32) maps for DropBlock
 //! ```
 //!
 //! The memcpy is `copy_from_slice` (one thread, as Rust gives it); the kernels
 //! run on a rayon pool of `threads` threads. The repetitions interleave copy,
 //! forward and backward so all three see the same machine state; each number
-//! is the median over the repetitions, after one untimed warm-up.
+//! is the median over the repetitions, after one untimed warm-up. Backward is
+//! the variant's uniform backward (`dx` alone: Concrete dropout's `∂L/∂p`
+//! sum is not in it); the in-place forward goes through a copy for the
+//! members without an in-place kernel (Concrete, DropBlock, DropPath).
 
 use std::hint::black_box;
 
-use dropout::{
-    AlphaDropout, ConcreteDropout, Dropout, GaussianDropout, GaussianNoise, MaskKey, Mode,
-};
+use dropout::{Layout, MaskKey, Mode, Pass, Shape, Variant};
 use serde::Serialize;
 
 use super::{median, time_ms};
 
-/// The member of the dropout family measured.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kernel {
-    /// Inverted dropout.
-    Plain(#[serde(skip)] Dropout),
-    /// AlphaDropout (SELU nets).
-    Alpha(#[serde(skip)] AlphaDropout),
-    /// Gaussian dropout (multiplicative N(1, p/(1 − p)) noise).
-    Gaussian(#[serde(skip)] GaussianDropout),
-    /// Additive Gaussian noise (σ = √(p/(1 − p)); backward is a copy).
-    Noise(#[serde(skip)] GaussianNoise),
-    /// Concrete dropout at rate p (τ 0.1); backward also sums ∂L/∂p (x = dy there).
-    Concrete(#[serde(skip)] ConcreteDropout, #[serde(skip)] f32),
-}
+/// Elements per row (DropPath) and per map (DropBlock's 32 × 32 maps).
+pub const ROW: usize = 1024;
 
-impl Kernel {
-    fn forward(&self, key: MaskKey, x: &[f32], y: &mut [f32]) {
-        match self {
-            Kernel::Plain(d) => d.forward(key, Mode::Train, x, y),
-            Kernel::Alpha(d) => d.forward(key, Mode::Train, x, y),
-            Kernel::Gaussian(d) => d.forward(key, Mode::Train, x, y),
-            Kernel::Noise(d) => d.forward(key, Mode::Train, x, y),
-            Kernel::Concrete(d, p) => d.forward_at(key, Mode::Train, 0, *p, x, y),
-        }
-        .expect("equal lengths");
-    }
-
-    fn backward(&self, key: MaskKey, dy: &[f32], dx: &mut [f32]) {
-        match self {
-            Kernel::Plain(d) => d.backward(key, Mode::Train, dy, dx),
-            Kernel::Alpha(d) => d.backward(key, Mode::Train, dy, dx),
-            Kernel::Gaussian(d) => d.backward(key, Mode::Train, dy, dx),
-            Kernel::Noise(d) => d.backward(dy, dx),
-            Kernel::Concrete(d, p) => d.backward_at(key, Mode::Train, 0, *p, dy, dy, dx).map(drop),
-        }
-        .expect("equal lengths");
-    }
-
-    fn forward_inplace(&self, key: MaskKey, x: &mut [f32]) {
-        match self {
-            Kernel::Plain(d) => d.forward_inplace(key, Mode::Train, x),
-            Kernel::Alpha(d) => d.forward_inplace(key, Mode::Train, x),
-            Kernel::Gaussian(d) => d.forward_inplace(key, Mode::Train, x),
-            Kernel::Noise(d) => d.forward_inplace(key, Mode::Train, x),
-            Kernel::Concrete(d, p) => {
-                let src = x.to_vec();
-                d.forward_at(key, Mode::Train, 0, *p, &src, x)
-                    .expect("equal lengths");
-            }
-        }
-    }
-
-    fn backend(&self) -> &'static str {
-        match self {
-            Kernel::Plain(d) => d.backend().name(),
-            Kernel::Alpha(d) => d.rule().backend().name(),
-            Kernel::Gaussian(d) => d.backend().name(),
-            Kernel::Noise(d) => d.backend().name(),
-            Kernel::Concrete(..) => "scalar",
-        }
+/// The data shape `v` is measured on at `n` elements (module docs); `None`
+/// when `n` is not a whole number of rows or maps.
+pub fn dims(v: &Variant, n: usize) -> Option<Vec<usize>> {
+    match v.layout() {
+        Layout::Elements => Some(vec![n]),
+        _ if !n.is_multiple_of(ROW) => None,
+        Layout::Rows => Some(vec![n / ROW, ROW]),
+        Layout::Maps => Some(vec![n / ROW, 1, 32, 32]),
     }
 }
 
@@ -96,8 +48,8 @@ pub struct KernelResult {
     pub threads: usize,
     /// Drop probability.
     pub p: f32,
-    /// The variant.
-    pub variant: Kernel,
+    /// The variant's name (`plain`, `alpha`, …).
+    pub variant: &'static str,
     /// Kernel backend.
     pub backend: &'static str,
     /// Timed repetitions.
@@ -135,28 +87,37 @@ pub struct KernelBench {
 
 impl KernelBench {
     /// Measure one size. `tick` is called after every repetition.
+    ///
+    /// # Panics
+    /// If `n` is not a size [`dims`] accepts for `v` (the CLI checks it first).
     pub fn run_size(
         &self,
         n: usize,
-        d: &Kernel,
+        v: &Variant,
         pool: &rayon::ThreadPool,
         mut tick: impl FnMut(),
     ) -> KernelResult {
+        let dims = dims(v, n).expect("a whole number of rows or maps");
+        let shape = Shape::new(&dims);
         let x: Vec<f32> = (0..n).map(|i| (i % 1000) as f32 * 0.001 - 0.5).collect();
         // Touch every page of the outputs before timing.
         let mut y = vec![1.0f32; n];
         let mut z = vec![1.0f32; n];
         let key = MaskKey::new(0x5eed, 0, 0);
         let (mut fwd, mut bwd, mut inp, mut cpy) = (vec![], vec![], vec![], vec![]);
+        let m = Mode::Train;
         for rep in 0..=self.reps {
             let key = MaskKey {
                 step: rep as u32,
                 ..key
             };
             let c = time_ms(|| y.copy_from_slice(black_box(&x)));
-            let f = pool.install(|| time_ms(|| d.forward(key, black_box(&x), &mut y)));
-            let b = pool.install(|| time_ms(|| d.backward(key, black_box(&x), &mut z)));
-            let i = pool.install(|| time_ms(|| d.forward_inplace(key, black_box(&mut z))));
+            let run = |f: &mut (dyn FnMut() -> Result<(), dropout::DropoutError> + Send)| {
+                pool.install(|| time_ms(|| f().expect("buffers of the shape")))
+            };
+            let f = run(&mut || v.forward(key, m, shape, black_box(&x), &mut y));
+            let b = run(&mut || v.backward(key, m, shape, black_box(&x), &mut z));
+            let i = run(&mut || v.apply_inplace(Pass::Forward, key, m, shape, black_box(&mut z)));
             black_box((&y, &z));
             if rep > 0 {
                 cpy.push(c);
@@ -172,8 +133,8 @@ impl KernelBench {
             elements: n,
             threads: self.threads,
             p: self.p,
-            variant: *d,
-            backend: d.backend(),
+            variant: v.kind().name(),
+            backend: v.backend().map_or("scalar", |b| b.name()),
             reps: self.reps,
             forward_ms: fm,
             backward_ms: bm,
@@ -184,6 +145,33 @@ impl KernelBench {
             memcpy_gbs: gbs(cm),
             forward_ratio: cm / fm,
             backward_ratio: cm / bm,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use dropout::VariantKind;
+
+    use super::*;
+
+    #[test]
+    fn every_variant_is_measured_on_its_shape() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let bench = KernelBench {
+            threads: 1,
+            p: 0.3,
+            reps: 1,
+        };
+        for kind in VariantKind::ALL {
+            let v = Variant::new(kind, 0.3).unwrap();
+            assert_eq!(dims(&v, 1000).is_some(), kind.layout() == Layout::Elements);
+            let r = bench.run_size(2 * ROW, &v, &pool, || {});
+            assert_eq!((r.variant, r.elements), (kind.name(), 2 * ROW));
+            assert!(r.forward_ms > 0.0 && r.backward_ms > 0.0, "{kind}");
         }
     }
 }

@@ -1,26 +1,20 @@
-//! `dropout-lab bench kernel`: dropout (plain, or `--variant alpha|gaussian|noise`)
-//! forward/backward against a memcpy of the same buffer, per size; a table of medians or one JSON object per size.
+//! `dropout-lab bench kernel`: one member of the dropout family (`--variant`,
+//! any of the `dropout` crate's `VariantKind`s: plain, alpha, gaussian, noise,
+//! concrete, block, path) forward/backward against a memcpy of the same
+//! buffer, per size; a table of medians or one JSON object per size.
 
 use anyhow::{Context, Result};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, ValueEnum};
-use dropout::{AlphaDropout, Backend, ConcreteDropout, Dropout, GaussianDropout, GaussianNoise};
-use lab::bench::kernel::{Kernel, KernelBench, KernelResult};
+use dropout::{Backend, Layout, Variant, VariantKind};
+use lab::bench::kernel::{dims, KernelBench, KernelResult, ROW};
 
 use super::progress::bar;
 
-/// Which member of the dropout family to measure.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum VariantArg {
-    /// Inverted dropout (Srivastava et al. 2014).
-    Plain,
-    /// AlphaDropout for SELU nets (Klambauer et al. 2017).
-    Alpha,
-    /// Gaussian dropout: x·(1 + σz), σ² = p/(1 − p) (Srivastava et al. 2014, §10).
-    Gaussian,
-    /// Additive Gaussian noise x + σz with σ² = p/(1 − p).
-    Noise,
-    /// Concrete dropout (Gal et al. 2017) at rate p, τ 0.1: scalar code on threads (its in-place time includes a copy).
-    Concrete,
+/// `--variant`: every kind of the family by its name, with its summary as help.
+fn variant_parser() -> impl TypedValueParser<Value = VariantKind> {
+    let names = VariantKind::ALL.map(|k| PossibleValue::new(k.name()).help(k.summary()));
+    PossibleValuesParser::new(names).try_map(|s| s.parse::<VariantKind>())
 }
 
 /// Which kernel backend to measure.
@@ -38,7 +32,7 @@ enum BackendArg {
 
 #[derive(Args)]
 #[command(
-    after_help = "Examples:\n  dropout-lab bench kernel\n  dropout-lab bench kernel --json --sizes 1M,16M\n  dropout-lab bench kernel --backend portable --sizes 1M\n  dropout-lab bench kernel --variant alpha --sizes 16M\n  dropout-lab bench kernel --variant gaussian --p 0.3 --sizes 16M"
+    after_help = "Examples:\n  dropout-lab bench kernel\n  dropout-lab bench kernel --json --sizes 1M,16M\n  dropout-lab bench kernel --backend portable --sizes 1M\n  dropout-lab bench kernel --variant alpha --sizes 16M\n  dropout-lab bench kernel --variant gaussian --p 0.3 --sizes 16M\n  dropout-lab bench kernel --variant block --p 0.1 --sizes 1M"
 )]
 pub struct KernelArgs {
     /// Buffer sizes in f32 elements (suffix K = 2^10, M = 2^20, G = 2^30; at most 128M).
@@ -56,9 +50,9 @@ pub struct KernelArgs {
     /// Kernel backend.
     #[arg(long, value_enum, default_value_t = BackendArg::Best)]
     backend: BackendArg,
-    /// The dropout variant.
-    #[arg(long, value_enum, default_value_t = VariantArg::Plain)]
-    variant: VariantArg,
+    /// The member of the dropout family (DropPath is measured on rows of 1024, DropBlock on 32 × 32 maps).
+    #[arg(long, default_value = "plain", value_parser = variant_parser())]
+    variant: VariantKind,
     /// Print one JSON object per size instead of a table.
     #[arg(long)]
     json: bool,
@@ -106,42 +100,20 @@ pub fn run(a: KernelArgs) -> Result<()> {
     if a.reps == 0 {
         anyhow::bail!("--reps must be at least 1");
     }
-    let d = match a.variant {
-        VariantArg::Plain => Kernel::Plain(
-            Dropout::new(a.p)
-                .with_context(|| format!("--p {}", a.p))?
-                .with_backend(backend)
-                .context("--backend")?,
-        ),
-        VariantArg::Alpha => Kernel::Alpha(
-            AlphaDropout::new(a.p)
-                .with_context(|| format!("--p {}", a.p))?
-                .with_backend(backend)
-                .context("--backend")?,
-        ),
-        VariantArg::Gaussian => Kernel::Gaussian(
-            GaussianDropout::new(a.p)
-                .with_context(|| format!("--p {}", a.p))?
-                .with_backend(backend)
-                .context("--backend")?,
-        ),
-        VariantArg::Concrete => {
-            if !(a.p > 0.0 && a.p < 1.0) {
-                anyhow::bail!("--p {}: Concrete dropout needs 0 < p < 1", a.p);
-            }
-            Kernel::Concrete(ConcreteDropout::new(0.1).context("τ")?, a.p)
-        }
-        VariantArg::Noise => {
-            let p = f64::from(a.p);
-            let sigma = (p / (1.0 - p)).sqrt() as f32;
-            Kernel::Noise(
-                GaussianNoise::new(sigma)
-                    .with_context(|| format!("--p {} (σ = √(p/(1 − p)) = {sigma})", a.p))?
-                    .with_backend(backend)
-                    .context("--backend")?,
-            )
-        }
-    };
+    let v = Variant::new(a.variant, a.p)
+        .with_context(|| format!("--p {}", a.p))?
+        .with_backend(backend)
+        .context("--backend")?;
+    if let Some(&n) = a.sizes.iter().find(|&&n| dims(&v, n).is_none()) {
+        let unit = match v.layout() {
+            Layout::Rows => "rows of 1024 features",
+            _ => "32 × 32 maps",
+        };
+        anyhow::bail!(
+            "--sizes {n}: {} is measured on {unit}, so every size must be a multiple of {ROW} (e.g. 1M)",
+            a.variant.title()
+        );
+    }
     let pool = super::pool(a.threads)?;
     let bench = KernelBench {
         threads: a.threads,
@@ -157,7 +129,7 @@ pub fn run(a: KernelArgs) -> Result<()> {
     let mut results: Vec<KernelResult> = Vec::new();
     for &n in &a.sizes {
         b.set_message(format!("{} elems", human(n)));
-        let r = bench.run_size(n, &d, &pool, || b.inc(1));
+        let r = bench.run_size(n, &v, &pool, || b.inc(1));
         if a.json {
             b.suspend(|| println!("{}", serde_json::to_string(&r).expect("plain struct")));
         }
@@ -165,7 +137,7 @@ pub fn run(a: KernelArgs) -> Result<()> {
     }
     b.finish_and_clear();
     if !a.json {
-        print_table(&results);
+        print_table(&v, &results);
     }
     Ok(())
 }
@@ -180,17 +152,11 @@ fn human(n: usize) -> String {
     }
 }
 
-fn print_table(rs: &[KernelResult]) {
+fn print_table(v: &Variant, rs: &[KernelResult]) {
     if let Some(r) = rs.first() {
         println!(
             "{} kernel, p = {}, backend {}, {} thread(s); memcpy = copy_from_slice (1 thread); medians of {} reps",
-            match r.variant {
-                Kernel::Plain(_) => "dropout",
-                Kernel::Alpha(_) => "AlphaDropout",
-                Kernel::Gaussian(_) => "Gaussian dropout",
-                Kernel::Noise(_) => "Gaussian noise",
-                Kernel::Concrete(..) => "Concrete dropout",
-            },
+            v.kind().title(),
             r.p, r.backend, r.threads, r.reps
         );
     }

@@ -2,8 +2,8 @@
 //! each value (the values are the library's serde names, [`super::choice`]).
 //! A new variant of one of these enums does not compile until it is listed.
 
+use dropout::PathScope;
 use engine::init::Init;
-use engine::layers::residual::DropPathScope;
 use engine::layers::{Activation, DropoutKind, DropoutVariant, RnnDropout};
 use engine::spec::{DropPlace, Norm};
 use lab::config::{Builtin, Header, MomentumForm, OptimizerName, Standardize};
@@ -43,7 +43,7 @@ choices! {
         Gaussian => "Gaussian dropout x · (1 + σz), σ² = p/(1 − p); needs p < 1",
         Noise => "additive Gaussian noise x + σz with the same σ; needs p < 1",
     }
-    DropPathScope {
+    PathScope {
         Sample => "each sample its own coin (Huang et al. 2016; timm's drop_path)",
         Batch => "one coin for the batch: the block is skipped for the whole step",
     }

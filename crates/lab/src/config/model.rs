@@ -9,8 +9,8 @@
 //! Every dropout site uses one map, `dropout_variant` (inverted dropout or AlphaDropout);
 //! `dropconnect` drops the weights of hidden dense layers instead of their outputs.
 
+use dropout::PathScope;
 use engine::init::Init;
-use engine::layers::residual::DropPathScope;
 use engine::layers::{Activation, DropoutKind, DropoutVariant};
 use engine::layers::{ConcreteSpec, RnnDropout};
 use engine::spec::{DropPlace, ModelSpec, Norm};
@@ -44,7 +44,7 @@ pub struct ModelConfig {
     pub drop_path: f32,
     /// Whose coin DropPath tosses: each sample's (as timm and Huang et al.) or one for the whole batch.
     #[serde(default)]
-    pub drop_path_scope: DropPathScope,
+    pub drop_path_scope: PathScope,
     /// Dropout rate on an RNN's inputs and recurrent state (`--arch rnn128-10`).
     #[serde(default)]
     pub rnn_dropout: f32,
@@ -82,7 +82,7 @@ impl Default for ModelConfig {
             dropout_variant: DropoutVariant::Standard,
             dropconnect: 0.0,
             drop_path: 0.0,
-            drop_path_scope: DropPathScope::Sample,
+            drop_path_scope: PathScope::Sample,
             rnn_dropout: 0.0,
             rnn_dropout_kind: RnnDropout::Locked,
             concrete_dropout: false,

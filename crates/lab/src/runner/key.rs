@@ -23,8 +23,8 @@ use crate::config::{
     Builtin, DataConfig, DropoutSchedule, Header, LabelColumn, LrSchedule, ModelConfig,
     MomentumForm, MomentumRamp, OptimConfig, OptimizerName, RunConfig, Standardize,
 };
+use dropout::PathScope;
 use engine::init::Init;
-use engine::layers::residual::DropPathScope;
 use engine::layers::{Activation, DropoutKind, DropoutVariant, RnnDropout};
 use engine::spec::{DropPlace, Norm};
 
@@ -78,7 +78,7 @@ struct ModelKey {
     #[serde(default, skip_serializing_if = "is_default")]
     drop_path: f32,
     #[serde(default, skip_serializing_if = "is_default")]
-    drop_path_scope: DropPathScope,
+    drop_path_scope: PathScope,
     #[serde(default, skip_serializing_if = "is_default")]
     rnn_dropout: f32,
     #[serde(default, skip_serializing_if = "is_default")]

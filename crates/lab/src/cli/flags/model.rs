@@ -2,8 +2,8 @@
 //! each given one overriding [`ModelConfig`]'s default.
 
 use clap::Args;
+use dropout::PathScope;
 use engine::init::Init;
-use engine::layers::residual::DropPathScope;
 use engine::layers::{Activation, DropoutKind, DropoutVariant, RnnDropout};
 use engine::spec::{DropPlace, Norm};
 use lab::config::{DropoutSchedule, ModelConfig};
@@ -43,8 +43,8 @@ pub struct ModelFlags {
     #[arg(long, value_name = "P")]
     pub drop_path: Option<f32>,
     /// Whose coin DropPath tosses: each sample's (as timm and Huang et al.) or one for the whole batch.
-    #[arg(long, value_parser = parser::<DropPathScope>())]
-    pub drop_path_scope: Option<DropPathScope>,
+    #[arg(long, value_parser = parser::<PathScope>())]
+    pub drop_path_scope: Option<PathScope>,
     /// Dropout rate on an RNN's inputs and recurrent state (`--arch rnn128-10`).
     #[arg(long, value_name = "P")]
     pub rnn_dropout: Option<f32>,
