@@ -50,11 +50,6 @@ impl PathScope {
             Self::Batch => "batch",
         }
     }
-
-    /// Whether this is the default (kept out of configs, so their cache keys stay).
-    pub fn is_sample(&self) -> bool {
-        *self == Self::Sample
-    }
 }
 
 impl fmt::Display for PathScope {
