@@ -7,6 +7,7 @@ use clap::Args;
 use lab::config::{Builtin, DataConfig, Header, LabelColumn, Standardize};
 use serde::Serialize;
 
+use super::set;
 use crate::cli::choice::parser;
 
 /// Data flags.
@@ -69,12 +70,5 @@ impl DataFlags {
         set(&mut d.label_noise, label_noise);
         set(&mut d.data_seed, data_seed.map(Some));
         set(&mut d.standardize, standardize);
-    }
-}
-
-/// `*slot = v` when the flag was given.
-pub fn set<T>(slot: &mut T, v: Option<T>) {
-    if let Some(v) = v {
-        *slot = v;
     }
 }

@@ -23,7 +23,6 @@ use lab::config::RunConfig;
 use serde::Serialize;
 use serde_json::Value;
 
-use self::data::set;
 pub use self::data::DataFlags;
 pub use self::model::ModelFlags;
 pub use self::optim::OptimFlags;
@@ -96,6 +95,13 @@ impl RunFlags {
     {
         let m = command().no_binary_name(true).try_get_matches_from(args)?;
         Self::from_arg_matches(&m)
+    }
+}
+
+/// `*slot = v` when the flag was given.
+fn set<T>(slot: &mut T, v: Option<T>) {
+    if let Some(v) = v {
+        *slot = v;
     }
 }
 

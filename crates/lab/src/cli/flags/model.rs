@@ -9,7 +9,7 @@ use engine::spec::{DropPlace, Norm};
 use lab::config::{DropoutSchedule, ModelConfig};
 use serde::Serialize;
 
-use super::data::set;
+use super::set;
 use crate::cli::choice::parser;
 
 /// Model flags.

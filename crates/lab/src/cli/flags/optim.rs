@@ -5,7 +5,7 @@ use clap::Args;
 use lab::config::{LrSchedule, MomentumForm, MomentumRamp, OptimConfig, OptimizerName};
 use serde::Serialize;
 
-use super::data::set;
+use super::set;
 use crate::cli::choice::parser;
 
 /// Optimisation flags.
