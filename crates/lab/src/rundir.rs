@@ -33,11 +33,13 @@ pub const METRICS: &str = "metrics.jsonl";
 pub const CHECKPOINT: &str = "checkpoint.safetensors";
 /// The trained model; present only once the run has finished.
 pub const MODEL: &str = "model.safetensors";
+/// The best weights so far by validation loss (`keep = best`), while the run trains.
+pub const BEST: &str = "best.safetensors";
 
 /// The lock a training process holds on its run directory.
 pub const LOCK: &str = "train.lock";
 
-const RUN_FILES: [&str; 4] = [CONFIG, METRICS, CHECKPOINT, MODEL];
+const RUN_FILES: [&str; 5] = [CONFIG, METRICS, CHECKPOINT, MODEL, BEST];
 
 pub mod ensemble;
 mod metrics;
@@ -222,7 +224,7 @@ pub fn prepare_new(dir: &Path, force: bool) -> Result<()> {
     }
     // The model first: a directory without one is an unfinished run, never
     // a finished run with someone else's metrics.
-    for name in [MODEL, CHECKPOINT, METRICS, CONFIG] {
+    for name in [MODEL, BEST, CHECKPOINT, METRICS, CONFIG] {
         let p = dir.join(name);
         if p.exists() {
             std::fs::remove_file(&p).map_err(LabError::io(&p))?;

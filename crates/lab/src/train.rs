@@ -18,7 +18,7 @@ use engine::layer::Ctx;
 use engine::optim::{Optimizer, Schedule};
 use engine::rng::Rng;
 use engine::Sequential;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{self, TrainState};
 use crate::config::RunConfig;
@@ -26,11 +26,15 @@ use crate::data::Splits;
 use crate::error::{LabError, Result};
 use crate::rundir::{self, MetricsLog};
 
+mod build;
 mod evaluate;
+mod select;
+pub use self::build::{build_model, MAX_BATCH_BYTES};
 pub use self::evaluate::{eval_batch, evaluate, Evaluation, Score};
+use self::select::Selector;
 
 /// One epoch's metrics (a line of `metrics.jsonl`).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EpochMetrics {
     /// 1-based epoch.
     pub epoch: usize,
@@ -65,57 +69,6 @@ pub fn evaluated(e: usize, epochs: usize, every: usize) -> bool {
     e == epochs || (every > 0 && e.is_multiple_of(every))
 }
 
-/// Most memory the buffers of one training batch may take (2 GiB).
-pub const MAX_BATCH_BYTES: u64 = 2 << 30;
-
-/// Build the model and optimizer a config describes, for data with this shape.
-///
-/// # Errors
-/// [`LabError::Engine`] for an architecture that does not fit the data or is
-/// too large, [`LabError::Memory`] when one batch would need more than
-/// [`MAX_BATCH_BYTES`], [`LabError::Classes`] when its outputs are not the
-/// data's classes.
-pub fn build_model(cfg: &RunConfig, splits: &Splits) -> Result<(Sequential, Optimizer, Schedule)> {
-    let mut spec = cfg.model.spec(splits.train.dim(), splits.classes);
-    if let Some(c) = spec.concrete.as_mut() {
-        c.n_train = splits.train.len();
-    }
-    // The one reading of the architecture: everything below uses the typed model.
-    let arch = spec.arch()?;
-    let sample = if arch.reads_sample_shape() {
-        splits.train.sample_shape.clone()
-    } else {
-        vec![splits.train.dim()]
-    };
-    // The parameter count first (build refuses too many before allocating),
-    // then the batch's buffers.
-    let per_sample = arch.size(&sample).floats_per_sample;
-    let model = arch.build(&sample, cfg.seed)?;
-    let needed = per_sample
-        .saturating_mul(4)
-        .saturating_mul(cfg.batch as u64);
-    if needed > MAX_BATCH_BYTES {
-        return Err(LabError::Memory {
-            what: format!("a batch of {} through `{}`", cfg.batch, arch.text),
-            needed,
-            limit: MAX_BATCH_BYTES,
-        });
-    }
-    if model.classes() != splits.classes {
-        return Err(LabError::Classes {
-            arch: arch.text,
-            outputs: model.classes(),
-            classes: splits.classes,
-        });
-    }
-    let opt = Optimizer::new(
-        cfg.optim.kind(),
-        cfg.optim.weight_decay,
-        cfg.optim.max_norm(),
-    );
-    Ok((model, opt, cfg.optim.schedule.engine(cfg.epochs)))
-}
-
 /// A finished run's summary.
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
@@ -132,12 +85,23 @@ pub struct Summary {
     /// Rates learned by Concrete dropout layers, in layer order (empty without).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub learned_p: Vec<f32>,
+    /// With `keep = best`: the epoch whose weights the run kept (lowest validation loss).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept: Option<EpochMetrics>,
+    /// Whether early stopping ended the run before its last epoch.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stopped_early: bool,
 }
 
 impl Summary {
-    /// The final evaluation (the last epoch is always evaluated).
+    /// The evaluation of the model the run kept: the best epoch's with
+    /// `keep = best`, else the last epoch's (always evaluated).
     pub fn eval(&self) -> Evaluation {
-        self.last.eval.unwrap_or_default()
+        self.kept
+            .as_ref()
+            .unwrap_or(&self.last)
+            .eval
+            .unwrap_or_default()
     }
 }
 
@@ -228,6 +192,7 @@ pub fn train(
         step: 0,
         train_s: 0.0,
     };
+    let mut select = Selector::new(cfg);
     let mut log = match lo.run_dir {
         Some(dir) if lo.resume => {
             start = crate::resume::resume_state(dir, cfg, &data_fingerprint, model, opt)?;
@@ -237,7 +202,9 @@ pub fn train(
                     msg: format!("says step {} after epoch {}, which this data and batch size cannot give; the file was edited — train again with --force", start.step, start.epoch),
                 });
             }
-            Some(MetricsLog::resume(dir, start.epoch)?)
+            let log = MetricsLog::resume(dir, start.epoch)?;
+            select.replay(dir)?;
+            Some(log)
         }
         Some(dir) => {
             rundir::write_atomic(&dir.join(rundir::CONFIG), config_json.as_bytes())?;
@@ -319,6 +286,14 @@ pub fn train(
             train_s: train_time,
             elapsed_s: started.elapsed().as_secs_f64(),
         };
+        if select.observe(&m) && select.keeps_best() {
+            match lo.run_dir {
+                Some(dir) => {
+                    checkpoint::save(model, &config_json, &fingerprint, &dir.join(rundir::BEST))?
+                }
+                None => select.remember(model),
+            }
+        }
         if let (Some(log), Some(dir)) = (log.as_mut(), lo.run_dir) {
             let line =
                 serde_json::to_string(&m).map_err(LabError::json(dir.join(rundir::METRICS)))?;
@@ -346,15 +321,29 @@ pub fn train(
         }
         lo.observer.epoch_end(&m);
         last = Some(m);
+        if select.stop() {
+            break;
+        }
     }
     // A schedule's last factor must not follow the net into MC evaluation.
     model.set_dropout_factor(1.0);
+    let kept = select
+        .keeps_best()
+        .then(|| select.best().cloned())
+        .flatten();
+    if kept.is_some() && !select.restore(model) {
+        if let Some(dir) = lo.run_dir {
+            checkpoint::load(model, &dir.join(rundir::BEST))?;
+        }
+    }
     if let Some(dir) = lo.run_dir {
         checkpoint::save(model, &config_json, &fingerprint, &dir.join(rundir::MODEL))?;
-        // The finished model supersedes the training state.
-        let ck = dir.join(rundir::CHECKPOINT);
-        if ck.exists() {
-            std::fs::remove_file(&ck).map_err(LabError::io(&ck))?;
+        // The finished model supersedes the training state and the best weights.
+        for name in [rundir::CHECKPOINT, rundir::BEST] {
+            let p = dir.join(name);
+            if p.exists() {
+                std::fs::remove_file(&p).map_err(LabError::io(&p))?;
+            }
         }
     }
     let last = last.ok_or(crate::config::ConfigError::Invalid {
@@ -362,13 +351,16 @@ pub fn train(
         value: "0".into(),
         reason: "must be at least 1",
     })?;
+    let stopped_early = last.epoch < cfg.epochs;
     Ok(Summary {
         run_dir: lo.run_dir.map(Path::to_path_buf),
+        samples_per_s: (n * last.epoch) as f64 / train_time.max(1e-9),
         last,
         params: model.num_params(),
-        samples_per_s: (n * cfg.epochs) as f64 / train_time.max(1e-9),
         wall_s: started.elapsed().as_secs_f64(),
         learned_p: model.learned_rates(),
+        kept,
+        stopped_early,
     })
 }
 

@@ -1,7 +1,9 @@
 //! `train` killed with SIGKILL at random points never leaves an inconsistent
 //! run directory, and `train --resume` (repeated if the resume is killed too)
 //! always finishes with a `model.safetensors` byte-identical to an
-//! uninterrupted run's and the same `metrics.jsonl` (timings aside).
+//! uninterrupted run's and the same `metrics.jsonl` (timings aside). The run
+//! keeps its best epoch (`--keep best`), so a resume also replays the
+//! selection and finds the best weights the killed run wrote.
 //!
 //! Consistent means: `config.json`, if there, parses; every line of
 //! `metrics.jsonl` is a complete JSON object for epochs 1, 2, … in order;
@@ -16,7 +18,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_dropout-lab");
-const RUN: [&str; 10] = [
+const RUN: [&str; 14] = [
+    "--keep",
+    "best",
+    "--val-size",
+    "1000",
     "--train-size",
     "3000",
     "--arch",
@@ -74,6 +80,7 @@ fn assert_consistent(dir: &Path, when: &str) {
             "metrics.jsonl",
             "checkpoint.safetensors",
             "model.safetensors",
+            "best.safetensors",
             // The lock of the killed process (taken over by the next one).
             "train.lock",
         ];
@@ -97,7 +104,11 @@ fn assert_consistent(dir: &Path, when: &str) {
             assert_eq!(v["epoch"], i + 1, "{when}: epochs out of order");
         }
     }
-    for f in ["checkpoint.safetensors", "model.safetensors"] {
+    for f in [
+        "checkpoint.safetensors",
+        "model.safetensors",
+        "best.safetensors",
+    ] {
         if let Ok(b) = std::fs::read(dir.join(f)) {
             safetensors::SafeTensors::deserialize(&b)
                 .unwrap_or_else(|e| panic!("{when}: {f} is not whole: {e}"));

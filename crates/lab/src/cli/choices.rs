@@ -6,12 +6,16 @@ use dropout::PathScope;
 use engine::init::Init;
 use engine::layers::{Activation, DropoutKind, DropoutVariant, RnnDropout};
 use engine::spec::{DropPlace, Norm};
-use lab::config::{Builtin, Header, MomentumForm, OptimizerName, Standardize};
+use lab::config::{Builtin, Header, Keep, MomentumForm, OptimizerName, Standardize};
 use lab::uq::sample::McSites;
 
 use super::choice::choices;
 
 choices! {
+    Keep {
+        Last => "the weights after the last epoch trained",
+        Best => "the weights of the epoch with the lowest validation loss",
+    }
     Builtin {
         Mnist => "MNIST handwritten digits (LeCun et al. 1998)",
         Fashion => "Fashion-MNIST clothing images (Xiao et al. 2017): MNIST's format and size, harder",

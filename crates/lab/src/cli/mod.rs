@@ -34,6 +34,7 @@ mod progress;
 mod study;
 mod sweep;
 mod train;
+mod train_setup;
 
 use anyhow::{bail, Context, Result};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};

@@ -104,16 +104,12 @@ impl TrainObserver for TrainProgress {
         if !self.lines {
             return;
         }
+        // Validation only: the test set is scored once, at the end.
         let scores = m.eval.map_or(String::new(), |e| {
-            let val = e
-                .val
-                .map_or(String::new(), |v| format!("  val {:.2}%", 100.0 * v.acc));
-            format!(
-                "  train {:.2}%{val}  test {:.2}%  gap {:+.2}",
-                100.0 * e.train.acc,
-                100.0 * e.test.acc,
-                100.0 * e.gap
-            )
+            let val = e.val.map_or(String::new(), |v| {
+                format!("  val {:.2}% (loss {:.4})", 100.0 * v.acc, v.loss)
+            });
+            format!("  train {:.2}%{val}", 100.0 * e.train.acc)
         });
         self.bar.suspend(|| {
             note!(

@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use lab::config::RunConfig;
-use lab::data::{load, Splits};
+use lab::data::{default_val_size, load_raw, prepare, Splits};
 use lab::rundir::{self, ensemble};
 use lab::train::{build_model, train, LoopOptions, Summary};
 
 use super::flags::RunFlags;
 use super::progress::TrainProgress;
+use super::train_setup::setup;
 
 #[derive(Args)]
 #[command(
@@ -34,6 +35,11 @@ use super::progress::TrainProgress;
 pub struct TrainArgs {
     #[command(flatten)]
     run: RunFlags,
+    /// Start from the settings in FILE: TOML (*.toml) or JSON, with the keys of a run's
+    /// config.json (any subset; a relative data.path is read from FILE's folder). Flags given
+    /// beside it override it.
+    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+    config: Option<PathBuf>,
     /// Evaluate train/val/test every this many epochs (and always after the last; 0 = last only).
     /// Default 1; a resumed run keeps the value it was started with.
     #[arg(long, value_name = "K")]
@@ -138,11 +144,19 @@ pub fn run(a: TrainArgs) -> Result<()> {
         }),
         None => None,
     };
-    let (mut cfg, k) = match (&a.resume, stored) {
-        (Some(dir), Some((cfg, k))) => (resumed_config(dir, cfg, &a.run)?, k),
-        _ => (a.run.config(), a.ensemble.unwrap_or(1)),
+    let (mut cfg, k, val_given) = match (&a.resume, stored) {
+        (Some(dir), Some((cfg, k))) => (resumed_config(dir, cfg, &a.run)?, k, true),
+        _ => {
+            let s = setup(a.config.as_deref(), &a.run)?;
+            (s.cfg, a.ensemble.unwrap_or(1), s.val_given)
+        }
     };
-    cfg.validate()?;
+    // Checked before any data is read; `train`'s validation set is sized from the data.
+    let mut probe = cfg.clone();
+    if !val_given {
+        probe.data.val_size = 1;
+    }
+    probe.validate()?;
     if a.resume.is_none() {
         // Stored absolute, so `eval` finds the data from any directory.
         if let Some(p) = &cfg.data.path {
@@ -158,7 +172,13 @@ pub fn run(a: TrainArgs) -> Result<()> {
     } else {
         cfg.threads
     })?;
-    let splits = load(&cfg.data, cfg.seed).context("loading data")?;
+    let raw = load_raw(&cfg.data, cfg.seed).context("loading data")?;
+    if !val_given {
+        cfg.data.val_size = default_val_size(raw.train.len());
+        cfg.validate()?;
+    }
+    let splits = prepare(&raw, &cfg.data, cfg.seed).context("preparing data")?;
+    drop(raw);
     build_model(&cfg, &splits)?;
     let out = match (&a.resume, &a.out) {
         (Some(dir), _) => dir.clone(),
@@ -355,7 +375,20 @@ fn print_summary(s: &Summary) {
     if let Some(dir) = &s.run_dir {
         out!("run           {}", dir.display());
     }
-    out!("epochs        {}", s.last.epoch);
+    if s.stopped_early {
+        out!(
+            "epochs        {} (stopped early: the validation loss stopped improving)",
+            s.last.epoch
+        );
+    } else {
+        out!("epochs        {}", s.last.epoch);
+    }
+    if let Some(k) = &s.kept {
+        out!(
+            "kept          epoch {} (lowest validation loss); the scores below are its",
+            k.epoch
+        );
+    }
     out!(
         "train acc     {:.2}%  (loss {:.4})",
         100.0 * e.train.acc,

@@ -21,6 +21,8 @@ pub mod data;
 pub mod dropout_schedule;
 pub mod model;
 pub mod optim;
+mod partial;
+pub mod selection;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -30,6 +32,7 @@ pub use self::data::{Builtin, DataConfig, Standardize};
 pub use self::dropout_schedule::DropoutSchedule;
 pub use self::model::ModelConfig;
 pub use self::optim::{LrSchedule, MomentumForm, MomentumRamp, OptimConfig, OptimizerName};
+pub use self::selection::Keep;
 
 /// The `config.json` format this version writes.
 pub const FORMAT: u32 = 2;
@@ -79,6 +82,12 @@ pub struct RunConfig {
     pub seed: u64,
     /// Threads (results are bit-identical for any count).
     pub threads: usize,
+    /// Which weights the run saves: the last epoch's, or the best by validation loss.
+    #[serde(default)]
+    pub keep: Keep,
+    /// Stop when K evaluations in a row bring no new lowest validation loss (none: never).
+    #[serde(default)]
+    pub early_stop: Option<usize>,
 }
 
 fn format_one() -> u32 {
@@ -96,6 +105,8 @@ impl Default for RunConfig {
             batch: 128,
             seed: 0,
             threads: 2,
+            keep: Keep::Last,
+            early_stop: None,
         }
     }
 }
@@ -189,6 +200,18 @@ impl RunConfig {
             "must be in [0, 1)",
         )?;
         check(d.train_size != Some(0), "train_size", 0, "must be positive")?;
+        check(
+            self.early_stop != Some(0),
+            "early_stop",
+            0,
+            "must be at least 1 (the evaluations without improvement it waits for)",
+        )?;
+        check(
+            d.val_size > 0 || (self.keep == Keep::Last && self.early_stop.is_none()),
+            "val_size",
+            0,
+            "keep = best and early_stop select on the validation set: give a validation set (--val-size N)",
+        )?;
         Ok(())
     }
 

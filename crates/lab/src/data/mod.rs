@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use engine::rng::Rng;
 use thiserror::Error;
 
-pub use self::split::prepare;
+pub use self::split::{default_val_size, prepare};
 use crate::config::DataConfig;
 
 /// What went wrong with the data.

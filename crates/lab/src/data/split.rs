@@ -197,6 +197,12 @@ pub fn prepare(raw: &Raw, o: &DataConfig, seed: u64) -> Result<Splits, DataError
     })
 }
 
+/// The validation set `train` holds out when none is asked for: 10 % of the
+/// training file, at most 5,000 (MNIST and Fashion-MNIST: 5,000 of 60,000).
+pub fn default_val_size(train_file: usize) -> usize {
+    ((train_file as f64 * 0.1).round() as usize).min(5000)
+}
+
 /// Per-feature means and standard deviations.
 pub type Moments = (Vec<f64>, Vec<f64>);
 

@@ -20,7 +20,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::{
-    Builtin, DataConfig, DropoutSchedule, Header, LabelColumn, LrSchedule, ModelConfig,
+    Builtin, DataConfig, DropoutSchedule, Header, Keep, LabelColumn, LrSchedule, ModelConfig,
     MomentumForm, MomentumRamp, OptimConfig, OptimizerName, RunConfig, Standardize,
 };
 use dropout::PathScope;
@@ -43,6 +43,10 @@ pub struct RunKey {
     seed: u64,
     /// Always 0: results are bit-identical on any thread count.
     threads: usize,
+    #[serde(default, skip_serializing_if = "is_default")]
+    keep: Keep,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    early_stop: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -127,6 +131,8 @@ impl RunKey {
             batch,
             seed,
             threads: _,
+            keep,
+            early_stop,
         } = cfg;
         Self {
             format: *format,
@@ -137,6 +143,8 @@ impl RunKey {
             batch: *batch,
             seed: *seed,
             threads: 0,
+            keep: *keep,
+            early_stop: *early_stop,
         }
     }
 

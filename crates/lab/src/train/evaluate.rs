@@ -8,13 +8,13 @@
 
 use engine::layer::Ctx;
 use engine::Sequential;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
 use crate::error::Result;
 
 /// Loss and accuracy on a data set.
-#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Score {
     /// Mean cross-entropy.
     pub loss: f64,
@@ -23,7 +23,7 @@ pub struct Score {
 }
 
 /// The scores of one evaluation (eval mode, no dropout).
-#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Evaluation {
     /// Training set.
     pub train: Score,

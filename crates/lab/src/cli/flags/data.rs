@@ -31,8 +31,10 @@ pub struct DataFlags {
     /// Keep a stratified subset of this many training samples.
     #[arg(long)]
     pub train_size: Option<usize>,
-    /// Validation samples taken (stratified) from the training file.
-    #[arg(long)]
+    /// Validation samples taken (stratified, seeded) from the training file. Default: `train`
+    /// holds out 10 % of the training file, at most 5,000 (5,000 for MNIST and Fashion-MNIST);
+    /// sweep and tune hold out none unless given; 0 = none.
+    #[arg(long, value_name = "N")]
     pub val_size: Option<usize>,
     /// Symmetric label noise on the training labels (fraction in [0, 1)).
     #[arg(long)]

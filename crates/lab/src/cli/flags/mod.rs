@@ -19,13 +19,14 @@ mod optim;
 use std::collections::BTreeMap;
 
 use clap::{Args, Command, FromArgMatches};
-use lab::config::RunConfig;
+use lab::config::{Keep, RunConfig};
 use serde::Serialize;
 use serde_json::Value;
 
 pub use self::data::DataFlags;
 pub use self::model::ModelFlags;
 pub use self::optim::OptimFlags;
+use crate::cli::choice::parser;
 
 /// Every setting of a run, as optional flags.
 #[derive(Args, Clone, Debug, Default, PartialEq, Serialize)]
@@ -54,6 +55,12 @@ pub struct RunFlags {
     /// Threads (results are bit-identical for any count).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Which weights the run saves as its model: the last epoch's, or the best by validation loss.
+    #[arg(long, value_parser = parser::<Keep>())]
+    pub keep: Option<Keep>,
+    /// Stop when K evaluations in a row bring no new lowest validation loss (needs a validation set).
+    #[arg(long, value_name = "K")]
+    pub early_stop: Option<usize>,
 }
 
 impl RunFlags {
@@ -66,6 +73,8 @@ impl RunFlags {
         set(&mut cfg.batch, self.batch);
         set(&mut cfg.seed, self.seed);
         set(&mut cfg.threads, self.threads);
+        set(&mut cfg.keep, self.keep);
+        set(&mut cfg.early_stop, self.early_stop.map(Some));
     }
 
     /// The library's defaults with the given flags.
@@ -168,6 +177,10 @@ pub fn show_defaults(cmd: Command) -> Command {
     let mut defaults = BTreeMap::new();
     for a in run.get_arguments() {
         let id = a.get_id().as_str();
+        if id == "val_size" {
+            // Its help states the default: `train` differs from sweep and tune.
+            continue;
+        }
         if let (Some(help), Some(t)) = (a.get_help(), values.get(id).and_then(text)) {
             if !t.is_empty() {
                 defaults.insert(id.to_string(), (help.to_string(), t));

@@ -1,0 +1,90 @@
+//! A run configuration from a partial file (`train --config FILE`): the
+//! keys of `config.json`, any subset of them, over the defaults.
+//!
+//! ```text
+//! config = RunConfig::default() ⊕ file      (objects merged key by key, other values replaced)
+//! ```
+//! A key the defaults do not have is an error naming it and the keys that
+//! exist there, so a typo is never silently ignored.
+
+use serde_json::{Map, Value};
+
+use super::{ConfigError, RunConfig};
+
+impl RunConfig {
+    /// The defaults with the keys of `file` set.
+    ///
+    /// # Errors
+    /// [`ConfigError::Json`] for a key the configuration does not have, a
+    /// value of the wrong type, or a file whose top level is not an object.
+    pub fn from_partial(file: Value) -> Result<Self, ConfigError> {
+        let mut base = serde_json::to_value(Self::default()).expect("a config always serialises");
+        let Value::Object(top) = file else {
+            return Err(ConfigError::Json(
+                "the file must hold a table/object of settings, e.g. {\"epochs\": 5}".into(),
+            ));
+        };
+        let Value::Object(into) = &mut base else {
+            unreachable!("a config is an object")
+        };
+        merge(into, top, "")?;
+        Self::from_json(&base.to_string())
+    }
+}
+
+fn merge(
+    into: &mut Map<String, Value>,
+    from: Map<String, Value>,
+    at: &str,
+) -> Result<(), ConfigError> {
+    for (k, v) in from {
+        let Some(slot) = into.get_mut(&k) else {
+            let known: Vec<&str> = into.keys().map(String::as_str).collect();
+            return Err(ConfigError::Json(format!(
+                "unknown key `{at}{k}`; the keys{} are: {}",
+                if at.is_empty() {
+                    String::new()
+                } else {
+                    format!(" of `{}`", at.trim_end_matches('.'))
+                },
+                known.join(", ")
+            )));
+        };
+        match (slot, v) {
+            (Value::Object(inner), Value::Object(v)) => merge(inner, v, &format!("{at}{k}."))?,
+            (slot, v) => *slot = v,
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partial_file_sets_its_keys_over_the_defaults() {
+        let c =
+            RunConfig::from_partial(serde_json::json!({"epochs": 3, "model": {"dropout": 0.3}}))
+                .unwrap();
+        let mut want = RunConfig::default();
+        want.epochs = 3;
+        want.model.dropout = 0.3;
+        assert_eq!(c, want);
+        let full = serde_json::from_str(&RunConfig::default().to_json()).unwrap();
+        assert_eq!(RunConfig::from_partial(full).unwrap(), RunConfig::default());
+    }
+
+    #[test]
+    fn an_unknown_or_mistyped_key_is_an_error_naming_it() {
+        let e =
+            RunConfig::from_partial(serde_json::json!({"model": {"dropuot": 0.3}})).unwrap_err();
+        assert!(
+            e.to_string().contains("`model.dropuot`") && e.to_string().contains("dropout"),
+            "{e}"
+        );
+        let e = RunConfig::from_partial(serde_json::json!({"epochs": "three"})).unwrap_err();
+        assert!(matches!(e, ConfigError::Json(_)), "{e}");
+        assert!(RunConfig::from_partial(serde_json::json!([1])).is_err());
+    }
+}
