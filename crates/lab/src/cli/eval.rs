@@ -72,7 +72,7 @@ pub struct EvalArgs {
     quiet: bool,
 }
 
-fn parse_mc(s: &str) -> Result<usize, String> {
+pub(super) fn parse_mc(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(0) => Err("MC dropout needs at least 1 sample (e.g. --mc 50); leave --mc out to evaluate the deterministic net only".into()),
         Ok(t) if t > 100_000 => Err(format!("{t} samples would take very long; use at most 100000")),
@@ -82,7 +82,7 @@ fn parse_mc(s: &str) -> Result<usize, String> {
 }
 
 /// A finished run's config, data and trained net.
-fn open_run(dir: &Path) -> Result<(RunConfig, Splits, Sequential)> {
+pub(super) fn open_run(dir: &Path) -> Result<(RunConfig, Splits, Sequential)> {
     let cfg = rundir::read_config(dir)?;
     let model_path = dir.join(rundir::MODEL);
     if !model_path.exists() {

@@ -30,6 +30,7 @@ mod distribute;
 mod eval;
 mod eval_print;
 mod flags;
+mod predict;
 mod progress;
 mod study;
 mod sweep;
@@ -56,6 +57,7 @@ use lab::LabError;
   dropout-lab tune --data my.csv --arch {in}-128-{classes}   # which dropout rate for my data?
   dropout-lab sweep --grid 'dropout=0:0.8:0.1,lr=0.01,0.05' --seeds 5 --epochs 10
   dropout-lab eval --run runs/mnist --mc 50 --ood fashion   # MC dropout: calibration, selective prediction, OOD
+  dropout-lab predict --run runs/mnist --input digits.npy --mc 50   # predictions for new inputs
   dropout-lab bench kernel                            # dropout kernels vs memcpy
   dropout-lab bench train                             # training throughput, p = 0.5 and p = 0
   dropout-lab bench mc                                # MC-dropout inference, batched vs loop"
@@ -71,6 +73,8 @@ enum Command {
     Train(Box<train::TrainArgs>),
     /// Re-evaluate a saved run: MC dropout, temperature scaling, ensembles, calibration, OOD detection.
     Eval(eval::EvalArgs),
+    /// Predict new inputs (CSV, IDX or .npy) with a trained run; MC dropout's mean and uncertainty with --mc.
+    Predict(predict::PredictArgs),
     /// Measure every claim about dropout on MNIST and write an HTML report (the main job).
     Study(study::StudyArgs),
     /// Train a grid of train settings over seeds (any train option, any data): CSV, JSON and an HTML page with curves and CIs.
@@ -105,6 +109,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train(a) => train::run(*a),
         Command::Eval(a) => eval::run(a),
+        Command::Predict(a) => predict::run(a),
         Command::Study(a) => study::run(a),
         Command::Sweep(a) => sweep::run_sweep(*a),
         Command::Tune(a) => sweep::run_tune(*a),

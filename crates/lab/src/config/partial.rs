@@ -67,8 +67,10 @@ mod tests {
         let c =
             RunConfig::from_partial(serde_json::json!({"epochs": 3, "model": {"dropout": 0.3}}))
                 .unwrap();
-        let mut want = RunConfig::default();
-        want.epochs = 3;
+        let mut want = RunConfig {
+            epochs: 3,
+            ..RunConfig::default()
+        };
         want.model.dropout = 0.3;
         assert_eq!(c, want);
         let full = serde_json::from_str(&RunConfig::default().to_json()).unwrap();

@@ -11,6 +11,7 @@ pub mod content;
 pub mod csv;
 pub mod gz;
 pub mod idx;
+pub mod input;
 pub mod ood;
 pub mod split;
 
