@@ -1,8 +1,7 @@
 """dropout_lab (Python) against torch.nn.functional.dropout and a NumPy copy:
 parity checks, then speed side by side in one run (not run by CI: needs torch).
 
-    python/test.sh                        # builds the package into python/.venv (or: maturin develop --release)
-    pip install torch numpy               # in the same environment
+    pip install ./python torch            # builds the wheel (needs Rust), with numpy; or: maturin develop --release
     RAYON_NUM_THREADS=2 python bench/python_dropout.py [--threads 2] [--size 16] [--rounds 15] [--json]
 
 Parity (all must print "ok"):
