@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
+use lab::runner::estimate::Rates;
 use lab::runner::plan::{Plan, Planned};
 use lab::runner::shard::{from_env, run_shard, threads_from_env, Shard, ShardProgress, MAX_SHARDS};
 use lab::runner::{Job, Runner};
@@ -102,9 +103,20 @@ pub fn print_plan(plan: &Plan) -> Result<()> {
     }
     out.flush()?;
     let cached = plan.runs.iter().filter(|r| r.cached).count();
+    let rates = Rates::calibrate()?;
+    let secs = |runs: &[&Planned]| -> f64 {
+        runs.iter()
+            .map(|r| rates.seconds(&r.config, r.eval_every))
+            .sum()
+    };
+    let all: Vec<&Planned> = plan.runs.iter().collect();
     note(format_args!(
-        "{} runs planned ({cached} cached){}",
+        "{} runs planned ({cached} cached); training them takes about {} here ({} for the {} not cached) at {} threads — an estimate from a 1-second probe of this machine{}",
         plan.runs.len(),
+        super::progress::secs(secs(&all)),
+        super::progress::secs(secs(&plan.missing())),
+        plan.runs.len() - cached,
+        rayon::current_num_threads(),
         if plan.pending.is_empty() {
             "; the plan is complete".to_string()
         } else {

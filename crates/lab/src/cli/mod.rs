@@ -33,6 +33,7 @@ mod flags;
 mod predict;
 mod progress;
 mod study;
+mod study_eta;
 mod sweep;
 mod train;
 mod train_setup;

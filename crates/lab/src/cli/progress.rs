@@ -4,6 +4,7 @@
 use std::io::IsTerminal;
 use std::sync::Mutex;
 
+use super::study_eta::StudyEta;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lab::runner::Progress;
 use lab::train::{EpochMetrics, TrainObserver};
@@ -134,6 +135,7 @@ pub struct StudyBars {
     /// Off a terminal: when the next plain line is due, and the claim's start.
     plain: Mutex<(Due, std::time::Instant)>,
     claims: usize,
+    eta: Mutex<Option<StudyEta>>,
 }
 
 impl StudyBars {
@@ -156,13 +158,33 @@ impl StudyBars {
             lines: show,
             plain: Mutex::new((Due::new(show), std::time::Instant::now())),
             claims,
+            eta: Mutex::new(None),
         }
+    }
+
+    /// Show the study's time left from these estimates.
+    pub fn with_eta(self, eta: StudyEta) -> Self {
+        *self.eta.lock().expect("eta lock") = Some(eta);
+        self
+    }
+
+    /// The study's time left while claim `id` is `frac` done ("" without estimates).
+    fn left(&self, id: &str, frac: f64) -> String {
+        self.eta
+            .lock()
+            .ok()
+            .and_then(|e| e.as_ref().map(|e| format!(", study {}", e.left(id, frac))))
+            .unwrap_or_default()
     }
 }
 
 impl Progress for StudyBars {
     fn job_start(&self, id: &str, units: usize) {
-        self.overall.set_message(id.to_string());
+        if let Some(e) = self.eta.lock().expect("eta lock").as_mut() {
+            e.start();
+        }
+        self.overall
+            .set_message(format!("{id}{}", self.left(id, 0.0)));
         let b = self.multi.add(ProgressBar::new(units as u64));
         b.set_style(style("  {prefix:>5} [{bar:30}] {pos}/{len} {msg}"));
         b.set_prefix(id.to_string());
@@ -180,15 +202,17 @@ impl Progress for StudyBars {
         };
         b.set_message(what.to_string());
         b.inc(1);
+        let (done, len) = (b.position(), b.length().unwrap_or(0));
+        let id = b.prefix().trim().to_string();
+        let study_left = self.left(&id, done as f64 / len.max(1) as f64);
+        self.overall.set_message(format!("{id}{study_left}"));
         let Ok(mut p) = self.plain.lock() else {
             return;
         };
         if p.0.now() {
             let el = p.1.elapsed().as_secs_f64();
-            let (done, len) = (b.position(), b.length().unwrap_or(0));
             say(&format!(
-                "{} ({} of {}): {done}/{len} done, last {what}; {} elapsed, about {} left in it",
-                b.prefix().trim(),
+                "{id} ({} of {}): {done}/{len} done, last {what}; {} elapsed, about {} left in it{study_left}",
                 self.overall.position() + 1,
                 self.claims,
                 secs(el),
@@ -198,6 +222,9 @@ impl Progress for StudyBars {
     }
 
     fn job_end(&self, id: &str, outcome: &str, secs: f64) {
+        if let Some(e) = self.eta.lock().expect("eta lock").as_mut() {
+            e.end(id);
+        }
         if let Some(b) = self.current.lock().expect("bar lock").take() {
             b.finish_and_clear();
         }

@@ -11,6 +11,8 @@ use lab::study::{claim_ids, plan_study, report, run_study, Budget, StudyOptions}
 use super::distribute::{parse_shard, print_plan, shard_run, threads, Distribute};
 
 use super::progress::StudyBars;
+use super::study_eta::StudyEta;
+use lab::runner::estimate::Rates;
 
 /// Which built-in data sets a study uses.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -25,8 +27,10 @@ enum StudyData {
 
 #[derive(Args)]
 #[command(after_help = "Examples:
+  dropout-lab study --tiny               # try this first: ~35 s, the whole pipeline on toy budgets (numbers meaningless)
+  dropout-lab study --quick              # ~5-10 min: smaller nets, 3 seeds, most tuning sweeps off
   dropout-lab study                      # all 14 claims, MNIST + Fashion-MNIST, 5 seeds, ~40 min before C14 + ~6.5 min for C14 (2 cores) -> report/index.html
-  dropout-lab study --quick              # ~5 min: smaller nets, 3 seeds, most tuning sweeps off
+  dropout-lab study --plan > plan.jsonl  # the runs it would train, and an estimate of their time here
   dropout-lab study --dataset fashion --claims C3   # one claim, one data set
   dropout-lab study --claims C3,C9 --seeds 5
   dropout-lab study --paper              # Srivastava et al. 2014 Table 2 with the paper's protocol (a night on 2 cores)
@@ -46,8 +50,8 @@ pub struct StudyArgs {
     /// Small budget: smaller nets, fewer samples, 3 seeds, most tuning sweeps off (≤ 5 minutes).
     #[arg(long, conflicts_with = "full")]
     quick: bool,
-    /// Smoke-test budget (seconds; numbers meaningless): checks the pipeline.
-    #[arg(long, hide = true, conflicts_with_all = ["quick", "full"])]
+    /// Smoke-test budget (~35 s; the numbers mean nothing): the whole pipeline end to end — try it first.
+    #[arg(long, conflicts_with_all = ["quick", "full"])]
     tiny: bool,
     /// Large budget: bigger grids (up to all 60k images), 10 seeds, every tuning sweep (hours).
     #[arg(long)]
@@ -151,7 +155,19 @@ pub fn run(a: StudyArgs) -> Result<()> {
     } else {
         a.claims.len()
     };
-    let bars = Box::new(StudyBars::new(claims, !a.quiet));
+    let mut bars = StudyBars::new(claims, !a.quiet);
+    if !a.quiet {
+        // The plan's estimate, for the time left (a second of probing; none when merging).
+        let order = opts.with_claims(|c| c.iter().map(|c| c.id().to_string()).collect());
+        if let (false, Ok(plan), Ok(rates)) = (
+            a.dist.merge,
+            pool.install(|| plan_study(&opts)),
+            pool.install(Rates::calibrate),
+        ) {
+            bars = bars.with_eta(StudyEta::new(&plan, &rates, order));
+        }
+    }
+    let bars = Box::new(bars);
     let (results, info) = pool.install(|| run_study(&opts, bars))?;
     println!("{}", report::summary(&results));
     println!(

@@ -21,6 +21,7 @@ use engine::Sequential;
 
 pub mod cache;
 pub mod entry;
+pub mod estimate;
 pub mod job;
 pub mod key;
 pub mod long_run;
