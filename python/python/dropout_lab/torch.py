@@ -29,12 +29,14 @@ row-major order, as in the other front ends), CUDA tensors are refused.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import torch
 
 from . import _native
 
-__all__ = ["DropoutFunction", "VariantFunction", "Dropout", "dropout", "variant_dropout"]
+__all__ = ["DropoutFunction", "VariantFunction", "Dropout", "dropout", "variant_dropout", "load_run"]
 
 
 def _as_numpy(t: torch.Tensor, name: str) -> np.ndarray:
@@ -144,3 +146,35 @@ class Dropout(torch.nn.Module):
     def extra_repr(self) -> str:
         return (f"p={self.p}, seed={self.seed}, stream={self.stream}, mc={self.mc}, "
                 f"step={self.step}, variant={self.variant.kind}")
+
+
+def load_run(path) -> torch.nn.Sequential:
+    """A trained plain-MLP run of ``dropout-lab train`` as an ``nn.Sequential``.
+
+    ``path`` is the run directory or its ``model.safetensors``. Each engine
+    ``Dense`` layer ``i`` becomes ``nn.Linear`` named ``"i"`` (so the file's
+    keys are the ``state_dict``'s), then its activation ``"i_act"`` and
+    ``nn.Dropout`` ``"i_drop"``; the input dropout is ``"0"``. The module is
+    returned in ``eval()`` mode. Other layers raise ``NotImplementedError``
+    (their keys are listed in the book's interop chapter).
+    """
+    from collections import OrderedDict
+
+    from .runs import mlp, read_safetensors
+
+    tensors, meta = read_safetensors(path)
+    layers = mlp(tensors, meta)
+    cfg = json.loads(meta["config"])["model"]
+    acts = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid, "selu": torch.nn.SELU}
+    mods = OrderedDict()
+    if layers[0]["index"] > 0:
+        mods["0"] = torch.nn.Dropout(float(cfg["input_dropout"]))
+    for j, layer in enumerate(layers):
+        out_f, in_f = layer["weight"].shape
+        mods[str(layer["index"])] = torch.nn.Linear(in_f, out_f)
+        if j + 1 < len(layers):
+            mods[f"{layer['index']}_act"] = acts[layer["act"]]()
+            mods[f"{layer['index']}_drop"] = torch.nn.Dropout(layer["dropout"])
+    net = torch.nn.Sequential(mods)
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in tensors.items()})
+    return net.eval()
