@@ -6,9 +6,12 @@
 //! for epoch e:  η_e = schedule(η, e) (per-step schedules: η_t at every step);  μ from the momentum ramp if set;  shuffle (seed, e)
 //!   for batch b:  forward_backward (dropout key = (seed, site, step));  optimizer step;  step += 1
 //!   if e evaluated: eval mode, no dropout: train acc/loss, val, test;  gap = train acc − test acc
+//!                   selection on the validation loss (keep = best, early_stop: train/select.rs)
+//! end: the kept weights (last, or best) → model.safetensors
 //! ```
 //! Evaluation does not change the model, so `eval_every` changes what is
-//! recorded, never the trained weights. Progress goes to a [`TrainObserver`];
+//! recorded, never the trained weights — except through selection, which
+//! sees only the evaluated epochs. Progress goes to a [`TrainObserver`];
 //! the loop itself prints nothing.
 
 use std::path::{Path, PathBuf};
