@@ -20,7 +20,9 @@ use super::train_setup::setup;
 #[command(
     allow_negative_numbers = true,
     after_help = "Examples:
-  dropout-lab train
+  dropout-lab train                               # MNIST, 5,000 of the training images held out for validation
+  dropout-lab train --epochs 50 --keep best --early-stop 5 --out runs/best   # keep the best epoch by validation loss
+  dropout-lab train --config run.toml --lr 0.1    # settings from a file (config.json's keys), flags override
   dropout-lab train --dropout 0 --input-dropout 0 --epochs 30 --out runs/nodrop
   dropout-lab train --resume runs/nodrop          # continue a killed run, bit for bit
   dropout-lab train --out runs/nodrop --force     # replace that run
