@@ -173,7 +173,13 @@ impl StudyBars {
         self.eta
             .lock()
             .ok()
-            .and_then(|e| e.as_ref().map(|e| format!(", study {}", e.left(id, frac))))
+            .and_then(|e| {
+                e.as_ref().map(|e| {
+                    let (left, pending) = e.left(id, frac);
+                    let bound = if pending { "at least" } else { "about" };
+                    format!(", study {bound} {} left (estimate)", secs(left))
+                })
+            })
             .unwrap_or_default()
     }
 }

@@ -56,8 +56,9 @@ impl StudyEta {
         self.finished_s += self.claim_started.elapsed().as_secs_f64();
     }
 
-    /// The text of the time left while claim `current` is `frac` done.
-    pub fn left(&self, current: &str, frac: f64) -> String {
+    /// The seconds left while claim `current` is `frac` done, and whether
+    /// that is a lower bound (claims still to plan runs).
+    pub fn left(&self, current: &str, frac: f64) -> (f64, bool) {
         let est = |c: &str| self.est.get(c).copied().unwrap_or(0.0);
         let done_est: f64 = self.finished.iter().map(|c| est(c)).sum();
         let speed = if done_est >= 10.0 {
@@ -72,10 +73,6 @@ impl StudyEta {
             .map(|c| est(c))
             .sum();
         let left = speed * (rest + est(current) * (1.0 - frac.clamp(0.0, 1.0)));
-        format!(
-            "{}{} left (estimate)",
-            if self.pending { "at least " } else { "about " },
-            super::progress::secs(left)
-        )
+        (left, self.pending)
     }
 }
