@@ -1,16 +1,25 @@
-//! The README's "Use from candle" code is the quickstart example's code, so
-//! it compiles and runs (`cargo run -p dropout-candle --example quickstart`)
-//! and cannot go stale: every line of the README block appears, in order,
-//! in `examples/quickstart.rs`.
+//! The candle code of the docs is the quickstart example's code, so it
+//! compiles and runs (`cargo run -p dropout-candle --example quickstart`)
+//! and cannot go stale: every line of the first `rust,ignore` block after
+//! the candle heading — in the README's quick start and in the book's
+//! candle chapter (docs/src/candle.md) — appears, in order, in
+//! `examples/quickstart.rs`.
 
 #[test]
-fn readme_candle_block_is_the_quickstart_example() {
-    let readme = include_str!("../../../README.md");
+fn the_docs_candle_blocks_are_the_quickstart_example() {
+    check(include_str!("../../../README.md"), "**7. candle**");
+    check(
+        include_str!("../../../docs/src/candle.md"),
+        "# Use from candle",
+    );
+}
+
+fn check(doc: &str, heading: &str) {
     let example = include_str!("../examples/quickstart.rs");
-    let section = readme
-        .split("## Use from candle")
+    let section = doc
+        .split(heading)
         .nth(1)
-        .expect("README has a \"Use from candle\" section");
+        .unwrap_or_else(|| panic!("the doc has a {heading:?} heading"));
     let block = section
         .split("```rust,ignore\n")
         .nth(1)

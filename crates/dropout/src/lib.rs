@@ -5,7 +5,7 @@
 //! the test-time network is the plain one (Srivastava et al., JMLR 2014, with
 //! the "inverted" scaling).
 //!
-//! What this crate promises (docs/design.md §3):
+//! What this crate promises (docs/src/design.md §3):
 //!
 //! * **Exact keep probability.** Element `e` is dropped iff its Philox4x32-10
 //!   word `r_e < t = round(p · 2^32)`: `|P(drop) − p| ≤ 2^-33`.
@@ -89,7 +89,12 @@ pub use shape::Shape;
 pub use simd::Backend;
 pub use variant::{Layout, Pass, Variant, VariantKind};
 
-/// The README's Rust example runs as a doctest, so it cannot go stale.
+/// The README's Rust examples run as doctests, so they cannot go stale.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
+
+/// The book's library chapter's Rust examples run as doctests too.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/src/library.md")]
+struct LibraryChapterDoctests;

@@ -14,7 +14,7 @@
 //! with `M0 = 0xD2511F53`, `M1 = 0xCD9E8D57`, `W0 = 0x9E3779B9` (golden ratio),
 //! `W1 = 0xBB67AE85` (√3 − 1).
 //!
-//! How dropout uses it (docs/design.md §3): key = low/high 32 bits of the `seed`;
+//! How dropout uses it (docs/src/design.md §3): key = low/high 32 bits of the `seed`;
 //! counter = (low32(j), high32(j), stream, step) for block index `j`; block `j`
 //! gives the random words of elements `4j .. 4j + 3`. Because a block depends on
 //! nothing but its counter and key, any element's mask bit can be computed on
@@ -66,7 +66,7 @@ pub fn philox4x32_10(counter: [u32; 4], key: [u32; 2]) -> [u32; 4] {
     c
 }
 
-/// Where a mask comes from: the pure-function key of docs/design.md §3.
+/// Where a mask comes from: the pure-function key of docs/src/design.md §3.
 ///
 /// * `seed` — the run's seed (the Philox key);
 /// * `stream` — which dropout site in the model (counter word 2);
@@ -120,7 +120,7 @@ mod tests {
     use super::*;
 
     /// The three Random123 `kat_vectors` lines for philox4x32_10
-    /// (counter, key → output), as listed in docs/design.md §3.
+    /// (counter, key → output), as listed in docs/src/design.md §3.
     #[test]
     fn random123_known_answers() {
         let cases: [([u32; 4], [u32; 2], [u32; 4]); 3] = [

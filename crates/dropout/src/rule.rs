@@ -10,7 +10,7 @@
 //! to f32), so `E[h'] = (1 − p) · s · h = h` — "inverted dropout": the test-time
 //! network is the plain one, with no rescaling.
 //!
-//! Special cases (docs/design.md §3):
+//! Special cases (docs/src/design.md §3):
 //! * `p = 0` in train, and any `p` in eval: the identity, bit for bit; no random
 //!   number is drawn.
 //! * `p = 1` in train (or `p` so close to 1 that `t` rounds to `2^32`): every

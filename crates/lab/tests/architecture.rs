@@ -1,5 +1,5 @@
 //! The house keeps its shape: the imports between source files form no
-//! cycle and never point back up a floor (docs/design.md §2).
+//! cycle and never point back up a floor (docs/src/design.md §2).
 //!
 //! Every `crate::…`, `super::…` and `self::…` path in a crate's sources (use
 //! trees expanded, comments, strings and `#[cfg(test)]` modules left out) is

@@ -1,5 +1,5 @@
 //! The scalar reference: every kernel of the crate written the slow, obvious
-//! way — one Philox block per element, straight from docs/design.md §3 — so the
+//! way — one Philox block per element, straight from docs/src/design.md §3 — so the
 //! fast paths can be checked against it bit for bit.
 //!
 //! ```text

@@ -1,5 +1,5 @@
 //! `dropout-lab study --paper`: Srivastava et al. (JMLR 2014), Table 2, on
-//! MNIST, with the protocol of the authors' toolkit (see `docs/design.md`
+//! MNIST, with the protocol of the authors' toolkit (see `docs/src/design.md`
 //! §5.5): nets of 3 × 1024 units, input dropout 0.2, hidden 0.5, batch
 //! 100, SGD (heavy-ball momentum approaching 0.99 from 0.5 as e^(−t/100,000)), learning rate
 //! ε_t = ε0 / (1 + t / 10,000) per step, max-norm c = 3.
