@@ -73,6 +73,14 @@ fn train_holds_out_a_validation_set_and_prints_no_test_score_per_epoch() {
         run0.to_str().unwrap(),
     ]));
     assert_eq!(config(&run0)["data"]["val_size"], 0);
+    // A training subset that leaves no room for the default says how to fix it.
+    let full = lab(&["train", "--train-size", "60000", "--epochs", "1"]);
+    assert!(!full.status.success());
+    let err = String::from_utf8_lossy(&full.stderr);
+    assert!(
+        err.contains("--val-size 0") && err.contains("55000"),
+        "{err}"
+    );
 }
 
 #[test]

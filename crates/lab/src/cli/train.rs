@@ -176,7 +176,15 @@ pub fn run(a: TrainArgs) -> Result<()> {
     })?;
     let raw = load_raw(&cfg.data, cfg.seed).context("loading data")?;
     if !val_given {
-        cfg.data.val_size = default_val_size(raw.train.len());
+        let (total, val) = (raw.train.len(), default_val_size(raw.train.len()));
+        if let Some(n) = cfg
+            .data
+            .train_size
+            .filter(|&n| n.saturating_add(val) > total)
+        {
+            bail!("--train-size {n} leaves no room for train's default validation set of {val} (the training file has {total} samples): give --val-size 0 to train on up to all {total}, or a --train-size of at most {}", total - val);
+        }
+        cfg.data.val_size = val;
         cfg.validate()?;
     }
     let splits = prepare(&raw, &cfg.data, cfg.seed).context("preparing data")?;
