@@ -11,6 +11,7 @@
 
 use serde::Serialize;
 
+pub mod axis;
 pub mod plot;
 
 /// Facts about the run printed in the footer and saved in results.json.

@@ -1,10 +1,14 @@
 //! Figures for the pages, drawn with plotters into SVG strings.
 //!
 //! `lines`: one or more series of (x, mean, CI half-width) drawn as a line
-//! with error bars; `boundary`: a 2-D decision surface as coloured cells with
-//! the training points on top.
+//! with error bars, its axes, ticks and legend by the rules of
+//! [`super::axis`] (proportions within their bounds, ticks that differ, the
+//! legend below the plot); `boundary`: a 2-D decision surface as coloured
+//! cells with the training points on top.
 
 use plotters::prelude::*;
+
+use super::axis::{decimals, legend_layout, log_tick, log_ticks, proportion, range, tick};
 
 /// A series of points `(x, mean, ci)`.
 pub struct Series {
@@ -37,56 +41,43 @@ pub struct Axes<'a> {
     pub log_y: bool,
 }
 
-fn range(vals: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for v in vals.filter(|v| v.is_finite() && (!log || *v > 0.0)) {
-        lo = lo.min(v);
-        hi = hi.max(v);
-    }
-    if !lo.is_finite() {
-        return (0.0, 1.0);
-    }
-    if log {
-        return (lo / 1.2, hi * 1.2);
-    }
-    let pad = ((hi - lo) * 0.08).max(1e-9);
-    (lo - pad, hi + pad)
-}
-
-/// A compact tick label: integers without decimals, others with up to 3 significant digits.
-fn num(v: f64) -> String {
-    if v == v.round() && v.abs() < 1e7 {
-        format!("{v:.0}")
-    } else if v.abs() >= 1.0 {
-        format!("{v:.2}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_string()
-    } else {
-        format!("{v:.3}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_string()
-    }
-}
+/// Height of the plot itself, above the legend.
+const PLOT_H: u32 = 340;
+/// Figure width.
+const WIDTH: u32 = 560;
+/// Height of one legend row.
+const ROW_H: u32 = 18;
 
 /// Line chart with error bars.
 pub fn lines(ax: &Axes, series: &[Series]) -> String {
+    let names: Vec<String> = if series.len() > 1 {
+        series.iter().map(|s| s.name.clone()).collect()
+    } else {
+        Vec::new()
+    };
+    let (slots, rows) = legend_layout(&names, WIDTH);
+    let legend_h = if rows == 0 { 0 } else { rows * ROW_H + 8 };
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (560, 340)).into_drawing_area();
+        let root =
+            SVGBackend::with_string(&mut svg, (WIDTH, PLOT_H + legend_h)).into_drawing_area();
         let _ = root.fill(&WHITE);
+        let (top, bottom) = root.split_vertically(PLOT_H);
         let (x0, x1) = range(
             series.iter().flat_map(|s| s.points.iter().map(|p| p.0)),
             ax.log_x,
+            proportion(ax.x),
         );
         let (y0, y1) = range(
             series
                 .iter()
                 .flat_map(|s| s.points.iter().flat_map(|p| [p.1 - p.2, p.1 + p.2])),
             ax.log_y,
+            proportion(ax.y),
         );
-        let mut b = ChartBuilder::on(&root);
+        let (dx, dy) = (decimals(x0, x1, ax.log_x), decimals(y0, y1, ax.log_y));
+        let (ylo, yhi) = (y0, y1);
+        let mut b = ChartBuilder::on(&top);
         b.caption(ax.title, ("sans-serif", 16))
             .margin(12)
             .x_label_area_size(36)
@@ -100,34 +91,34 @@ pub fn lines(ax: &Axes, series: &[Series]) -> String {
                     .y_desc(ax.y)
                     .x_labels(7)
                     .y_labels(7)
-                    .x_label_formatter(&|v: &f64| num(*v))
-                    .y_label_formatter(&|v: &f64| num(*v))
+                    .x_label_formatter(&|v: &f64| {
+                        if ax.log_x {
+                            log_tick(*v)
+                        } else {
+                            tick(*v, dx)
+                        }
+                    })
+                    .y_label_formatter(&|v: &f64| {
+                        if ax.log_y {
+                            log_tick(*v)
+                        } else {
+                            tick(*v, dy)
+                        }
+                    })
                     .light_line_style(RGBColor(235, 235, 235))
                     .draw();
                 for (i, s) in series.iter().enumerate() {
                     let col = COLORS[i % COLORS.len()];
                     let pts: Vec<(f64, f64)> = s.points.iter().map(|p| (p.0, p.1)).collect();
-                    if let Ok(a) = c.draw_series(LineSeries::new(pts.clone(), col.stroke_width(2)))
-                    {
-                        a.label(s.name.clone()).legend(move |(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 16, y)], col.stroke_width(2))
-                        });
-                    }
+                    let _ = c.draw_series(LineSeries::new(pts.clone(), col.stroke_width(2)));
                     let _ = c.draw_series(pts.iter().map(|&p| Circle::new(p, 3, col.filled())));
+                    // Error bars, cut at the axis (a proportion's bound).
                     let _ = c.draw_series(s.points.iter().filter(|p| p.2 > 0.0).map(|p| {
                         PathElement::new(
-                            vec![(p.0, p.1 - p.2), (p.0, p.1 + p.2)],
+                            vec![(p.0, (p.1 - p.2).max(ylo)), (p.0, (p.1 + p.2).min(yhi))],
                             col.stroke_width(1),
                         )
                     }));
-                }
-                if series.len() > 1 {
-                    let _ = c
-                        .configure_series_labels()
-                        .background_style(WHITE.mix(0.85))
-                        .border_style(BLACK.mix(0.3))
-                        .position(SeriesLabelPosition::UpperRight)
-                        .draw();
                 }
             }};
         }
@@ -138,20 +129,39 @@ pub fn lines(ax: &Axes, series: &[Series]) -> String {
                 }
             }
             (true, false) => {
-                if let Ok(c) = b.build_cartesian_2d((x0..x1).log_scale(), y0..y1) {
+                let xs = (x0..x1).log_scale().with_key_points(log_ticks(x0, x1));
+                if let Ok(c) = b.build_cartesian_2d(xs, y0..y1) {
                     draw!(c)
                 }
             }
             (false, true) => {
-                if let Ok(c) = b.build_cartesian_2d(x0..x1, (y0..y1).log_scale()) {
+                let ys = (y0..y1).log_scale().with_key_points(log_ticks(y0, y1));
+                if let Ok(c) = b.build_cartesian_2d(x0..x1, ys) {
                     draw!(c)
                 }
             }
             (true, true) => {
-                if let Ok(c) = b.build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale()) {
+                let xs = (x0..x1).log_scale().with_key_points(log_ticks(x0, x1));
+                let ys = (y0..y1).log_scale().with_key_points(log_ticks(y0, y1));
+                if let Ok(c) = b.build_cartesian_2d(xs, ys) {
                     draw!(c)
                 }
             }
+        }
+        // The legend: below the plot, never over the data.
+        for (i, ((row, x), name)) in slots.iter().zip(&names).enumerate() {
+            let col = COLORS[i % COLORS.len()];
+            let (x, y) = (*x as i32, (row * ROW_H + ROW_H / 2 + 4) as i32);
+            let _ = bottom.draw(&PathElement::new(
+                vec![(x, y), (x + 20, y)],
+                col.stroke_width(2),
+            ));
+            let _ = bottom.draw(&Circle::new((x + 10, y), 3, col.filled()));
+            let _ = bottom.draw(&Text::new(
+                name.clone(),
+                (x + 26, y - 7),
+                ("sans-serif", 12),
+            ));
         }
         let _ = root.present();
     }
