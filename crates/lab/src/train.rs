@@ -196,6 +196,7 @@ pub fn train(
         train_s: 0.0,
     };
     let mut select = Selector::new(cfg);
+    let mut replayed = None;
     let mut log = match lo.run_dir {
         Some(dir) if lo.resume => {
             start = crate::resume::resume_state(dir, cfg, &data_fingerprint, model, opt)?;
@@ -206,7 +207,7 @@ pub fn train(
                 });
             }
             let log = MetricsLog::resume(dir, start.epoch)?;
-            select.replay(dir)?;
+            replayed = select.replay(dir)?;
             Some(log)
         }
         Some(dir) => {
@@ -223,10 +224,17 @@ pub fn train(
     let mut labels: Vec<u32> = Vec::with_capacity(bs);
     let mut step: u32 = start.step;
     let mut train_time = start.train_s;
-    let mut last = None;
+    let mut last = replayed;
     let eval_batch = eval_batch(model, bs);
     let per_epoch = n.div_ceil(bs) as u64;
-    for epoch in start.epoch..cfg.epochs {
+    // A run killed between its stopping epoch's checkpoint and its model
+    // has already stopped: it trains no further epoch.
+    let end = if select.stop() {
+        start.epoch
+    } else {
+        cfg.epochs
+    };
+    for epoch in start.epoch..end {
         let lr = schedule.lr_at(cfg.optim.lr, epoch, u64::from(step));
         lo.observer
             .epoch_start(epoch + 1, cfg.epochs, n.div_ceil(bs));

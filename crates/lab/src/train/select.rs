@@ -77,22 +77,25 @@ impl Selector {
         self.best.as_ref().map(|(_, m)| m)
     }
 
-    /// Replay the epochs a resumed run kept in `dir`'s `metrics.jsonl`.
+    /// Replay the epochs a resumed run kept in `dir`'s `metrics.jsonl`;
+    /// returns the last of them.
     ///
     /// # Errors
     /// [`LabError::Io`] when the log cannot be read, [`LabError::RunDir`]
     /// for a line that is not an epoch's metrics.
-    pub fn replay(&mut self, dir: &Path) -> Result<()> {
+    pub fn replay(&mut self, dir: &Path) -> Result<Option<EpochMetrics>> {
         let path = dir.join(rundir::METRICS);
         let text = std::fs::read_to_string(&path).map_err(LabError::io(&path))?;
+        let mut last = None;
         for line in text.lines() {
             let m: EpochMetrics = serde_json::from_str(line).map_err(|e| LabError::RunDir {
                 path: path.clone(),
                 msg: format!("holds a line that is not an epoch's metrics ({e}); start the run again with --force"),
             })?;
             self.observe(&m);
+            last = Some(m);
         }
-        Ok(())
+        Ok(last)
     }
 
     /// Keep `model`'s weights in memory as the best.
