@@ -76,7 +76,7 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Predict new inputs (CSV, IDX or .npy) with a trained run; MC dropout's mean and uncertainty with --mc.
     Predict(predict::PredictArgs),
-    /// Measure every claim about dropout on MNIST and write an HTML report (the main job).
+    /// Measure every claim about dropout on MNIST and Fashion-MNIST and write an HTML report (the main job).
     Study(study::StudyArgs),
     /// Train a grid of train settings over seeds (any train option, any data): CSV, JSON and an HTML page with curves and CIs.
     Sweep(Box<sweep::SweepArgs>),

@@ -14,7 +14,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use lab::data::{input, split::standardizer, Dataset};
+use lab::data::split::{apply, standardizer};
+use lab::data::{input, Dataset};
 use lab::outfile::{self, Protected};
 use lab::uq::sample::{self, McSites, Sampling};
 use lab::uq::Predictions;
@@ -62,7 +63,7 @@ pub fn run(a: PredictArgs) -> Result<()> {
     let mut inputs = input::read(&a.input, d, &cfg.data.label_column)
         .with_context(|| format!("reading the inputs for {}", a.run.display()))?;
     if let Some(m) = standardizer(&cfg.data, cfg.seed)? {
-        input::standardize(&mut inputs.x, &m);
+        apply(&mut inputs.x, &m);
     }
     let data = Dataset {
         x: inputs.x,

@@ -27,7 +27,7 @@ enum StudyData {
 
 #[derive(Args)]
 #[command(after_help = "Examples:
-  dropout-lab study --tiny               # try this first: ~35 s, the whole pipeline on toy budgets (numbers meaningless)
+  dropout-lab study --tiny               # try this first: ~40 s, the whole pipeline on toy budgets (numbers meaningless)
   dropout-lab study --quick              # ~5-10 min: smaller nets, 3 seeds, most tuning sweeps off
   dropout-lab study                      # all 14 claims, MNIST + Fashion-MNIST, 5 seeds, ~40 min before C14 + ~6.5 min for C14 (2 cores) -> report/index.html
   dropout-lab study --plan > plan.jsonl  # the runs it would train, and an estimate of their time here
@@ -47,10 +47,10 @@ On a cluster (one shared cache; every shard runs the same study options):
   seq 1 4 | parallel dropout-lab study --shard {}/4 --threads 1 --cache c --quiet   # GNU parallel
 See examples/slurm and examples/k8s.")]
 pub struct StudyArgs {
-    /// Small budget: smaller nets, fewer samples, 3 seeds, most tuning sweeps off (≤ 5 minutes).
+    /// Small budget: smaller nets, fewer samples, 3 seeds, most tuning sweeps off (5–10 minutes on 2 cores).
     #[arg(long, conflicts_with = "full")]
     quick: bool,
-    /// Smoke-test budget (~35 s; the numbers mean nothing): the whole pipeline end to end — try it first.
+    /// Smoke-test budget (~40 s on 2 cores; the numbers mean nothing): the whole pipeline end to end — try it first.
     #[arg(long, conflicts_with_all = ["quick", "full"])]
     tiny: bool,
     /// Large budget: bigger grids (up to all 60k images), 10 seeds, every tuning sweep (hours).

@@ -45,12 +45,12 @@ impl StudyEta {
         }
     }
 
-    /// Claim `id` starts.
+    /// A claim starts.
     pub fn start(&mut self) {
         self.claim_started = Instant::now();
     }
 
-    /// Claim `id` finished.
+    /// Claim `id` finished (its time counts toward the speed).
     pub fn end(&mut self, id: &str) {
         self.finished.push(id.to_string());
         self.finished_s += self.claim_started.elapsed().as_secs_f64();

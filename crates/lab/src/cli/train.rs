@@ -395,7 +395,7 @@ fn print_summary(s: &Summary) {
     }
     if let Some(k) = &s.kept {
         out!(
-            "kept          epoch {} (lowest validation loss); the scores below are its",
+            "kept          epoch {}, the lowest validation loss (the scores below are that epoch's)",
             k.epoch
         );
     }

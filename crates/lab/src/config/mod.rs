@@ -210,7 +210,7 @@ impl RunConfig {
             d.val_size > 0 || (self.keep == Keep::Last && self.early_stop.is_none()),
             "val_size",
             0,
-            "keep = best and early_stop select on the validation set: give a validation set (--val-size N)",
+            "keeping the best epoch and stopping early select on a validation set; give one with more than 0 samples",
         )?;
         Ok(())
     }

@@ -37,21 +37,39 @@ fn merge(
     from: Map<String, Value>,
     at: &str,
 ) -> Result<(), ConfigError> {
+    let bad = |msg: String| Err(ConfigError::Json(msg));
     for (k, v) in from {
         let Some(slot) = into.get_mut(&k) else {
+            // A key of a section given at the top (or elsewhere): say where it lives.
+            let home = into
+                .iter()
+                .find(|(_, s)| s.as_object().is_some_and(|o| o.contains_key(&k)))
+                .map(|(name, _)| format!(" (it belongs in `{at}{name}`)"))
+                .unwrap_or_default();
             let known: Vec<&str> = into.keys().map(String::as_str).collect();
-            return Err(ConfigError::Json(format!(
-                "unknown key `{at}{k}`; the keys{} are: {}",
+            return bad(format!(
+                "unknown key `{at}{k}`{home}; the keys{} are: {}",
                 if at.is_empty() {
                     String::new()
                 } else {
                     format!(" of `{}`", at.trim_end_matches('.'))
                 },
                 known.join(", ")
-            )));
+            ));
         };
         match (slot, v) {
             (Value::Object(inner), Value::Object(v)) => merge(inner, v, &format!("{at}{k}."))?,
+            // TOML's nan becomes null on the way to JSON: a setting with a value needs one.
+            (slot, Value::Null) if !slot.is_null() => {
+                return bad(format!(
+                    "`{at}{k}` has no value (null or NaN); give one like its default, {slot}"
+                ));
+            }
+            (slot, Value::Number(n)) if slot.is_u64() && !n.is_u64() => {
+                return bad(format!(
+                    "`{at}{k}` = {n}: must be a whole number ≥ 0 that fits (like its default, {slot})"
+                ));
+            }
             (slot, v) => *slot = v,
         }
     }
@@ -88,5 +106,12 @@ mod tests {
         let e = RunConfig::from_partial(serde_json::json!({"epochs": "three"})).unwrap_err();
         assert!(matches!(e, ConfigError::Json(_)), "{e}");
         assert!(RunConfig::from_partial(serde_json::json!([1])).is_err());
+        // A section's key at the top names its section; a missing or fractional value its key.
+        let e = RunConfig::from_partial(serde_json::json!({"lr": 0.1})).unwrap_err();
+        assert!(e.to_string().contains("belongs in `optim`"), "{e}");
+        let e = RunConfig::from_partial(serde_json::json!({"optim": {"lr": null}})).unwrap_err();
+        assert!(e.to_string().contains("`optim.lr` has no value"), "{e}");
+        let e = RunConfig::from_partial(serde_json::json!({"epochs": 1e30})).unwrap_err();
+        assert!(e.to_string().contains("`epochs`"), "{e}");
     }
 }

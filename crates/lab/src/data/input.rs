@@ -9,13 +9,14 @@
 //! .npy  (n, …) with ∏… = d; uint8 → value / 255 (pixels, as IDX), float32 /
 //!       float64 as they are; C order
 //! then, if the run standardised: x ← (x − μ) / σ with the run's training μ, σ
+//! ([`super::split::apply`], as training did)
 //! ```
 //! Sizes are checked against the file's length before anything is
 //! allocated from a header, and every value must be finite.
 
 use std::path::Path;
 
-use super::{gz::read_maybe_gz, idx, split::Moments, DataError};
+use super::{gz::read_maybe_gz, idx, DataError};
 use crate::config::LabelColumn;
 
 /// Rows of `d` features each, row-major.
@@ -79,15 +80,6 @@ pub fn read(path: &Path, d: usize, label: &LabelColumn) -> Result<Inputs, DataEr
         ));
     }
     Ok(inputs)
-}
-
-/// Standardise `x` (rows of `mean.len()` features) with the run's moments.
-pub fn standardize(x: &mut [f32], (mean, sd): &Moments) {
-    for row in x.chunks_mut(mean.len().max(1)) {
-        for (j, v) in row.iter_mut().enumerate() {
-            *v = ((f64::from(*v) - mean[j]) / sd[j]) as f32;
-        }
-    }
 }
 
 fn read_csv(path: &Path, d: usize, label: &LabelColumn) -> Result<Inputs, DataError> {

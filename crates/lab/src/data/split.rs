@@ -179,13 +179,9 @@ pub fn prepare(raw: &Raw, o: &DataConfig, seed: u64) -> Result<Splits, DataError
         Standardize::Off => false,
     };
     if standardize {
-        let (mean, sd) = moments(&train);
+        let m = moments(&train);
         for set in [&mut train, &mut val, &mut test] {
-            for row in set.x.chunks_mut(mean.len().max(1)) {
-                for (j, v) in row.iter_mut().enumerate() {
-                    *v = ((f64::from(*v) - mean[j]) / sd[j]) as f32;
-                }
-            }
+            apply(&mut set.x, &m);
         }
     }
     Ok(Splits {
@@ -226,6 +222,15 @@ pub fn standardizer(o: &DataConfig, seed: u64) -> Result<Option<Moments>, DataEr
         ..o.clone()
     };
     Ok(Some(moments(&prepare(&raw, &plain, seed)?.train)))
+}
+
+/// Standardise rows of `mean.len()` features: `x ← (x − μ) / σ`.
+pub fn apply(x: &mut [f32], (mean, sd): &Moments) {
+    for row in x.chunks_mut(mean.len().max(1)) {
+        for (j, v) in row.iter_mut().enumerate() {
+            *v = ((f64::from(*v) - mean[j]) / sd[j]) as f32;
+        }
+    }
 }
 
 /// Per-feature mean and standard deviation (σ = 0 → 1) of a data set.
