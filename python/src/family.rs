@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! v = Variant(kind, p, *, block=None, scope=None, group=None, temperature=None)
-//!     kind ∈ VARIANT_KINDS = plain, alpha, gaussian, noise, concrete, block, path
+//!     kind ∈ VARIANT_KINDS = plain, alpha, gaussian, noise, concrete, block, path, head
 //! v.forward(x, key, *, train=True, noise_shape=None, offset=None)    y  = f(x)
 //! v.backward(dy, key, *, train=True, noise_shape=None, offset=None)  dx = f'ᵀ dy   (draws recomputed)
 //!   x's shape is the data's: DropPath takes rows on the first axis, DropBlock (N, C, H, W) maps;
@@ -109,13 +109,14 @@ impl PyVariant {
         self.0.p()
     }
 
-    /// What one draw covers: `"elements"`, `"rows"` (DropPath) or `"maps"` (DropBlock).
+    /// What one draw covers: `"elements"`, `"rows"` (DropPath), `"maps"` (DropBlock) or `"heads"` (DropHead).
     #[getter]
     fn layout(&self) -> &'static str {
         match self.0.layout() {
             Layout::Elements => "elements",
             Layout::Rows => "rows",
             Layout::Maps => "maps",
+            Layout::Heads => "heads",
         }
     }
 

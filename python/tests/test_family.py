@@ -10,7 +10,7 @@ import pytest
 import dropout_lab as dl
 
 KEY = dl.MaskKey(seed=99, stream=4, step=2)
-SHAPES = {"elements": (6, 5, 7), "rows": (12, 4, 3), "maps": (2, 3, 6, 6)}
+SHAPES = {"elements": (6, 5, 7), "rows": (12, 4, 3), "maps": (2, 3, 6, 6), "heads": (5, 4, 3, 2)}
 
 
 def ramp(*shape, shift=0.0):
@@ -20,7 +20,16 @@ def ramp(*shape, shift=0.0):
 
 
 def test_every_kind_is_listed_and_built():
-    assert dl.VARIANT_KINDS == ("plain", "alpha", "gaussian", "noise", "concrete", "block", "path")
+    assert dl.VARIANT_KINDS == (
+        "plain",
+        "alpha",
+        "gaussian",
+        "noise",
+        "concrete",
+        "block",
+        "path",
+        "head",
+    )
     for kind in dl.VARIANT_KINDS:
         v = dl.Variant(kind, 0.3)
         assert (v.kind, v.layout in SHAPES) == (kind, True)

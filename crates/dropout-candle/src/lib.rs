@@ -19,7 +19,7 @@
 //!
 //! Every member of the family goes through the same op, [`DropoutOp`],
 //! parameterised by a [`Variant`] (`DropoutOp::variant`): plain, alpha,
-//! gaussian, noise, concrete, block, path, with the tensor's shape as the
+//! gaussian, noise, concrete, block, path, head, with the tensor's shape as the
 //! data's shape and an optional noise shape for the broadcast forms
 //! (`with_noise_shape`: spatial dropout, FeatureAlphaDropout, locked
 //! dropout). Its backward is the variant's backward with the draws

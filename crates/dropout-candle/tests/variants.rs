@@ -49,6 +49,7 @@ fn dims(layout: Layout) -> (Vec<usize>, Vec<usize>) {
         Layout::Elements => (vec![6, 5, 7], vec![6, 5, 9]),
         Layout::Rows => (vec![9, 4, 3], vec![9, 4, 5]),
         Layout::Maps => (vec![2, 3, 6, 6], vec![2, 3, 6, 8]),
+        Layout::Heads => (vec![3, 4, 5], vec![3, 4, 7]),
     }
 }
 

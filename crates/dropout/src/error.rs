@@ -107,6 +107,12 @@ pub enum DropoutError {
         /// The shape given.
         shape: Vec<usize>,
     },
+    /// Data that is not `(N, H, …)` for DropHead.
+    #[error("DropHead needs (N, H, …) data (samples, heads, then each head's output) of 2 to 8 dimensions, got shape {shape:?}")]
+    NotHeads {
+        /// The shape given.
+        shape: Vec<usize>,
+    },
     /// A shape whose element count does not fit in memory's address range.
     #[error("shape {shape:?} holds more elements than fit in memory")]
     TooLarge {

@@ -24,7 +24,7 @@
 //! spatial and locked dropout ([`Dropout::forward_broadcast`]), AlphaDropout
 //! and FeatureAlphaDropout for SELU nets ([`AlphaDropout`]), DropBlock for
 //! feature maps ([`DropBlock`]), DropPath / stochastic depth for residual
-//! branches ([`DropPath`]), Concrete dropout with a learned rate
+//! branches ([`DropPath`]), DropHead for attention heads ([`DropHead`]), attention-probability dropout fused with the softmax ([`AttentionDropout`]), Concrete dropout with a learned rate
 //! ([`ConcreteDropout`]), multiplicative Gaussian dropout and additive
 //! Gaussian noise with normals from the same Philox key ([`GaussianDropout`],
 //! [`GaussianNoise`], [`normal`]), and the fused
@@ -54,9 +54,11 @@
 //! ```
 
 mod alpha;
+mod attention;
 mod broadcast;
 pub mod concrete;
 mod dropblock;
+mod drophead;
 mod droppath;
 mod error;
 pub mod fastmath;
@@ -75,9 +77,11 @@ mod tiles;
 mod variant;
 
 pub use alpha::{AlphaDropout, SELU_SATURATION};
+pub use attention::AttentionDropout;
 pub use broadcast::MAX_DIMS;
 pub use concrete::{ConcreteDropout, DEFAULT_TEMPERATURE};
 pub use dropblock::{DropBlock, DEFAULT_BLOCK};
+pub use drophead::DropHead;
 pub use droppath::{depth_rate, DropPath, PathScope};
 pub use error::DropoutError;
 pub use fused::{Act, BiasActDropout, ResidualDropout};

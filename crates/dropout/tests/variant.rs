@@ -52,6 +52,12 @@ fn shapes(layout: Layout, noise_too: bool) -> Vec<(Vec<usize>, Option<Vec<usize>
             plain(&[1, 2, 5, 7]),
             plain(&[3, 1, 3, 3]),
         ],
+        Layout::Heads => vec![
+            plain(&[2, 4]),
+            plain(&[3, 6, 5, 4]),
+            plain(&[12, 4, 64, 32]),
+            plain(&[0, 2, 3]),
+        ],
     };
     if noise_too {
         for (d, n) in [

@@ -18,7 +18,7 @@ and the candle op's. Backward recomputes it, so nothing is stored.
 
 Every member of the family is one class, ``Variant(kind, p, ...)`` with
 ``kind`` in ``VARIANT_KINDS`` (plain, alpha, gaussian, noise, concrete, block,
-path), and the same two calls for all of them:
+path, head), and the same two calls for all of them:
 
     >>> v = dl.Variant("alpha", 0.2)
     >>> y = v.forward(x, key)                      # AlphaDropout

@@ -15,10 +15,12 @@
 #![allow(clippy::needless_range_loop)]
 
 mod alpha;
+mod attention;
 mod concrete;
 mod droppath;
 mod gaussian;
 pub use alpha::*;
+pub use attention::*;
 pub use concrete::*;
 pub use droppath::*;
 pub use gaussian::*;
@@ -281,7 +283,7 @@ pub fn variant_apply_at(
     x: &[f32],
     y: &mut [f32],
 ) -> Result<(), DropoutError> {
-    if matches!(v.map(), Map::Block(_) | Map::Path(_)) {
+    if matches!(v.map(), Map::Block(_) | Map::Path(_) | Map::Head(_)) {
         return Err(v.not_elementwise());
     }
     check_len("output", y.len(), x.len())?;
@@ -302,7 +304,7 @@ pub fn variant_apply_at(
             }
             Ok(())
         }
-        (Map::Block(_) | Map::Path(_), _) => unreachable!("refused above"),
+        (Map::Block(_) | Map::Path(_) | Map::Head(_), _) => unreachable!("refused above"),
     }
 }
 
@@ -327,7 +329,10 @@ pub fn variant_apply(
             let (rows, cols) = shape.rows_cols().ok_or_else(|| shape.too_large())?;
             droppath_backward_branch(&d, key, mode, rows, cols, x, y)
         }
-        (Map::Concrete(_) | Map::Block(_) | Map::Path(_), _, Some(_)) => Err(v.no_noise_shape()),
+        (Map::Head(d), _, None) => drophead_forward(&d, key, mode, dims, x, y),
+        (Map::Concrete(_) | Map::Block(_) | Map::Path(_) | Map::Head(_), _, Some(_)) => {
+            Err(v.no_noise_shape())
+        }
         (_, _, None) => {
             check_len("input", x.len(), n)?;
             variant_apply_at(v, pass, key, mode, 0, x, y)

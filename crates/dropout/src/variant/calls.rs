@@ -6,9 +6,9 @@
 //! backward(key, mode, shape, dy, dx)   dx = f'ᵀ dy, draws recomputed from key   every member
 //!   shape.noise = None:  the member's own layout (one draw per element, row, or block corner)
 //!   shape.noise = Some:  the broadcast forms of plain, alpha, gaussian, noise (spatial,
-//!                        FeatureAlpha, locked); a typed error for concrete, block, path
+//!                        FeatureAlpha, locked); a typed error for concrete, block, path, head
 //! forward_at / backward_at(key, mode, offset, x, y)   x[i] takes draw offset + i;
-//!                        element-wise members only (NotElementwise for block, path)
+//!                        element-wise members only (NotElementwise for block, path, head)
 //! apply(pass, …), apply_inplace(pass, …), apply_uninit(pass, …)
 //!                        either pass; in place (the members' in-place kernels where they
 //!                        have one, else through a copy); into fresh memory (plain dropout
@@ -17,7 +17,7 @@
 //! Backward needs no `x`: plain, gaussian and concrete are linear in `x` (their
 //! backward is the forward map on `dy`), alpha's is its keep rule scaled by `a`,
 //! noise's is the identity (the key is taken and ignored), DropBlock's and
-//! DropPath's masks scale `dy` as they scale `x`.
+//! DropPath's and DropHead's masks scale `dy` as they scale `x`.
 
 use std::mem::MaybeUninit;
 
@@ -34,7 +34,7 @@ impl Variant {
     /// # Errors
     /// [`DropoutError::LengthMismatch`] if a buffer does not hold the shape;
     /// [`DropoutError::BadNoiseShape`]; [`DropoutError::NoNoiseShape`] for a
-    /// noise shape on concrete, block or path; [`DropoutError::NotMaps`]
+    /// noise shape on concrete, block, path or head; [`DropoutError::NotMaps`]
     /// (block); [`DropoutError::BadBlock`].
     pub fn forward(
         &self,
@@ -65,7 +65,7 @@ impl Variant {
     /// Forward where `x[i]` takes draw `offset + i` (a slice of a larger tensor).
     ///
     /// # Errors
-    /// [`DropoutError::NotElementwise`] for block and path;
+    /// [`DropoutError::NotElementwise`] for block, path and head;
     /// [`DropoutError::LengthMismatch`] if `y.len() != x.len()`.
     pub fn forward_at(
         &self,
@@ -111,7 +111,7 @@ impl Variant {
             (Map::Noise(d), Pass::Forward) => d.forward_at(key, mode, offset, x, y),
             (Map::Noise(d), Pass::Backward) => d.backward(key, mode, x, y),
             (Map::Concrete(c), _) => c.forward_at(key, mode, offset, self.p, x, y),
-            (Map::Block(_) | Map::Path(_), _) => Err(self.not_elementwise()),
+            (Map::Block(_) | Map::Path(_) | Map::Head(_), _) => Err(self.not_elementwise()),
         }
     }
 
@@ -137,6 +137,7 @@ impl Variant {
                     let (rows, cols) = shape.rows_cols().ok_or_else(|| shape.too_large())?;
                     d.backward_branch(key, mode, rows, cols, x, y)
                 }
+                Map::Head(d) => d.forward(key, mode, shape.dims, x, y),
                 _ => {
                     check_len("input", x.len(), n)?;
                     self.at(pass, key, mode, 0, x, y)
@@ -157,7 +158,9 @@ impl Variant {
                 y.copy_from_slice(x);
                 Ok(())
             }
-            (Map::Concrete(_) | Map::Block(_) | Map::Path(_), _) => Err(self.no_noise_shape()),
+            (Map::Concrete(_) | Map::Block(_) | Map::Path(_) | Map::Head(_), _) => {
+                Err(self.no_noise_shape())
+            }
         }
     }
 

@@ -13,9 +13,10 @@
 //! concrete  x·(1 − z)/(1 − p), z relaxed at τ          dy·(1 − z)/(1 − p)          element
 //! block     dropped ? 0 : x·numel/kept                 the same map on dy          block corner of (N, C, H, W)
 //! path      keep(n) ? x[n, :]·s : 0                    the same map on dy          row n (first axis)
+//! head      keep(n, h) ? x[n, h, …]·s : 0              the same map on dy          head h of sample n
 //! ```
 //! Each map's equations and sources are in its own file (`rule.rs`,
-//! `alpha.rs`, `gaussian.rs`, `concrete.rs`, `dropblock.rs`, `droppath.rs`).
+//! `alpha.rs`, `gaussian.rs`, `concrete.rs`, `dropblock.rs`, `droppath.rs`, `drophead.rs`).
 //! This file names the members and builds a validated [`Variant`] (rate,
 //! settings: τ = [`DEFAULT_TEMPERATURE`], block b = [`DEFAULT_BLOCK`],
 //! DropPath per sample unless a `with_*` says otherwise); `calls.rs` holds
@@ -55,8 +56,8 @@ use crate::error::DropoutError;
 use crate::shape::Shape;
 use crate::simd::Backend;
 use crate::{
-    AlphaDropout, ConcreteDropout, DropBlock, DropPath, Dropout, GaussianDropout, GaussianNoise,
-    PathScope,
+    AlphaDropout, ConcreteDropout, DropBlock, DropHead, DropPath, Dropout, GaussianDropout,
+    GaussianNoise, PathScope,
 };
 
 /// The members of the family, by name.
@@ -76,6 +77,8 @@ pub enum VariantKind {
     Block,
     /// DropPath (stochastic depth), the branch alone.
     Path,
+    /// DropHead: whole attention heads of a sample.
+    Head,
 }
 
 /// What one draw of a variant covers, so what data a call needs.
@@ -87,6 +90,8 @@ pub enum Layout {
     Rows,
     /// One draw per block corner of `(N, C, H, W)` feature maps.
     Maps,
+    /// One draw per head of a sample: the first two axes of `(N, H, …)`.
+    Heads,
 }
 
 /// Which map a call applies.
@@ -100,7 +105,7 @@ pub enum Pass {
 
 impl VariantKind {
     /// Every member, in the order of the table above.
-    pub const ALL: [VariantKind; 7] = [
+    pub const ALL: [VariantKind; 8] = [
         Self::Plain,
         Self::Alpha,
         Self::Gaussian,
@@ -108,10 +113,11 @@ impl VariantKind {
         Self::Concrete,
         Self::Block,
         Self::Path,
+        Self::Head,
     ];
 
     /// The names [`FromStr`] takes, for messages.
-    const NAMES: &'static str = "plain, alpha, gaussian, noise, concrete, block or path";
+    const NAMES: &'static str = "plain, alpha, gaussian, noise, concrete, block, path or head";
 
     /// Its name (what [`FromStr`] parses): `plain`, `alpha`, …
     pub fn name(self) -> &'static str {
@@ -133,6 +139,7 @@ impl VariantKind {
         match self {
             Self::Block => Layout::Maps,
             Self::Path => Layout::Rows,
+            Self::Head => Layout::Heads,
             _ => Layout::Elements,
         }
     }
@@ -146,6 +153,7 @@ impl VariantKind {
             Self::Concrete => ("concrete", "ConcreteDropout", "Concrete dropout x·(1 − z)/(1 − p), z a relaxed Bernoulli(p) at τ 0.1 (Gal, Hron & Kendall 2017); 0 < p < 1"),
             Self::Block => ("block", "DropBlock", "DropBlock: 3 × 3 blocks of (N, C, H, W) maps dropped, the rest rescaled by the kept share (Ghiasi et al. 2018)"),
             Self::Path => ("path", "DropPath", "DropPath / stochastic depth: each row (sample) kept × 1/(1 − p) or zeroed (Huang et al. 2016)"),
+            Self::Head => ("head", "DropHead", "DropHead: whole attention heads of a sample, (N, H, …), kept × 1/(1 − p) or zeroed (Zhou et al. 2020)"),
         }
     }
 }
@@ -157,6 +165,7 @@ impl Layout {
             Self::Elements => "element",
             Self::Rows => "row (sample, the first axis)",
             Self::Maps => "block corner of each (N, C, H, W) map",
+            Self::Heads => "head of a sample (the first two axes of (N, H, …))",
         }
     }
 }
@@ -199,6 +208,7 @@ pub(crate) enum Map {
     Concrete(ConcreteDropout),
     Block(DropBlock),
     Path(DropPath),
+    Head(DropHead),
 }
 
 impl Variant {
@@ -220,6 +230,7 @@ impl Variant {
             }
             VariantKind::Block => Map::Block(DropBlock::new(p, DEFAULT_BLOCK)?),
             VariantKind::Path => Map::Path(DropPath::new(p, PathScope::Sample)?),
+            VariantKind::Head => Map::Head(DropHead::new(p)?),
         };
         Ok(Self { p, map })
     }
@@ -239,6 +250,7 @@ impl Variant {
             Map::Concrete(c) => ConcreteDropout::check_p(p).map(|()| Map::Concrete(c))?,
             Map::Block(b) => Map::Block(DropBlock::new(p, b.block())?),
             Map::Path(d) => Map::Path(DropPath::new(p, d.scope())?.with_group(d.group())),
+            Map::Head(d) => Map::Head(DropHead::new(p)?.with_backend(d.rule().backend())?),
         };
         Ok(Self { p, map })
     }
@@ -311,6 +323,7 @@ impl Variant {
             Map::Alpha(d) => Map::Alpha(d.with_backend(backend)?),
             Map::Gaussian(d) => Map::Gaussian(d.with_backend(backend)?),
             Map::Noise(d) => Map::Noise(d.with_backend(backend)?),
+            Map::Head(d) => Map::Head(d.with_backend(backend)?),
             other if backend.is_supported() => other,
             _ => {
                 return Err(DropoutError::UnsupportedBackend {
@@ -331,6 +344,7 @@ impl Variant {
             Map::Concrete(_) => VariantKind::Concrete,
             Map::Block(_) => VariantKind::Block,
             Map::Path(_) => VariantKind::Path,
+            Map::Head(_) => VariantKind::Head,
         }
     }
 
@@ -377,6 +391,7 @@ impl Variant {
             Map::Gaussian(d) => Some(d.backend()),
             Map::Noise(d) => Some(d.backend()),
             Map::Concrete(_) => Some(Backend::best()),
+            Map::Head(d) => Some(d.rule().backend()),
             Map::Block(_) | Map::Path(_) => None,
         }
     }

@@ -1,5 +1,5 @@
 //! `dropout-lab bench kernel`: one member of the dropout family (any
-//! [`Variant`]: plain, alpha, gaussian, noise, concrete, block, path) forward
+//! [`Variant`]: plain, alpha, gaussian, noise, concrete, block, path, head) forward
 //! and backward against a memcpy of the same buffer, measured in the same run.
 //!
 //! For `n` f32 elements both the kernel and the copy read `4n` bytes and write
@@ -8,6 +8,7 @@
 //! ```text
 //! ratio = t_memcpy / t_kernel        (1.0 = memcpy speed)
 //! data  = (n) element-wise · (n/1024, 1024) rows for DropPath · (n/1024, 1, 32, 32) maps for DropBlock
+//!         · (n/1024, 4, 256) heads for DropHead
 //! ```
 //!
 //! The memcpy is `copy_from_slice` (one thread, as Rust gives it); the kernels
@@ -16,7 +17,7 @@
 //! is the median over the repetitions, after one untimed warm-up. Backward is
 //! the variant's uniform backward (`dx` alone: Concrete dropout's `∂L/∂p`
 //! sum is not in it); the in-place forward goes through a copy for the
-//! members without an in-place kernel (Concrete, DropBlock, DropPath).
+//! members without an in-place kernel (Concrete, DropBlock, DropPath, DropHead).
 
 use std::hint::black_box;
 
@@ -36,6 +37,8 @@ pub fn dims(v: &Variant, n: usize) -> Option<Vec<usize>> {
         _ if !n.is_multiple_of(ROW) => None,
         Layout::Rows => Some(vec![n / ROW, ROW]),
         Layout::Maps => Some(vec![n / ROW, 1, 32, 32]),
+        // Heads of 256 elements (a context of 64 × 4 features per head), 4 per sample.
+        Layout::Heads => Some(vec![n / ROW, 4, 256]),
     }
 }
 

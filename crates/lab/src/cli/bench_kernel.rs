@@ -1,6 +1,6 @@
 //! `dropout-lab bench kernel`: one member of the dropout family (`--variant`,
 //! any of the `dropout` crate's `VariantKind`s: plain, alpha, gaussian, noise,
-//! concrete, block, path) forward/backward against a memcpy of the same
+//! concrete, block, path, head) forward/backward against a memcpy of the same
 //! buffer, per size; a table of medians or one JSON object per size.
 
 use anyhow::{Context, Result};
