@@ -98,6 +98,28 @@ impl DropHead {
             .forward_broadcast(key, mode, dims, &noise[..dims.len()], x, y)
     }
 
+    /// In-place [`forward`](Self::forward) (also the in-place backward).
+    ///
+    /// # Errors
+    /// As [`forward`](Self::forward).
+    pub fn forward_inplace(
+        &self,
+        key: MaskKey,
+        mode: Mode,
+        dims: &[usize],
+        x: &mut [f32],
+    ) -> Result<(), DropoutError> {
+        if !(2..=MAX_DIMS).contains(&dims.len()) {
+            return Err(DropoutError::NotHeads {
+                shape: dims.to_vec(),
+            });
+        }
+        let mut noise = [1usize; MAX_DIMS];
+        noise[..2].copy_from_slice(&dims[..2]);
+        self.rule
+            .forward_broadcast_inplace(key, mode, dims, &noise[..dims.len()], x)
+    }
+
     /// The keep decision and scale of head `h` of sample `n` among `heads`
     /// (`0` when dropped, else the scale; `1` in eval mode).
     pub fn head_scale(&self, key: MaskKey, mode: Mode, n: usize, heads: usize, h: usize) -> f32 {

@@ -1,6 +1,7 @@
 //! Softmax cross-entropy, numerically stable.
 //!
-//! For logits `z` (N × K) and labels `t`:
+//! For logits `z` (N × K) and labels `t` — or `(N, T, K)` logits of a
+//! language model, read as N·T rows, one label per token:
 //! ```text
 //! log softmax(z)_k = z_k − m − ln Σ_j e^(z_j − m),   m = max_j z_j
 //! L = −(1/N) Σ_i log softmax(z_i)_{t_i}
@@ -37,12 +38,13 @@ pub fn softmax_cross_entropy(
     labels: &[u32],
     dz: Option<&mut Tensor>,
 ) -> Result<LossOut, EngineError> {
-    let (n, k) = (z.rows(), z.cols());
+    let k = z.shape.last().copied().unwrap_or(0).max(1);
+    let n = z.len() / k;
     if labels.len() != n {
         return Err(EngineError::Shape {
             layer: "the loss".into(),
             got: vec![labels.len()],
-            expected: format!("one label per row of the batch ({n})"),
+            expected: format!("one label per row of logits ({n})"),
         });
     }
     if let Some((row, &l)) = labels.iter().enumerate().find(|(_, &l)| l as usize >= k) {
@@ -83,9 +85,11 @@ pub fn softmax_cross_entropy(
     Ok(out)
 }
 
-/// Row-wise softmax probabilities of logits (N × K), into `p`.
+/// Row-wise softmax probabilities of logits (N × K, or any shape read as
+/// rows of its last axis), into `p`.
 pub fn softmax(z: &Tensor, p: &mut Vec<f64>) {
-    let (n, k) = (z.rows(), z.cols());
+    let k = z.shape.last().copied().unwrap_or(0).max(1);
+    let n = z.len() / k;
     p.resize(n * k, 0.0);
     for i in 0..n {
         let row = &z.data[i * k..(i + 1) * k];

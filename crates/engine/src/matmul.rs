@@ -58,6 +58,46 @@ pub fn matmul(
     t: Trans,
     accumulate: bool,
 ) {
+    let threads = rayon::current_num_threads();
+    let par = if threads > 1 && m * n * k >= 1 << 18 {
+        faer::Par::rayon(threads)
+    } else {
+        faer::Par::Seq
+    };
+    product(m, k, n, a, b, c, t, accumulate, par);
+}
+
+/// [`matmul`] on the calling thread alone: for the many small products of
+/// a loop that is itself parallel (attention's per-head products).
+///
+/// # Panics
+/// As [`matmul`].
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_seq(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    t: Trans,
+    accumulate: bool,
+) {
+    product(m, k, n, a, b, c, t, accumulate, faer::Par::Seq);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn product(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    t: Trans,
+    accumulate: bool,
+    par: faer::Par,
+) {
     assert!(
         a.len() >= m * k && b.len() >= k * n && c.len() >= m * n,
         "matmul operand too short"
@@ -81,12 +121,6 @@ pub fn matmul(
         (1, k as isize)
     } else {
         (n as isize, 1)
-    };
-    let threads = rayon::current_num_threads();
-    let par = if threads > 1 && m * n * k >= 1 << 18 {
-        faer::Par::rayon(threads)
-    } else {
-        faer::Par::Seq
     };
     // SAFETY: the pointers cover the matrices with these strides (checked above).
     let (a, b, c) = unsafe {

@@ -42,7 +42,12 @@ impl Sequential {
         for l in &layers {
             shape = l.output_shape(&shape)?;
         }
-        let classes = shape.iter().product();
+        // A classifier's (N, K) logits, or a language model's (N, T, K): K classes.
+        let classes = if shape.len() > 1 {
+            shape.last().copied().unwrap_or(0)
+        } else {
+            shape.iter().product()
+        };
         let first_trainable = layers
             .iter_mut()
             .position(|l| {

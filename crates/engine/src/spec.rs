@@ -125,11 +125,12 @@ impl ModelSpec {
     }
 
     /// The initialisation used: the explicit one, else He for ReLU, LeCun
-    /// for SELU, Xavier for tanh/sigmoid.
+    /// for SELU, Xavier for tanh/sigmoid, He for GELU.
     pub fn init(&self) -> Init {
         self.init.unwrap_or(match self.act {
             Activation::Relu => Init::He,
             Activation::Selu => Init::Lecun,
+            Activation::Gelu => Init::He,
             Activation::Tanh | Activation::Sigmoid => Init::Xavier,
         })
     }

@@ -165,7 +165,7 @@ impl Variant {
     }
 
     /// [`apply`](Self::apply) in place: `x ← f(x)` or `f'ᵀ x`. The members
-    /// with in-place kernels (element-wise, and plain dropout's broadcast)
+    /// with in-place kernels (element-wise, plain dropout's broadcast, DropHead)
     /// use them; the others go through a copy of `x`.
     ///
     /// # Errors
@@ -194,6 +194,7 @@ impl Variant {
             (Map::Gaussian(d), _, None) => d.forward_inplace(key, mode, x),
             (Map::Noise(d), Pass::Forward, None) => d.forward_inplace(key, mode, x),
             (Map::Noise(_), Pass::Backward, None) => {}
+            (Map::Head(d), _, None) => d.forward_inplace(key, mode, shape.dims, x)?,
             _ => {
                 let src = x.to_vec();
                 self.apply(pass, key, mode, shape, &src, x)?

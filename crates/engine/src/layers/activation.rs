@@ -6,8 +6,13 @@
 //! sigmoid: y = 1 / (1 + e^−x)        y' = y (1 − y)
 //! selu:    y = λ x          (x > 0)  y' = λ
 //!          y = λ α (e^x − 1) (x ≤ 0) y' = y + λ α
+//! gelu:    y = ½ x (1 + tanh u),  u = c (x + 0.044715 x³),  c = √(2/π)
+//!          y' = ½ (1 + tanh u) + ½ x (1 − tanh² u) · c (1 + 3 · 0.044715 x²)
 //! ```
-//! with λ = 1.0507009873554805, α = 1.6732632423543772 (Klambauer et al. 2017).
+//! with λ = 1.0507009873554805, α = 1.6732632423543772 (Klambauer et al. 2017);
+//! GELU is Hendrycks & Gimpel's (2016) tanh form, GPT-2's and PyTorch's
+//! `GELU(approximate="tanh")`, with `tanh u = 1 − 2/(1 + e^{2u})` through
+//! [`dropout::fastmath::exp`] (vectorisable, the same bits on every CPU).
 
 use rayon::prelude::*;
 
@@ -33,6 +38,8 @@ pub enum Activation {
     Sigmoid,
     /// Scaled exponential linear unit.
     Selu,
+    /// Gaussian error linear unit (tanh form).
+    Gelu,
 }
 
 impl Activation {
@@ -43,6 +50,7 @@ impl Activation {
             Self::Tanh => "tanh",
             Self::Sigmoid => "sigmoid",
             Self::Selu => "selu",
+            Self::Gelu => "gelu",
         }
     }
 
@@ -64,6 +72,7 @@ impl Activation {
                     SELU_LAMBDA * SELU_ALPHA * x.exp_m1()
                 }
             }
+            Self::Gelu => 0.5 * x * (1.0 + gelu_tanh(x)),
         }
     }
 
@@ -80,8 +89,24 @@ impl Activation {
                     y + SELU_LAMBDA * SELU_ALPHA
                 }
             }
+            Self::Gelu => {
+                let t = gelu_tanh(x);
+                0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * GELU_C * (1.0 + 3.0 * GELU_A * x * x)
+            }
         }
     }
+}
+
+/// √(2/π).
+const GELU_C: f32 = 0.797_884_6;
+/// The cubic coefficient of GELU's tanh form.
+const GELU_A: f32 = 0.044_715;
+
+/// `tanh(c (x + a x³))` as `1 − 2/(1 + e^{2u})`.
+#[inline(always)]
+fn gelu_tanh(x: f32) -> f32 {
+    let u = GELU_C * (x + GELU_A * x * x * x);
+    1.0 - 2.0 / (1.0 + dropout::fastmath::exp(2.0 * u))
 }
 
 /// An element-wise activation layer.

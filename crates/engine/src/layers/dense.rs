@@ -8,7 +8,9 @@
 //! backward: dz = act'(·) · mask · s · dy      (one fused pass, mask recomputed)
 //!           dW = dzᵀ · x,  db = Σ_rows dz,  dx = dz · W
 //! ```
-//! act ∈ {identity, ReLU}; other activations are separate layers.
+//! act ∈ {identity, ReLU}; other activations are separate layers. The rows
+//! are all of the input's vectors of `in` features: the samples, or with
+//! [`Dense::per_token`] every token of every sample (`(N, T, in)` → `(N, T, out)`).
 //!
 //! DropConnect (Wan et al. 2013), inverted like dropout: each weight is
 //! dropped with probability p_c per step and survivors scaled by 1/(1 − p_c),
@@ -46,6 +48,7 @@ pub struct Dense {
     rates: (f32, f32),
     wm: Vec<f32>,
     stream: u32,
+    per_token: bool,
     y: Tensor,
     dx: Tensor,
 }
@@ -73,6 +76,7 @@ impl Dense {
             rates: (p, 0.0),
             wm: Vec::new(),
             stream,
+            per_token: false,
             y: Tensor::default(),
             dx: Tensor::default(),
         })
@@ -91,6 +95,14 @@ impl Dense {
             Vec::new()
         };
         Ok(self)
+    }
+
+    /// This layer applied to each token of `(…, in)` inputs, giving `(…, out)`
+    /// (a Transformer's projections); otherwise a sample's features are read
+    /// flat and the output is `(N, out)`.
+    pub fn per_token(mut self) -> Self {
+        self.per_token = true;
+        self
     }
 
     /// The DropConnect rate.
@@ -156,6 +168,16 @@ impl Layer for Dense {
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, EngineError> {
+        if self.per_token {
+            return match input.split_last() {
+                Some((&d, rest)) if d == self.inp => Ok([rest, &[self.out]].concat()),
+                _ => Err(EngineError::Shape {
+                    layer: self.describe(),
+                    got: input.to_vec(),
+                    expected: format!("tokens of {} features", self.inp),
+                }),
+            };
+        }
         if input.iter().product::<usize>() != self.inp {
             return Err(EngineError::Shape {
                 layer: self.describe(),
@@ -167,8 +189,14 @@ impl Layer for Dense {
     }
 
     fn forward(&mut self, x: &Tensor, ctx: &Ctx) {
-        let n = x.rows();
-        self.y.resize(&[n, self.out]);
+        let n = x.len() / self.inp;
+        if self.per_token {
+            let mut shape = x.shape.clone();
+            *shape.last_mut().expect("a token axis") = self.out;
+            self.y.resize(&shape);
+        } else {
+            self.y.resize(&[n, self.out]);
+        }
         let masked = self.mask_weights(ctx);
         matmul(
             n,
@@ -207,7 +235,7 @@ impl Layer for Dense {
     }
 
     fn backward(&mut self, x: &Tensor, dy: &mut Tensor, ctx: &Ctx, need_dx: bool) {
-        let n = x.rows();
+        let n = x.len() / self.inp;
         self.site(n, ctx)
             .backward_inplace(&self.y.data, &mut dy.data, &mut self.gb)
             .expect("shapes fixed at build time");

@@ -1,4 +1,5 @@
-//! Layer normalisation (Ba, Kiros & Hinton 2016) over each sample's features.
+//! Layer normalisation (Ba, Kiros & Hinton 2016) over each vector of `d`
+//! features: a sample's (an MLP), or each token's (`(N, T, d)`, a Transformer).
 //!
 //! ```text
 //! μ = mean(x_i), σ² = mean((x_i − μ)²), x̂ = (x_i − μ)/sqrt(σ² + ε), y = γ x̂ + β
@@ -56,7 +57,7 @@ impl Layer for LayerNorm {
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, EngineError> {
-        if input.iter().product::<usize>() != self.d {
+        if input.iter().product::<usize>() != self.d && input.last() != Some(&self.d) {
             return Err(EngineError::Shape {
                 layer: self.describe(),
                 got: input.to_vec(),
@@ -67,7 +68,7 @@ impl Layer for LayerNorm {
     }
 
     fn forward(&mut self, x: &Tensor, _ctx: &Ctx) {
-        let (n, d) = (x.rows(), self.d);
+        let (n, d) = (x.len() / self.d, self.d);
         self.y.resize(&x.shape);
         self.xhat.resize(&x.shape);
         self.inv_std.resize(n, 0.0);
@@ -105,7 +106,7 @@ impl Layer for LayerNorm {
     }
 
     fn backward(&mut self, x: &Tensor, dy: &mut Tensor, _ctx: &Ctx, need_dx: bool) {
-        let (n, d) = (x.rows(), self.d);
+        let (n, d) = (x.len() / self.d, self.d);
         let (dyd, xhat) = (&dy.data, &self.xhat.data);
         // dγ, dβ: each column summed over rows in row order, blocks of columns in parallel.
         self.ggamma

@@ -17,7 +17,7 @@
 //! is the median over the repetitions, after one untimed warm-up. Backward is
 //! the variant's uniform backward (`dx` alone: Concrete dropout's `∂L/∂p`
 //! sum is not in it); the in-place forward goes through a copy for the
-//! members without an in-place kernel (Concrete, DropBlock, DropPath, DropHead).
+//! members without an in-place kernel (Concrete, DropBlock, DropPath).
 
 use std::hint::black_box;
 

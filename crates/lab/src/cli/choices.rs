@@ -35,6 +35,7 @@ choices! {
         Tanh => "hyperbolic tangent",
         Sigmoid => "logistic sigmoid",
         Selu => "scaled exponential linear unit (self-normalising; use with --dropout-variant alpha)",
+        Gelu => "Gaussian error linear unit, tanh form (GPT-2's; the Transformers' default)",
     }
     DropoutKind {
         Element => "each element on its own (Srivastava et al. 2014)",
