@@ -44,6 +44,13 @@ impl Arch {
                 }
                 sample.to_vec()
             }
+            None if self
+                .layers
+                .iter()
+                .any(|l| matches!(l, LayerSpec::Transformer(_))) =>
+            {
+                sample.to_vec()
+            }
             None if sample.len() != 3 => {
                 return Err(self.error(ArchProblem::NotImages(sample.to_vec())));
             }

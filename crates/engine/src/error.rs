@@ -104,6 +104,9 @@ pub enum ArchProblem {
     /// A residual block where there are no dense features to add to, or as the output.
     #[error("a residual block rH needs a dense layer before it (its width is kept) and a dense output layer after it")]
     Residual,
+    /// A Transformer's text or shape problem, in words.
+    #[error("{0} (a Transformer is gpt[-lL][-hH][-dD][-mM][-tT] or vit[-pP][-lL][-hH][-dD][-mM], e.g. gpt-l4-h4-d128-t64 or vit-p7-l4-h4-d64)")]
+    Transformer(String),
     /// LayerNorm asked for in conv blocks.
     #[error("LayerNorm is for dense blocks; use BatchNorm with conv layers")]
     LayerNormInConv,

@@ -38,6 +38,13 @@
 //! residual block: 2 (DropPath, hidden) · dense layer: 1 [+ 1 for Concrete dropout]
 //! ```
 //!
+//! Transformers: `--arch gpt-l4-h4-d128-t64` (a character-level GPT) or
+//! `--arch vit-p7-l4-h4-d64` (a ViT); the grammar, sizes and initialisation
+//! are in `arch/transformer.rs`. `dropout` sets every site (embedding,
+//! attention probabilities, residual, MLP hidden) unless [`SiteRates`] sets
+//! one; `drop_path` is the deepest block's DropPath; the output size is
+//! [`ModelSpec::outputs`], the data's.
+//!
 //! Initialisation: one seeding scheme for every weight layer, conv or dense —
 //! the k-th weight layer (k = 1, 2, …, in layer order) draws from
 //! `Rng(seed ^ 0x1417 << 48).fork(k)`. Layers without weights (dropout, norm,
@@ -49,7 +56,7 @@ use dropout::PathScope;
 use crate::arch::token::{parse_arch, Tok};
 use crate::arch::{
     Arch, ConvDropout, ConvSpec, DenseSpec, FlattenSpec, LayerSpec, PoolSpec, ResidualSpec,
-    RnnSpec, Site,
+    RnnSpec, Site, TransformerDropout, TransformerSpec,
 };
 pub use crate::arch::{DropPlace, Norm};
 use crate::error::{ArchProblem, EngineError};
@@ -97,6 +104,28 @@ pub struct ModelSpec {
     pub rnn_dropout_kind: RnnDropout,
     /// Concrete dropout with a learned rate on the input of every dense layer.
     pub concrete: Option<ConcreteSpec>,
+    /// The data's output size (classes, or a text's vocabulary); only a
+    /// Transformer reads it (an MLP or CNN names its classes in the text).
+    pub outputs: usize,
+    /// A Transformer's site rates; each `None` takes [`dropout`](Self::dropout).
+    pub sites: SiteRates,
+}
+
+/// A Transformer's dropout rates by site; each `None` takes the model's
+/// `dropout` (as nanoGPT's one `dropout` sets them all). DropHead and
+/// DropPath are their own settings (`drop_head`, `drop_path`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SiteRates {
+    /// On the embedding's output.
+    pub embed: Option<f32>,
+    /// On the attention probabilities.
+    pub attn: Option<f32>,
+    /// On each block branch's output (attention and MLP), before the residual sum.
+    pub resid: Option<f32>,
+    /// On the MLP's hidden layer.
+    pub mlp: Option<f32>,
+    /// DropHead: whole heads of a sample.
+    pub drop_head: f32,
 }
 
 impl ModelSpec {
@@ -121,6 +150,8 @@ impl ModelSpec {
             rnn_dropout: 0.0,
             rnn_dropout_kind: RnnDropout::Locked,
             concrete: None,
+            outputs: 0,
+            sites: SiteRates::default(),
         }
     }
 
@@ -144,6 +175,10 @@ impl ModelSpec {
     /// order it does not allow (checks that need the data's shape are
     /// [`Arch::build`]'s).
     pub fn arch(&self) -> Result<Arch, EngineError> {
+        let first = self.arch.split('-').next().unwrap_or("").trim();
+        if first == "gpt" || first == "vit" {
+            return self.transformer();
+        }
         let toks = parse_arch(&self.arch)?;
         let err = |problem| Err(EngineError::arch(&self.arch, problem));
         let shaped = toks.iter().any(Tok::reads_sample_shape);
@@ -264,6 +299,29 @@ impl ModelSpec {
             text: self.arch.clone(),
             inputs,
             layers,
+            init: self.init(),
+        })
+    }
+}
+
+impl ModelSpec {
+    /// The typed Transformer (`gpt…` or `vit…`): one layer spec holding the
+    /// whole stack, its sites' rates from [`SiteRates`] and `dropout`.
+    fn transformer(&self) -> Result<Arch, EngineError> {
+        let or = |p: Option<f32>| p.unwrap_or(self.dropout);
+        let rates = TransformerDropout {
+            embed: or(self.sites.embed),
+            attn: or(self.sites.attn),
+            resid: or(self.sites.resid),
+            mlp: or(self.sites.mlp),
+            head: self.sites.drop_head,
+            path: self.drop_path,
+        };
+        let t = TransformerSpec::read(&self.arch, self.outputs, rates, 0)?;
+        Ok(Arch {
+            text: self.arch.clone(),
+            inputs: None,
+            layers: vec![LayerSpec::Transformer(t)],
             init: self.init(),
         })
     }

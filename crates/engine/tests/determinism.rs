@@ -26,9 +26,21 @@ fn train(spec: &ModelSpec, sample: &[usize], threads: usize) -> Vec<u32> {
         let mut rng = Rng::new(6);
         let dim: usize = sample.iter().product();
         let n = 64;
+        // A GPT reads token ids and predicts one per position.
+        let gpt = spec.arch.starts_with("gpt");
+        let classes = if spec.outputs > 0 { spec.outputs } else { 10 };
+        let labels = if gpt { n * dim } else { n };
         for step in 0..6 {
-            let x: Vec<f32> = (0..n * dim).map(|_| rng.normal() as f32).collect();
-            let y: Vec<u32> = (0..n).map(|_| rng.below(10) as u32).collect();
+            let x: Vec<f32> = (0..n * dim)
+                .map(|_| {
+                    if gpt {
+                        rng.below(classes) as f32
+                    } else {
+                        rng.normal() as f32
+                    }
+                })
+                .collect();
+            let y: Vec<u32> = (0..labels).map(|_| rng.below(classes) as u32).collect();
             model.input_mut(n).copy_from_slice(&x);
             model.forward_backward(&y, &Ctx::train(99, step)).unwrap();
             opt.step(&mut model, 1e-3);
@@ -77,4 +89,25 @@ fn cnn_weights_identical_on_one_and_two_threads() {
     let a = train(&spec, &[1, 12, 12], 1);
     let b = train(&spec, &[1, 12, 12], 2);
     assert!(a == b, "CNN weights differ between 1 and 2 threads");
+}
+
+#[test]
+fn transformer_weights_identical_on_one_and_two_threads() {
+    for (arch, sample) in [
+        ("gpt-l2-h2-d32-t16", vec![16]),
+        ("vit-p4-l2-h4-d32", vec![1, 12, 12]),
+    ] {
+        let mut spec = ModelSpec::new(arch);
+        spec.outputs = if arch.starts_with("gpt") { 20 } else { 10 };
+        spec.dropout = 0.2;
+        spec.drop_path = 0.2;
+        spec.sites.drop_head = 0.2;
+        let a = train(&spec, &sample, 1);
+        let b = train(&spec, &sample, 2);
+        assert!(a == b, "{arch}: weights differ between 1 and 2 threads");
+        let mut fresh = build(&spec, &sample, 5).unwrap();
+        let mut init = Vec::new();
+        fresh.visit_params(&mut |_, p| init.extend(p.value.iter().map(|v| v.to_bits())));
+        assert_ne!(a, init, "{arch} trained");
+    }
 }

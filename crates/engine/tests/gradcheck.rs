@@ -220,10 +220,29 @@ fn model_loss(model: &mut engine::Sequential, labels: &[u32]) -> f64 {
 }
 
 fn check_model(name: &str, spec: &ModelSpec, sample: &[usize], n: usize) {
-    let mut model = build(spec, sample, 21).unwrap();
+    check_built(name, build(spec, sample, 21).unwrap(), spec, sample, n);
+}
+
+fn check_built(
+    name: &str,
+    mut model: engine::Sequential,
+    spec: &ModelSpec,
+    sample: &[usize],
+    n: usize,
+) {
     let mut rng = Rng::new(22);
-    let x = randn(&mut rng, n * sample.iter().product::<usize>());
-    let labels: Vec<u32> = (0..n).map(|i| (i % model.classes()) as u32).collect();
+    let dim = sample.iter().product::<usize>();
+    // A GPT reads token ids and predicts one per position.
+    let gpt = spec.arch.starts_with("gpt");
+    let x: Vec<f32> = if gpt {
+        (0..n * dim)
+            .map(|_| rng.below(spec.outputs) as f32)
+            .collect()
+    } else {
+        randn(&mut rng, n * dim)
+    };
+    let rows = if gpt { n * dim } else { n };
+    let labels: Vec<u32> = (0..rows).map(|i| (i % model.classes()) as u32).collect();
     model.input_mut(n).copy_from_slice(&x);
     model.forward_backward(&labels, &CTX).unwrap();
     let mut grads = Vec::new();
@@ -319,4 +338,34 @@ fn whole_cnn() {
     b.conv_dropout_kind = DropoutKind::Block;
     b.block_size = 2;
     check_model("cnn bn dropblock", &b, &[1, 6, 6], 3);
+}
+
+#[test]
+fn whole_transformers() {
+    let mut g = ModelSpec::new("gpt-l2-h2-d8-m16-t6");
+    g.outputs = 7;
+    g.dropout = 0.2;
+    g.drop_path = 0.3;
+    g.sites.drop_head = 0.3;
+    // GPT-2's N(0, 0.02²) weights give gradients below the check's
+    // absolute tolerance: the checked models draw theirs from N(0, 0.3²).
+    let wide = |spec: &ModelSpec, sample: &[usize]| {
+        let mut m = build(spec, sample, 21).unwrap();
+        let mut rng = Rng::new(23);
+        m.visit_params(&mut |_, p| {
+            if p.kind == engine::layer::ParamKind::Weight {
+                p.value
+                    .iter_mut()
+                    .for_each(|v| *v = 0.3 * rng.normal() as f32);
+            }
+        });
+        m
+    };
+    check_built("gpt every site", wide(&g, &[6]), &g, &[6], 3);
+    let mut v = ModelSpec::new("vit-p2-l2-h2-d8-m12");
+    v.outputs = 3;
+    v.dropout = 0.2;
+    v.sites.attn = Some(0.3);
+    v.sites.drop_head = 0.3;
+    check_built("vit every site", wide(&v, &[1, 4, 4]), &v, &[1, 4, 4], 4);
 }

@@ -57,6 +57,7 @@ fn every_site_carries_its_setting_and_streams_count_in_layer_order() {
             LayerSpec::Flatten(_) => "flat",
             LayerSpec::Dense(_) => "dense",
             LayerSpec::Residual(_) => "res",
+            LayerSpec::Transformer(_) => "transformer",
         })
         .collect();
     assert_eq!(
@@ -124,4 +125,80 @@ fn a_model_samples_only_where_a_site_has_a_rate() {
     assert!(path.samples(false));
     let rnn = arch("rnn8-3", |s| s.rnn_dropout = 0.1);
     assert!(rnn.samples(false));
+}
+
+#[test]
+fn transformer_grammar_sizes_and_errors() {
+    use engine::arch::{TransformerKind, TransformerSpec};
+    let typed = |text: &str, outputs: usize| {
+        let mut s = ModelSpec::new(text);
+        s.outputs = outputs;
+        s.arch()
+    };
+    let t = |text: &str| match typed(text, 65).unwrap().layers.as_slice() {
+        [LayerSpec::Transformer(t)] => t.clone(),
+        other => panic!("{text}: {other:?}"),
+    };
+    let g: TransformerSpec = t("gpt");
+    assert_eq!(
+        (g.kind, g.layers, g.heads, g.width, g.hidden),
+        (TransformerKind::Gpt { context: 64 }, 4, 4, 128, 512)
+    );
+    let baby = t("gpt-l6-h6-d384-t256");
+    assert_eq!(
+        (baby.layers, baby.heads, baby.width, baby.hidden),
+        (6, 6, 384, 1536)
+    );
+    let v = t("vit-d32-p4");
+    assert_eq!(
+        (v.kind, v.width, v.layers),
+        (TransformerKind::Vit { patch: 4 }, 32, 4)
+    );
+    // The footprint's parameter count is the built model's.
+    for (text, sample, outputs) in [
+        ("gpt-l2-h2-d16-t8", vec![8], 30),
+        ("gpt", vec![64], 65),
+        ("vit", vec![1, 28, 28], 10),
+        ("vit-p4-l1-h2-d8-m24", vec![3, 8, 12], 5),
+    ] {
+        let spec = {
+            let mut s = ModelSpec::new(text);
+            s.outputs = outputs;
+            s
+        };
+        let a = spec.arch().unwrap();
+        let mut m = a.build(&sample, 1).unwrap();
+        assert_eq!(a.size(&sample).params, m.num_params() as u64, "{text}");
+        assert_eq!(m.classes(), outputs, "{text}");
+    }
+    // nanoGPT's CPU character model, untied, with a head bias: 0.82 M parameters at 65
+    // characters = 65·128 + 64·128 + 4·198,272 + 256 + 128·65 + 65.
+    let spec = {
+        let mut s = ModelSpec::new("gpt");
+        s.outputs = 65;
+        s
+    };
+    assert_eq!(spec.arch().unwrap().size(&[64]).params, 818_241);
+    for bad in [
+        "gpt-x4",
+        "gpt-l0",
+        "gpt-h3-d128",
+        "vit-t64",
+        "gpt-p7",
+        "gpt-l4-l5",
+        "gpt--h2",
+        "gpt-l99999999999999999999999",
+    ] {
+        let e = typed(bad, 65).unwrap_err().to_string();
+        assert!(e.contains("gpt[-lL]") && e.contains(bad), "{bad}: {e}");
+    }
+    // Shapes that do not fit are errors at build time, not panics.
+    let g = typed("gpt-t8", 65).unwrap();
+    assert!(g.build(&[9], 1).is_err());
+    assert!(typed("vit-p5", 10).unwrap().build(&[1, 28, 28], 1).is_err());
+    assert!(typed("gpt", 0).unwrap().build(&[64], 1).is_err());
+    // A model too large is refused before anything is allocated.
+    let huge = typed("gpt-l64-d4096-t8", 65).unwrap();
+    let e = huge.build(&[8], 1).err().expect("refused").to_string();
+    assert!(e.contains("parameters"), "{e}");
 }

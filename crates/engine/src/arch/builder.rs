@@ -39,6 +39,13 @@ impl Builder {
             .fill(w, a, b, &mut self.rng.fork(self.weight_layer));
     }
 
+    /// Initialise the next weight tensor `w ~ N(0, std²)` (a Transformer's rule).
+    pub(crate) fn fill_normal(&mut self, w: &mut [f32], std: f64) {
+        self.weight_layer += 1;
+        let mut rng = self.rng.fork(self.weight_layer);
+        w.iter_mut().for_each(|v| *v = (rng.normal() * std) as f32);
+    }
+
     /// Append a layer.
     pub(crate) fn push(&mut self, layer: Box<dyn Layer>) {
         self.layers.push(layer);

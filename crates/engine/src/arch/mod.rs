@@ -44,6 +44,7 @@ pub mod residual;
 pub mod rnn;
 pub mod site;
 pub(crate) mod token;
+pub mod transformer;
 
 pub use self::block::{DropPlace, Norm};
 pub use self::conv::{ConvDropout, ConvSpec};
@@ -52,6 +53,7 @@ pub use self::pool::{FlattenSpec, PoolSpec};
 pub use self::residual::ResidualSpec;
 pub use self::rnn::RnnSpec;
 pub use self::site::Site;
+pub use self::transformer::{TransformerDropout, TransformerKind, TransformerSpec};
 
 use crate::error::{ArchProblem, EngineError};
 use crate::footprint::{total, Footprint, LayerSize, ModelSize};
@@ -76,12 +78,17 @@ pub enum LayerSpec {
     Dense(DenseSpec),
     /// A residual MLP block.
     Residual(ResidualSpec),
+    /// A whole Transformer (embedding, blocks, head): `gpt…` or `vit…`.
+    Transformer(TransformerSpec),
 }
 
 impl LayerSpec {
     /// Conv, pool or RNN: layers that read the sample's own shape.
     pub fn reads_sample_shape(&self) -> bool {
-        matches!(self, Self::Conv(_) | Self::Pool(_) | Self::Rnn(_))
+        matches!(
+            self,
+            Self::Conv(_) | Self::Pool(_) | Self::Rnn(_) | Self::Transformer(_)
+        )
     }
 
     /// Whether a pass through this layer draws random masks or noise, the
@@ -94,6 +101,12 @@ impl LayerSpec {
             Self::Pool(_) | Self::Flatten(_) => false,
             Self::Dense(d) => d.dropout.is_on() || d.dropconnect > 0.0 || d.concrete.is_some(),
             Self::Residual(r) => r.dropout.is_on() || r.dropconnect > 0.0 || r.drop_path > 0.0,
+            Self::Transformer(t) => {
+                let r = t.dropout;
+                [r.embed, r.attn, r.resid, r.mlp, r.head, r.path]
+                    .iter()
+                    .any(|&p| p > 0.0)
+            }
         }
     }
 
@@ -116,6 +129,7 @@ impl LayerSpec {
             Self::Flatten(f) => Ok(f.build(input, b)),
             Self::Dense(d) => d.build(input, b),
             Self::Residual(r) => r.build(input, b),
+            Self::Transformer(t) => t.build(input, b),
         }
     }
 }
@@ -135,6 +149,7 @@ impl Footprint for LayerSpec {
             Self::Flatten(f) => f.size(input),
             Self::Dense(d) => d.size(input),
             Self::Residual(r) => r.size(input),
+            Self::Transformer(t) => t.size(input),
         }
     }
 }

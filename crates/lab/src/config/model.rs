@@ -128,6 +128,8 @@ impl ModelConfig {
                 length_scale: 1e-4,
                 n_train: 0, // filled from the data when the model is built
             }),
+            outputs: classes,
+            sites: engine::spec::SiteRates::default(),
         }
     }
 
