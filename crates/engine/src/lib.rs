@@ -32,6 +32,7 @@ pub use dropout;
 
 pub mod arch;
 mod build;
+pub mod clip;
 pub mod error;
 pub mod footprint;
 pub mod init;

@@ -5,6 +5,10 @@
 //! constant  η                 step      η · γ^⌊e/k⌋           exponential  η · γ^e
 //! cosine    η · ½(1 + cos(π e/E))      inverse time  η / (1 + k e)
 //! per step: exponential  η · γ^t       inverse time  η / (1 + k t)       (computed in f64)
+//! warm-up then cosine (nanoGPT's `get_lr`), W warm-up steps, decay over steps W … S, floor η_min = r·η:
+//!           t < W:      η · (t + 1)/(W + 1)
+//!           W ≤ t ≤ S:  η_min + ½(1 + cos(π (t − W)/(S − W))) · (η − η_min)
+//!           t > S:      η_min
 //! ```
 
 /// A learning-rate schedule over epochs (or, for the `…Step` variants,
@@ -45,6 +49,16 @@ pub enum Schedule {
         /// Decay rate k per step.
         k: f32,
     },
+    /// Linear warm-up over `warmup` steps, then a cosine down to
+    /// `min_ratio · η` at step `total` (and that floor after it).
+    WarmupCosineStep {
+        /// Warm-up steps W.
+        warmup: u64,
+        /// The step S where the cosine reaches its floor.
+        total: u64,
+        /// The floor as a share of η.
+        min_ratio: f32,
+    },
 }
 
 impl Schedule {
@@ -70,6 +84,22 @@ impl Schedule {
                 (f64::from(lr) * f64::from(gamma).powf(step as f64)) as f32
             }
             Self::InvTimeStep { k } => (f64::from(lr) / (1.0 + f64::from(k) * step as f64)) as f32,
+            Self::WarmupCosineStep {
+                warmup,
+                total,
+                min_ratio,
+            } => {
+                let (lr, t) = (f64::from(lr), step as f64);
+                let floor = lr * f64::from(min_ratio);
+                if step < warmup {
+                    (lr * (t + 1.0) / (warmup as f64 + 1.0)) as f32
+                } else if step > total || total <= warmup {
+                    floor as f32
+                } else {
+                    let f = (t - warmup as f64) / (total - warmup) as f64;
+                    (floor + 0.5 * (1.0 + (std::f64::consts::PI * f).cos()) * (lr - floor)) as f32
+                }
+            }
         }
     }
 }
@@ -77,6 +107,23 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn warmup_then_cosine_as_nanogpt() {
+        let s = Schedule::WarmupCosineStep {
+            warmup: 100,
+            total: 2000,
+            min_ratio: 0.1,
+        };
+        let at = |t| s.lr_at(1e-3, 0, t);
+        assert!((at(0) - 1e-3 / 101.0).abs() < 1e-9);
+        assert!((at(99) - 1e-3 * 100.0 / 101.0).abs() < 1e-9);
+        assert!((at(100) - 1e-3).abs() < 1e-9);
+        assert!((at(1050) - 0.55e-3).abs() < 1e-8, "{}", at(1050));
+        assert!((at(2000) - 1e-4).abs() < 1e-9);
+        assert!((at(5000) - 1e-4).abs() < 1e-9);
+        assert!(at(500) > at(501));
+    }
 
     #[test]
     fn schedules() {
