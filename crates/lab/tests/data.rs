@@ -316,3 +316,32 @@ fn bad_options_are_errors() {
         assert!(e.contains(needle), "{needle}: {e}");
     }
 }
+
+/// The shipped Shakespeare text is the one its README describes: both
+/// SHA-256 sums of `data/shakespeare/SHA256SUMS`, its length and its alphabet.
+#[test]
+fn shakespeare_text_matches_its_checksums() {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/shakespeare");
+    let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
+    let want = |name: &str| {
+        sums.lines()
+            .find_map(|l| l.strip_suffix(name).map(|h| h.trim().to_string()))
+            .unwrap_or_else(|| panic!("{name} in SHA256SUMS"))
+    };
+    let hex = |b: &[u8]| format!("{:x}", Sha256::digest(b));
+    let gz = std::fs::read(dir.join("shakespeare.txt.gz")).unwrap();
+    assert_eq!(hex(&gz), want("  shakespeare.txt.gz"));
+    let mut text = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut text)
+        .unwrap();
+    assert_eq!(hex(&text), want("  shakespeare.txt"));
+    assert_eq!(text.len(), 5_057_198);
+    assert!(text.iter().all(|&b| b.is_ascii() && b != 0 && b != b'\r'));
+    let mut alphabet = text.clone();
+    alphabet.sort_unstable();
+    alphabet.dedup();
+    assert_eq!(alphabet.len(), 84);
+}
