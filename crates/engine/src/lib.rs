@@ -1,4 +1,4 @@
-//! # engine — MLPs, small CNNs, RNNs and residual MLPs with explicit forward/backward per layer
+//! # engine — MLPs, small CNNs, RNNs, residual MLPs and Transformers with explicit forward/backward per layer
 //!
 //! A small trainer built for the dropout lab. A model is described by a
 //! typed layer list ([`arch::Arch`]), read once from an `--arch` text and
