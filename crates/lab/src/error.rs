@@ -24,6 +24,14 @@ pub enum LabError {
     /// A dropout kernel rejected its arguments.
     #[error(transparent)]
     Dropout(#[from] dropout::DropoutError),
+    /// Data of the wrong kind for the model (a text for an MLP, images for a GPT).
+    #[error("the data {origin} {msg}")]
+    DataKind {
+        /// Where the data came from.
+        origin: String,
+        /// What is wrong and what to give instead.
+        msg: String,
+    },
     /// The model's output count is not the data's class count.
     #[error("the architecture `{arch}` ends with {outputs} outputs, but the data has {classes} classes (labels 0..{}); end it with {classes}", classes - 1)]
     Classes {

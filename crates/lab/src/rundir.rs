@@ -35,6 +35,8 @@ pub const CHECKPOINT: &str = "checkpoint.safetensors";
 pub const MODEL: &str = "model.safetensors";
 /// The best weights so far by validation loss (`keep = best`), while the run trains.
 pub const BEST: &str = "best.safetensors";
+/// A language model's vocabulary: `{"chars": [...], "unknown": id}`, id → character.
+pub const VOCAB: &str = "vocab.json";
 
 /// The lock a training process holds on its run directory.
 pub const LOCK: &str = "train.lock";

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! for epoch e:  η_e = schedule(η, e) (per-step schedules: η_t at every step);  μ from the momentum ramp if set;  shuffle (seed, e)
-//!   for batch b:  forward_backward (dropout key = (seed, site, step));  optimizer step;  step += 1
+//!   for batch b:  forward_backward (dropout key = (seed, site, step));  [clip the global norm];  optimizer step;  step += 1
+//!   (a language model: `epoch_iters` batches of random windows, batch t a function of (seed, t), data::text)
 //!   if e evaluated: eval mode, no dropout: train acc/loss, val, test;  gap = train acc − test acc
 //!                   selection on the validation loss (keep = best, early_stop: train/select.rs)
 //! end: the kept weights (last, or best) → model.safetensors
@@ -163,9 +164,26 @@ pub fn train(
 ) -> Result<Summary> {
     cfg.validate()?;
     let started = Instant::now();
-    let (n, d, bs) = (splits.train.len(), splits.train.dim(), cfg.batch);
+    // A language model trains on random windows of its text and is evaluated
+    // on windows cut at its context; a classifier on the sets themselves.
+    let windows = match splits.text {
+        Some(_) => splits.windows(model.sample_shape().first().copied().unwrap_or(1))?,
+        None => None,
+    };
+    let (ev_train, ev_val, ev_test) = match &windows {
+        Some(w) => (&w.train, &w.val, &w.test),
+        None => (&splits.train, &splits.val, &splits.test),
+    };
+    let per_epoch = cfg.steps_per_epoch(splits);
+    let bs = cfg.batch;
+    let d = model.sample_shape().iter().product::<usize>();
+    // Samples per epoch.
+    let n = match windows {
+        Some(_) => per_epoch * bs,
+        None => splits.train.len(),
+    };
     // The step counter keys the dropout masks: it must not wrap.
-    let steps = (n.div_ceil(bs) as u64).saturating_mul(cfg.epochs as u64);
+    let steps = (per_epoch as u64).saturating_mul(cfg.epochs as u64);
     if steps > u64::from(u32::MAX) {
         return Err(crate::config::ConfigError::Invalid {
             field: "epochs",
@@ -175,14 +193,18 @@ pub fn train(
         .into());
     }
     let config_json = cfg.to_json();
-    let fingerprint = splits.test.fingerprint();
+    let fingerprint = ev_test.fingerprint();
     // What a checkpoint trains on: every split, so a resume on changed data is refused.
     let data_fingerprint = if lo.run_dir.is_some() {
+        let text = splits.text.as_ref().map_or(String::new(), |t| {
+            let ids: Vec<u8> = t.train.iter().flat_map(|v| v.to_le_bytes()).collect();
+            crate::fnv::hex(&ids)
+        });
         crate::fnv::hex(
             format!(
-                "{}{}{}",
-                splits.train.fingerprint(),
-                splits.val.fingerprint(),
+                "{}{}{}{text}",
+                ev_train.fingerprint(),
+                ev_val.fingerprint(),
                 fingerprint
             )
             .as_bytes(),
@@ -200,7 +222,7 @@ pub fn train(
     let mut log = match lo.run_dir {
         Some(dir) if lo.resume => {
             start = crate::resume::resume_state(dir, cfg, &data_fingerprint, model, opt)?;
-            if u64::from(start.step) != start.epoch as u64 * n.div_ceil(bs) as u64 {
+            if u64::from(start.step) != start.epoch as u64 * per_epoch as u64 {
                 return Err(LabError::Checkpoint {
                     path: dir.join(rundir::CHECKPOINT),
                     msg: format!("says step {} after epoch {}, which this data and batch size cannot give; the file was edited — train again with --force", start.step, start.epoch),
@@ -212,6 +234,13 @@ pub fn train(
         }
         Some(dir) => {
             rundir::write_atomic(&dir.join(rundir::CONFIG), config_json.as_bytes())?;
+            if let Some(t) = &splits.text {
+                let vocab = serde_json::json!({
+                    "chars": t.vocab.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+                    "unknown": t.vocab.len() - 1,
+                });
+                rundir::write_atomic(&dir.join(rundir::VOCAB), vocab.to_string().as_bytes())?;
+            }
             Some(MetricsLog::create(dir)?)
         }
         None => None,
@@ -226,7 +255,6 @@ pub fn train(
     let mut train_time = start.train_s;
     let mut last = replayed;
     let eval_batch = eval_batch(model, bs);
-    let per_epoch = n.div_ceil(bs) as u64;
     // A run killed between its stopping epoch's checkpoint and its model
     // has already stopped: it trains no further epoch.
     let end = if select.stop() {
@@ -236,23 +264,32 @@ pub fn train(
     };
     for epoch in start.epoch..end {
         let lr = schedule.lr_at(cfg.optim.lr, epoch, u64::from(step));
-        lo.observer
-            .epoch_start(epoch + 1, cfg.epochs, n.div_ceil(bs));
+        lo.observer.epoch_start(epoch + 1, cfg.epochs, per_epoch);
         shuffle(cfg.seed, epoch, &mut order);
         let t0 = Instant::now();
         let mut loss_sum = 0.0;
-        for chunk in order.chunks(bs) {
-            let input = model.input_mut(chunk.len());
-            labels.clear();
-            for (r, &i) in chunk.iter().enumerate() {
-                input[r * d..(r + 1) * d].copy_from_slice(&splits.train.x[i * d..(i + 1) * d]);
-                labels.push(splits.train.y[i]);
+        for b in 0..per_epoch {
+            match &splits.text {
+                Some(t) => {
+                    let input = model.input_mut(bs);
+                    crate::data::text::batch(&t.train, d, cfg.seed, step, bs, input, &mut labels);
+                }
+                None => {
+                    let chunk = &order[b * bs..((b + 1) * bs).min(n)];
+                    let input = model.input_mut(chunk.len());
+                    labels.clear();
+                    for (r, &i) in chunk.iter().enumerate() {
+                        input[r * d..(r + 1) * d]
+                            .copy_from_slice(&splits.train.x[i * d..(i + 1) * d]);
+                        labels.push(splits.train.y[i]);
+                    }
+                }
             }
             if !cfg.model.dropout_schedule.is_constant() {
                 model.set_dropout_factor(
                     cfg.model
                         .dropout_schedule
-                        .factor(u64::from(step), per_epoch),
+                        .factor(u64::from(step), per_epoch as u64),
                 );
             }
             let out = model.forward_backward(&labels, &Ctx::train(cfg.seed, step))?;
@@ -266,20 +303,24 @@ pub fn train(
             if let Some(ramp) = cfg.optim.momentum_ramp {
                 opt.set_momentum(ramp.at(epoch, u64::from(step)));
             }
+            if cfg.optim.clip_grad > 0.0 {
+                engine::clip::clip_grad_norm(model, cfg.optim.clip_grad);
+            }
             opt.step(model, schedule.lr_at(cfg.optim.lr, epoch, u64::from(step)));
-            loss_sum += out.loss_sum;
+            // Per sample: a language model's loss summed over its window's positions, averaged.
+            loss_sum += out.loss_sum / (labels.len() / bs.max(1)).max(1) as f64;
             step += 1;
             lo.observer.step();
         }
         train_time += t0.elapsed().as_secs_f64();
         let eval = if evaluated(epoch + 1, cfg.epochs, lo.eval_every) {
-            let train = evaluate(model, &splits.train, eval_batch)?;
-            let val = if splits.val.is_empty() {
+            let train = evaluate(model, ev_train, eval_batch)?;
+            let val = if ev_val.is_empty() {
                 None
             } else {
-                Some(evaluate(model, &splits.val, eval_batch)?)
+                Some(evaluate(model, ev_val, eval_batch)?)
             };
-            let test = evaluate(model, &splits.test, eval_batch)?;
+            let test = evaluate(model, ev_test, eval_batch)?;
             Some(Evaluation {
                 train,
                 val,

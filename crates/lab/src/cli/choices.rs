@@ -19,6 +19,7 @@ choices! {
     Builtin {
         Mnist => "MNIST handwritten digits (LeCun et al. 1998)",
         Fashion => "Fashion-MNIST clothing images (Xiao et al. 2017): MNIST's format and size, harder",
+        Shakespeare => "the complete works of Shakespeare as one text (for a character-level GPT: --arch gpt)",
     }
     Header {
         Auto => "decide from the first line; refuse when it is unclear",

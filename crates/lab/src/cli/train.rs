@@ -316,15 +316,25 @@ fn train_one(
 ) -> Result<()> {
     let (mut model, mut opt, schedule) = build_model(cfg, splits)?;
     if !a.json && !a.quiet {
-        note!(
-            "data: {} — {} train, {} val, {} test, {} classes, sample shape {:?}",
-            splits.source,
-            splits.train.len(),
-            splits.val.len(),
-            splits.test.len(),
-            splits.classes,
-            splits.train.sample_shape
-        );
+        match &splits.text {
+            Some(t) => note!(
+                "data: {} — a text of {} training, {} validation, {} test characters; {} symbols (the last for characters unseen in training)",
+                splits.source,
+                t.train.len(),
+                t.val.len(),
+                t.test.len(),
+                t.vocab.len()
+            ),
+            None => note!(
+                "data: {} — {} train, {} val, {} test, {} classes, sample shape {:?}",
+                splits.source,
+                splits.train.len(),
+                splits.val.len(),
+                splits.test.len(),
+                splits.classes,
+                splits.train.sample_shape
+            ),
+        }
         note!(
             "model ({} parameters):\n{}",
             model.num_params(),

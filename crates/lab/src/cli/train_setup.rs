@@ -2,7 +2,8 @@
 //! optional config file and the flags, and `train`'s own validation default.
 //!
 //! ```text
-//! config   = RunConfig::default() ⊕ --config FILE ⊕ the given flags
+//! config   = RunConfig::for_arch(the --arch flag's, else the file's, else the MLP's)
+//!            ⊕ --config FILE ⊕ the given flags
 //! val_size = the value given (file or flag), else default_val_size(training file)
 //!            = min(5000, round(10 % of the training file))
 //! ```
@@ -34,8 +35,8 @@ pub struct Setup {
 /// A file that cannot be read or parsed, or holds a key a run does not have.
 pub fn setup(file: Option<&Path>, flags: &RunFlags) -> Result<Setup> {
     let (mut cfg, file_val) = match file {
-        Some(f) => read(f)?,
-        None => (RunConfig::default(), false),
+        Some(f) => read(f, flags.model.arch.as_deref())?,
+        None => (flags.config(), false),
     };
     flags.apply(&mut cfg);
     Ok(Setup {
@@ -44,14 +45,15 @@ pub fn setup(file: Option<&Path>, flags: &RunFlags) -> Result<Setup> {
     })
 }
 
-/// Read a config file; true when it sets `data.val_size`.
-fn read(path: &Path) -> Result<(RunConfig, bool)> {
+/// Read a config file (with `arch`, the `--arch` flag, in place of its own
+/// so the defaults are that model's); true when it sets `data.val_size`.
+fn read(path: &Path, arch: Option<&str>) -> Result<(RunConfig, bool)> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the config file {}", path.display()))?;
     let toml = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
-    let value: Value = if toml {
+    let mut value: Value = if toml {
         toml::from_str(&text).with_context(|| format!("{} is not valid TOML", path.display()))?
     } else {
         serde_json::from_str(&text).with_context(|| {
@@ -62,6 +64,14 @@ fn read(path: &Path) -> Result<(RunConfig, bool)> {
         })?
     };
     let val_given = value.pointer("/data/val_size").is_some();
+    if let (Some(arch), Some(top)) = (arch, value.as_object_mut()) {
+        let model = top
+            .entry("model")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if let Some(model) = model.as_object_mut() {
+            model.insert("arch".into(), Value::from(arch));
+        }
+    }
     let mut cfg =
         RunConfig::from_partial(value).with_context(|| format!("in {}", path.display()))?;
     if let Some(p) = cfg.data.path.as_mut().filter(|p| p.is_relative()) {

@@ -29,6 +29,8 @@ pub enum Builtin {
     Mnist,
     /// Fashion-MNIST clothing images (Xiao et al. 2017): MNIST's format and size, harder.
     Fashion,
+    /// The complete works of Shakespeare, one text (a character-level GPT's data).
+    Shakespeare,
 }
 
 impl Builtin {
@@ -40,6 +42,7 @@ impl Builtin {
         match self {
             Builtin::Mnist => "MNIST",
             Builtin::Fashion => "Fashion-MNIST",
+            Builtin::Shakespeare => "Shakespeare",
         }
     }
 

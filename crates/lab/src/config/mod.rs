@@ -88,7 +88,14 @@ pub struct RunConfig {
     /// Stop when K evaluations in a row bring no new lowest validation loss (none: never).
     #[serde(default)]
     pub early_stop: Option<usize>,
+    /// A language model's epoch: this many training iterations (none: 250). Its budget is
+    /// `epochs × epoch_iters` iterations of random windows; a classifier's epoch is one pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch_iters: Option<usize>,
 }
+
+/// A language model's iterations per epoch unless `epoch_iters` says otherwise.
+pub const LM_EPOCH_ITERS: usize = 250;
 
 fn format_one() -> u32 {
     1
@@ -107,6 +114,7 @@ impl Default for RunConfig {
             threads: 2,
             keep: Keep::Last,
             early_stop: None,
+            epoch_iters: None,
         }
     }
 }
@@ -129,6 +137,60 @@ fn check(
 }
 
 impl RunConfig {
+    /// The defaults a run with architecture `arch` starts from: the MLP's
+    /// ([`Default`]), or a Transformer's —
+    ///
+    /// ```text
+    /// gpt…  Shakespeare, AdamW lr 1e-3, weight decay 0.1, batch 12, 8 epochs × 250 iterations,
+    ///       warmup-cosine:100:0.1, gradient clipping 1, dropout 0 (nanoGPT's CPU character model)
+    /// vit…  MNIST, AdamW lr 1e-3, weight decay 0.05, batch 128, 10 epochs, warmup-cosine:200:0.1,
+    ///       gradient clipping 1, dropout 0
+    /// ```
+    /// every one of them overridden by a flag or a config file's key.
+    pub fn for_arch(arch: &str) -> Self {
+        let first = arch.split('-').next().unwrap_or("").trim();
+        let mut c = Self::default();
+        if first != "gpt" && first != "vit" {
+            return c;
+        }
+        c.model.arch = arch.to_string();
+        c.model.dropout = 0.0;
+        c.model.input_dropout = 0.0;
+        c.model.act = engine::layers::Activation::Gelu;
+        c.optim.optimizer = OptimizerName::Adamw;
+        c.optim.lr = 1e-3;
+        c.optim.clip_grad = 1.0;
+        if first == "gpt" {
+            c.data.dataset = Builtin::Shakespeare;
+            c.optim.weight_decay = 0.1;
+            c.batch = 12;
+            c.epochs = 8;
+            c.optim.schedule = LrSchedule::WarmupCosine {
+                warmup: 100,
+                min_ratio: 0.1,
+            };
+        } else {
+            c.optim.weight_decay = 0.05;
+            c.batch = 128;
+            c.epochs = 10;
+            c.optim.schedule = LrSchedule::WarmupCosine {
+                warmup: 200,
+                min_ratio: 0.1,
+            };
+        }
+        c
+    }
+
+    /// Optimizer steps per epoch on `splits`: one pass over the training set
+    /// in batches, or a language model's `epoch_iters` iterations.
+    pub fn steps_per_epoch(&self, splits: &crate::data::Splits) -> usize {
+        if splits.text.is_some() {
+            self.epoch_iters.unwrap_or(LM_EPOCH_ITERS)
+        } else {
+            splits.train.len().div_ceil(self.batch.max(1))
+        }
+    }
+
     /// Check every range; the first setting out of range is the error.
     ///
     /// # Errors

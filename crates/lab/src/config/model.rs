@@ -68,6 +68,25 @@ pub struct ModelConfig {
     pub dropout_last_only: bool,
     /// Weight init [default: he for relu, lecun for selu, xavier otherwise].
     pub init: Option<Init>,
+    /// Transformers: dropout on the embedding's output (default: `dropout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embed_dropout: Option<f32>,
+    /// Transformers: dropout on the attention probabilities (default: `dropout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attn_dropout: Option<f32>,
+    /// Transformers: dropout on each block branch's output before the residual sum (default: `dropout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resid_dropout: Option<f32>,
+    /// Transformers: dropout on the MLP's hidden layer (default: `dropout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mlp_dropout: Option<f32>,
+    /// Transformers: DropHead, whole attention heads of a sample (Zhou et al. 2020).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub drop_head: f32,
+}
+
+fn is_zero(v: &f32) -> bool {
+    *v == 0.0
 }
 
 impl Default for ModelConfig {
@@ -92,6 +111,11 @@ impl Default for ModelConfig {
             dropout_where: DropPlace::AfterAct,
             dropout_last_only: false,
             init: None,
+            embed_dropout: None,
+            attn_dropout: None,
+            resid_dropout: None,
+            mlp_dropout: None,
+            drop_head: 0.0,
         }
     }
 }
@@ -129,12 +153,28 @@ impl ModelConfig {
                 n_train: 0, // filled from the data when the model is built
             }),
             outputs: classes,
-            sites: engine::spec::SiteRates::default(),
+            sites: engine::spec::SiteRates {
+                embed: self.embed_dropout,
+                attn: self.attn_dropout,
+                resid: self.resid_dropout,
+                mlp: self.mlp_dropout,
+                drop_head: self.drop_head,
+            },
+        }
+    }
+
+    /// The context of a character-level GPT (`gpt…` architecture), if it is one.
+    pub fn language_model(&self) -> Option<usize> {
+        let spec =
+            engine::arch::TransformerSpec::read(&self.arch, 1, Default::default(), 0).ok()?;
+        match spec.kind {
+            engine::arch::TransformerKind::Gpt { context } => Some(context),
+            engine::arch::TransformerKind::Vit { .. } => None,
         }
     }
 
     /// The dropout rates by config field name.
-    pub fn rates(&self) -> [(&'static str, f32); 6] {
+    pub fn rates(&self) -> [(&'static str, f32); 11] {
         [
             ("dropout", self.dropout),
             ("input_dropout", self.input_dropout),
@@ -142,6 +182,11 @@ impl ModelConfig {
             ("dropconnect", self.dropconnect),
             ("drop_path", self.drop_path),
             ("rnn_dropout", self.rnn_dropout),
+            ("embed_dropout", self.embed_dropout.unwrap_or(0.0)),
+            ("attn_dropout", self.attn_dropout.unwrap_or(0.0)),
+            ("resid_dropout", self.resid_dropout.unwrap_or(0.0)),
+            ("mlp_dropout", self.mlp_dropout.unwrap_or(0.0)),
+            ("drop_head", self.drop_head),
         ]
     }
 }

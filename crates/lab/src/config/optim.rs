@@ -88,6 +88,13 @@ pub enum LrSchedule {
         /// Decay rate per step, ≥ 0.
         k: f32,
     },
+    /// Linear warm-up over W steps, then a cosine down to r·η at the run's last step (nanoGPT's).
+    WarmupCosine {
+        /// Warm-up steps W.
+        warmup: u64,
+        /// The floor r, a share of η in [0, 1].
+        min_ratio: f32,
+    },
 }
 
 impl FromStr for LrSchedule {
@@ -109,6 +116,14 @@ impl FromStr for LrSchedule {
             ["invtime", k] => Ok(Self::InvTime { k: rate(k)? }),
             ["exp-step", g] => Ok(Self::ExpStep { gamma: gamma(g)? }),
             ["invtime-step", k] => Ok(Self::InvTimeStep { k: rate(k)? }),
+            ["warmup-cosine", w, r] => match (w.parse::<u64>(), r.parse::<f32>()) {
+                (Ok(warmup), Ok(min_ratio)) if (0.0..=1.0).contains(&min_ratio) => {
+                    Ok(Self::WarmupCosine { warmup, min_ratio })
+                }
+                _ => Err(format!(
+                    "`{s}`: expected warmup-cosine:STEPS:FLOOR, STEPS a whole number and FLOOR in [0, 1] (e.g. warmup-cosine:100:0.1)"
+                )),
+            },
             ["cosine"] => Ok(Self::Cosine),
             ["exp", g] => Ok(Self::Exp { gamma: gamma(g)? }),
             ["step", e, g] => match e.parse::<usize>() {
@@ -119,7 +134,7 @@ impl FromStr for LrSchedule {
                 _ => Err(format!("`{s}`: EVERY `{e}` must be a whole number ≥ 1")),
             },
             _ => Err(format!(
-                "`{s}`: expected constant, cosine, exp:GAMMA, step:EVERY:GAMMA, invtime:K, exp-step:GAMMA or invtime-step:K"
+                "`{s}`: expected constant, cosine, exp:GAMMA, step:EVERY:GAMMA, invtime:K, exp-step:GAMMA, invtime-step:K or warmup-cosine:STEPS:FLOOR"
             )),
         }
     }
@@ -135,13 +150,16 @@ impl fmt::Display for LrSchedule {
             Self::InvTime { k } => write!(f, "invtime:{k}"),
             Self::ExpStep { gamma } => write!(f, "exp-step:{gamma}"),
             Self::InvTimeStep { k } => write!(f, "invtime-step:{k}"),
+            Self::WarmupCosine { warmup, min_ratio } => {
+                write!(f, "warmup-cosine:{warmup}:{min_ratio}")
+            }
         }
     }
 }
 
 impl LrSchedule {
-    /// The engine's schedule for a run of `epochs` epochs.
-    pub fn engine(self, epochs: usize) -> Schedule {
+    /// The engine's schedule for a run of `epochs` epochs of `steps` optimizer steps in all.
+    pub fn engine(self, epochs: usize, steps: u64) -> Schedule {
         match self {
             Self::Constant => Schedule::Constant,
             Self::Cosine => Schedule::Cosine { total: epochs },
@@ -150,6 +168,11 @@ impl LrSchedule {
             Self::InvTime { k } => Schedule::InvTime { k },
             Self::ExpStep { gamma } => Schedule::ExponentialStep { gamma },
             Self::InvTimeStep { k } => Schedule::InvTimeStep { k },
+            Self::WarmupCosine { warmup, min_ratio } => Schedule::WarmupCosineStep {
+                warmup,
+                total: steps.saturating_sub(1),
+                min_ratio,
+            },
         }
     }
 }
@@ -256,8 +279,15 @@ pub struct OptimConfig {
     pub weight_decay: f32,
     /// Max-norm bound on each unit's incoming weights (0 = off; Srivastava et al. use 3-4).
     pub max_norm: f32,
-    /// LR schedule: constant, cosine, exp:GAMMA, step:EVERY:GAMMA, invtime:K (per epoch); exp-step:GAMMA, invtime-step:K (per step).
+    /// LR schedule: constant, cosine, exp:GAMMA, step:EVERY:GAMMA, invtime:K (per epoch); exp-step:GAMMA, invtime-step:K, warmup-cosine:STEPS:FLOOR (per step).
     pub schedule: LrSchedule,
+    /// Clip the gradient's global norm to this before each step (0 = off; nanoGPT uses 1).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub clip_grad: f32,
+}
+
+fn is_zero(v: &f32) -> bool {
+    *v == 0.0
 }
 
 impl Default for OptimConfig {
@@ -272,6 +302,7 @@ impl Default for OptimConfig {
             weight_decay: 0.0,
             max_norm: 0.0,
             schedule: LrSchedule::Constant,
+            clip_grad: 0.0,
         }
     }
 }
@@ -318,6 +349,7 @@ mod tests {
             "invtime:0.01",
             "exp-step:0.9999",
             "invtime-step:0.001",
+            "warmup-cosine:100:0.1",
         ] {
             let v: LrSchedule = s.parse().unwrap();
             assert_eq!(v.to_string(), s);
@@ -333,6 +365,9 @@ mod tests {
             "invtime:-1",
             "exp-step:0",
             "invtime-step:x",
+            "warmup-cosine:100",
+            "warmup-cosine:-1:0.1",
+            "warmup-cosine:100:2",
         ] {
             assert!(s.parse::<LrSchedule>().is_err(), "{s}");
         }

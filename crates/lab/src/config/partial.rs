@@ -12,13 +12,36 @@ use serde_json::{Map, Value};
 use super::{ConfigError, RunConfig};
 
 impl RunConfig {
-    /// The defaults with the keys of `file` set.
+    /// The defaults ([`RunConfig::for_arch`] of the file's `model.arch`, if
+    /// it names one) with the keys of `file` set.
     ///
     /// # Errors
     /// [`ConfigError::Json`] for a key the configuration does not have, a
     /// value of the wrong type, or a file whose top level is not an object.
     pub fn from_partial(file: Value) -> Result<Self, ConfigError> {
-        let mut base = serde_json::to_value(Self::default()).expect("a config always serialises");
+        // A Transformer's file starts from a Transformer's defaults.
+        let arch = file.pointer("/model/arch").and_then(Value::as_str);
+        let start = arch.map_or_else(Self::default, Self::for_arch);
+        let mut base = serde_json::to_value(start).expect("a config always serialises");
+        // Keys left out of config.json while at their defaults are still keys a file may set.
+        for (section, key, default) in [
+            ("", "epoch_iters", Value::Null),
+            ("model", "embed_dropout", Value::Null),
+            ("model", "attn_dropout", Value::Null),
+            ("model", "resid_dropout", Value::Null),
+            ("model", "mlp_dropout", Value::Null),
+            ("model", "drop_head", Value::from(0.0)),
+            ("optim", "clip_grad", Value::from(0.0)),
+        ] {
+            let slot = if section.is_empty() {
+                base.as_object_mut()
+            } else {
+                base.get_mut(section).and_then(Value::as_object_mut)
+            };
+            if let Some(map) = slot {
+                map.entry(key).or_insert(default);
+            }
+        }
         let Value::Object(top) = file else {
             return Err(ConfigError::Json(
                 "the file must hold a table/object of settings, e.g. {\"epochs\": 5}".into(),

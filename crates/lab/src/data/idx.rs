@@ -168,6 +168,13 @@ pub fn load_dir(dir: Result<&Path, Builtin>) -> Result<(Dataset, Dataset, String
         Ok(d) => d.to_path_buf(),
         Err(Builtin::Mnist) => PathBuf::from("data/mnist (embedded)"),
         Err(Builtin::Fashion) => PathBuf::from("data/fashion-mnist (embedded)"),
+        Err(Builtin::Shakespeare) => {
+            return Err(DataError::Option {
+                field: "dataset",
+                value: "shakespeare".into(),
+                reason: "is a text, not images (a character-level GPT reads it: --arch gpt)".into(),
+            })
+        }
     };
     let mut parsed = Vec::new();
     for (i, name) in MNIST_FILES.iter().enumerate() {
@@ -178,6 +185,7 @@ pub fn load_dir(dir: Result<&Path, Builtin>) -> Result<(Dataset, Dataset, String
                 let files = match builtin {
                     Builtin::Mnist => &MNIST,
                     Builtin::Fashion => &FASHION,
+                    Builtin::Shakespeare => unreachable!("refused above"),
                 };
                 (gunzip(files[i], &path)?, path)
             }

@@ -14,6 +14,7 @@ pub mod idx;
 pub mod input;
 pub mod ood;
 pub mod split;
+pub mod text;
 
 use std::path::PathBuf;
 
@@ -67,12 +68,13 @@ pub enum DataError {
     },
 }
 
-/// Samples with labels.
+/// Samples with labels: one per sample (a classifier), or one per position
+/// of each sample (a language model's windows of `T` ids, `T` labels each).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Dataset {
     /// Features, row-major `len × dim`.
     pub x: Vec<f32>,
-    /// Labels.
+    /// Labels, `len × targets` ([`Dataset::targets`]).
     pub y: Vec<u32>,
     /// Shape of one sample (`[1, 28, 28]` for MNIST, `[d]` for tables).
     pub sample_shape: Vec<usize>,
@@ -95,7 +97,18 @@ impl Dataset {
 
     /// Number of samples.
     pub fn len(&self) -> usize {
-        self.y.len()
+        match self.dim() {
+            d if d > 0 && !self.x.is_empty() => self.x.len() / d,
+            _ => self.y.len(),
+        }
+    }
+
+    /// Labels per sample: 1, or a window's length for a language model.
+    pub fn targets(&self) -> usize {
+        match self.len() {
+            0 => 1,
+            n => (self.y.len() / n).max(1),
+        }
     }
 
     /// Whether there are no samples.
@@ -110,14 +123,16 @@ impl Dataset {
 
     /// The samples at `idx`, in that order.
     pub fn subset(&self, idx: &[usize]) -> Dataset {
-        let d = self.dim();
+        let (d, k) = (self.dim(), self.targets());
         let mut x = Vec::with_capacity(idx.len() * d);
+        let mut y = Vec::with_capacity(idx.len() * k);
         for &i in idx {
             x.extend_from_slice(&self.x[i * d..(i + 1) * d]);
+            y.extend_from_slice(&self.y[i * k..(i + 1) * k]);
         }
         Dataset {
             x,
-            y: idx.iter().map(|&i| self.y[i]).collect(),
+            y,
             sample_shape: self.sample_shape.clone(),
         }
     }
@@ -147,6 +162,53 @@ pub struct Splits {
     pub classes: usize,
     /// Where the data came from.
     pub source: String,
+    /// A language model's text (its blocks and vocabulary); the three sets
+    /// above are then empty until [`Splits::windows`] cuts them.
+    pub text: Option<text::Text>,
+}
+
+/// A text's evaluation sets at one context: windows over the training block
+/// (every k-th, about as many as validation has), the validation and the test block.
+#[derive(Clone, Debug)]
+pub struct Windows {
+    /// A sample of the training block.
+    pub train: Dataset,
+    /// The whole validation block.
+    pub val: Dataset,
+    /// The whole test block.
+    pub test: Dataset,
+}
+
+impl Splits {
+    /// A text's evaluation windows for `context` (`None` for a classifier's data).
+    ///
+    /// # Errors
+    /// [`DataError::Option`] when a block is not longer than `context + 1` characters.
+    pub fn windows(&self, context: usize) -> Result<Option<Windows>, DataError> {
+        let Some(t) = &self.text else {
+            return Ok(None);
+        };
+        for (name, b) in [
+            ("training", &t.train),
+            ("validation", &t.val),
+            ("test", &t.test),
+        ] {
+            if b.len() <= context + 1 {
+                return Err(DataError::Option {
+                    field: "data",
+                    value: self.source.clone(),
+                    reason: format!("its {name} block (90 % training, 5 % validation, 5 % test) has {} characters, but a window of context {context} needs at least {}; give a longer text or a shorter context (tT in --arch)", b.len(), context + 2),
+                });
+            }
+        }
+        let val = text::windows(&t.val, context, 1);
+        let stride = (t.train.len() / context / val.len().max(1)).max(1);
+        Ok(Some(Windows {
+            train: text::windows(&t.train, context, stride),
+            val,
+            test: text::windows(&t.test, context, 1),
+        }))
+    }
 }
 
 /// The data as read from disk, before any preparation.
@@ -160,6 +222,14 @@ pub struct Raw {
     pub source: String,
     /// Whether it was a CSV (standardised by default).
     pub is_csv: bool,
+    /// A text for a language model (then `train` and `test` are empty).
+    pub text: Option<String>,
+}
+
+/// Whether `path` names a text for a language model (`.txt` or `.txt.gz`).
+pub fn is_text(path: &std::path::Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.ends_with(".txt") || name.ends_with(".txt.gz")
 }
 
 /// Load and prepare the data of a run with seed `seed`.
@@ -184,6 +254,24 @@ pub fn load_raw(o: &DataConfig, seed: u64) -> Result<Raw, DataError> {
             reason:
                 "a built-in data set and a data path (`--data`) were both given; give one of them"
                     .into(),
+        });
+    }
+    if o.dataset == crate::config::Builtin::Shakespeare && o.path.is_none() {
+        return Ok(Raw {
+            train: Dataset::default(),
+            test: Dataset::default(),
+            source: "data/shakespeare (embedded)".into(),
+            is_csv: false,
+            text: Some(text::read(None)?),
+        });
+    }
+    if let Some(p) = o.path.as_deref().filter(|p| p.is_file() && is_text(p)) {
+        return Ok(Raw {
+            train: Dataset::default(),
+            test: Dataset::default(),
+            source: p.display().to_string(),
+            is_csv: false,
+            text: Some(text::read(Some(p))?),
         });
     }
     let (train, test, source, is_csv) = match &o.path {
@@ -232,5 +320,6 @@ pub fn load_raw(o: &DataConfig, seed: u64) -> Result<Raw, DataError> {
         test,
         source,
         is_csv,
+        text: None,
     })
 }

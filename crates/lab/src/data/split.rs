@@ -115,6 +115,9 @@ pub fn prepare(raw: &Raw, o: &DataConfig, seed: u64) -> Result<Splits, DataError
             "must be in [0, 1)".into(),
         ));
     }
+    if let Some(text) = &raw.text {
+        return text_splits(text, o, raw.source.clone());
+    }
     let (train_file, source) = (&raw.train, raw.source.clone());
     let test = raw.test.clone();
     let classes = train_file
@@ -190,6 +193,32 @@ pub fn prepare(raw: &Raw, o: &DataConfig, seed: u64) -> Result<Splits, DataError
         test,
         classes,
         source,
+        text: None,
+    })
+}
+
+/// A text's splits: its fixed blocks and vocabulary (`data::text`); the
+/// windows are cut for the model's context when it trains
+/// ([`Splits::windows`]). The classifier's preparation steps do not apply.
+fn text_splits(text: &str, o: &DataConfig, source: String) -> Result<Splits, DataError> {
+    if let Some(n) = o.train_size {
+        return Err(option("train_size", n, "does not apply to a text: its blocks are fixed (90 % training, 5 % validation, 5 % test); give a shorter text instead".into()));
+    }
+    if o.label_noise > 0.0 {
+        return Err(option(
+            "label_noise",
+            o.label_noise,
+            "does not apply to a text".into(),
+        ));
+    }
+    let t = super::text::split(text);
+    Ok(Splits {
+        train: Dataset::default(),
+        val: Dataset::default(),
+        test: Dataset::default(),
+        classes: t.vocab.len(),
+        source,
+        text: Some(t),
     })
 }
 

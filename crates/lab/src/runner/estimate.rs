@@ -111,6 +111,7 @@ fn probe(arch: &str, n: usize) -> Result<f64> {
         test: set(random(10 * 784), 10),
         classes: 10,
         source: "probe".into(),
+        text: None,
     };
     // Once to warm caches and the pool, then timed.
     fit(&cfg, &splits, LoopOptions::in_memory(0, &mut ()))?;

@@ -47,6 +47,8 @@ pub struct RunKey {
     keep: Keep,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     early_stop: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    epoch_iters: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -97,6 +99,16 @@ struct ModelKey {
     dropout_where: DropPlace,
     dropout_last_only: bool,
     init: Option<Init>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    embed_dropout: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    attn_dropout: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resid_dropout: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mlp_dropout: Option<f32>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    drop_head: f32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -112,6 +124,8 @@ struct OptimKey {
     weight_decay: f32,
     max_norm: f32,
     schedule: LrSchedule,
+    #[serde(default, skip_serializing_if = "is_default")]
+    clip_grad: f32,
 }
 
 /// Whether a setting added later still has the value it had before it existed.
@@ -133,6 +147,7 @@ impl RunKey {
             threads: _,
             keep,
             early_stop,
+            epoch_iters,
         } = cfg;
         Self {
             format: *format,
@@ -145,6 +160,7 @@ impl RunKey {
             threads: 0,
             keep: *keep,
             early_stop: *early_stop,
+            epoch_iters: *epoch_iters,
         }
     }
 
@@ -214,6 +230,11 @@ impl ModelKey {
             dropout_where,
             dropout_last_only,
             init,
+            embed_dropout,
+            attn_dropout,
+            resid_dropout,
+            mlp_dropout,
+            drop_head,
         } = m;
         Self {
             arch: arch.clone(),
@@ -235,6 +256,11 @@ impl ModelKey {
             dropout_where: *dropout_where,
             dropout_last_only: *dropout_last_only,
             init: *init,
+            embed_dropout: *embed_dropout,
+            attn_dropout: *attn_dropout,
+            resid_dropout: *resid_dropout,
+            mlp_dropout: *mlp_dropout,
+            drop_head: *drop_head,
         }
     }
 }
@@ -251,6 +277,7 @@ impl OptimKey {
             weight_decay,
             max_norm,
             schedule,
+            clip_grad,
         } = o;
         Self {
             optimizer: *optimizer,
@@ -262,6 +289,7 @@ impl OptimKey {
             weight_decay: *weight_decay,
             max_norm: *max_norm,
             schedule: *schedule,
+            clip_grad: *clip_grad,
         }
     }
 }

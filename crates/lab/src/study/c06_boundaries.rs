@@ -81,6 +81,7 @@ fn train(
         test: test.clone(),
         classes: 2,
         source: "2-D".into(),
+        text: None,
     };
     let (mut model, _) = fit(cfg, &splits, LoopOptions::in_memory(0, &mut ()))?;
     let v = evaluate(&mut model, val, 1000)?.acc;

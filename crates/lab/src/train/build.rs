@@ -31,7 +31,25 @@ pub fn build_model(cfg: &RunConfig, splits: &Splits) -> Result<(Sequential, Opti
     }
     // The one reading of the architecture: everything below uses the typed model.
     let arch = spec.arch()?;
-    let sample = if arch.reads_sample_shape() {
+    let lm = cfg.model.language_model();
+    match (&splits.text, lm) {
+        (Some(_), None) => {
+            return Err(LabError::DataKind {
+                origin: splits.source.clone(),
+                msg: format!("is a text, which a character-level GPT reads (--arch gpt), not `{}`; an MLP, CNN, RNN or ViT reads a CSV, IDX files or a built-in image set", arch.text),
+            })
+        }
+        (None, Some(_)) => {
+            return Err(LabError::DataKind {
+                origin: splits.source.clone(),
+                msg: format!("is not a text, but `{}` is a character-level GPT: give it a text file (--data FILE.txt, or .txt.gz) or --dataset shakespeare", arch.text),
+            })
+        }
+        _ => {}
+    }
+    let sample = if let Some(context) = lm {
+        vec![context]
+    } else if arch.reads_sample_shape() {
         splits.train.sample_shape.clone()
     } else {
         vec![splits.train.dim()]
@@ -62,5 +80,6 @@ pub fn build_model(cfg: &RunConfig, splits: &Splits) -> Result<(Sequential, Opti
         cfg.optim.weight_decay,
         cfg.optim.max_norm(),
     );
-    Ok((model, opt, cfg.optim.schedule.engine(cfg.epochs)))
+    let steps = (cfg.steps_per_epoch(splits) as u64).saturating_mul(cfg.epochs as u64);
+    Ok((model, opt, cfg.optim.schedule.engine(cfg.epochs, steps)))
 }

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! loss = (1/n) Σ_i −log softmax(f(x_i))_{y_i}      acc = (1/n) Σ_i [argmax f(x_i) = y_i]
+//! (a language model: i runs over every position of every window, so the loss is per character)
 //! batch = max(min(1000, ⌊512 MiB / (4 · floats per sample)⌋), min(train batch, 1000))
 //! ```
 
@@ -54,19 +55,19 @@ pub fn evaluate(model: &mut Sequential, data: &Dataset, batch: usize) -> Result<
     if data.is_empty() {
         return Ok(Score::default());
     }
-    let d = data.dim();
+    let (d, k) = (data.dim(), data.targets());
     let (mut loss, mut correct) = (0.0, 0usize);
     for start in (0..data.len()).step_by(batch) {
         let n = batch.min(data.len() - start);
         model
             .input_mut(n)
             .copy_from_slice(&data.x[start * d..(start + n) * d]);
-        let out = model.evaluate(&data.y[start..start + n], &Ctx::eval())?;
+        let out = model.evaluate(&data.y[start * k..(start + n) * k], &Ctx::eval())?;
         loss += out.loss_sum;
         correct += out.correct;
     }
     Ok(Score {
-        loss: loss / data.len() as f64,
-        acc: correct as f64 / data.len() as f64,
+        loss: loss / data.y.len() as f64,
+        acc: correct as f64 / data.y.len() as f64,
     })
 }

@@ -61,6 +61,10 @@ pub struct RunFlags {
     /// Stop when K evaluations in a row bring no new lowest validation loss (needs a validation set).
     #[arg(long, value_name = "K")]
     pub early_stop: Option<usize>,
+    /// A language model's epoch, in training iterations (default 250): its budget is epochs × this, its curves and checkpoints per epoch.
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epoch_iters: Option<usize>,
 }
 
 impl RunFlags {
@@ -75,11 +79,21 @@ impl RunFlags {
         set(&mut cfg.threads, self.threads);
         set(&mut cfg.keep, self.keep);
         set(&mut cfg.early_stop, self.early_stop.map(Some));
+        set(&mut cfg.epoch_iters, self.epoch_iters.map(Some));
     }
 
-    /// The library's defaults with the given flags.
+    /// The library's defaults (a Transformer's for a `gpt…` or `vit…`
+    /// `--arch`: [`RunConfig::for_arch`]) with the given flags.
     pub fn config(&self) -> RunConfig {
-        let mut cfg = RunConfig::default();
+        let mut cfg = self
+            .model
+            .arch
+            .as_deref()
+            .map_or_else(RunConfig::default, RunConfig::for_arch);
+        // A user's file replaces a Transformer's default data set.
+        if self.data.path.is_some() && self.data.dataset.is_none() {
+            cfg.data.dataset = Default::default();
+        }
         self.apply(&mut cfg);
         cfg
     }

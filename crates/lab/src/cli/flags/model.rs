@@ -15,7 +15,7 @@ use crate::cli::choice::parser;
 /// Model flags.
 #[derive(Args, Clone, Debug, Default, PartialEq, Serialize)]
 pub struct ModelFlags {
-    /// Architecture: MLP `784-1024-1024-10` (`{in}`/`{classes}` are filled from the data), CNN `c32-p-c64-p-128-10`, residual MLP blocks `rH` (hidden width H, width kept: `{in}-256-r512-r512-{classes}`), an RNN over the rows of each image `rnn128-{classes}` (sequential MNIST).
+    /// Architecture: MLP `784-1024-1024-10` (`{in}`/`{classes}` are filled from the data), CNN `c32-p-c64-p-128-10`, residual MLP blocks `rH` (hidden width H, width kept: `{in}-256-r512-r512-{classes}`), an RNN over the rows of each image `rnn128-{classes}` (sequential MNIST), a character-level GPT `gpt[-lL][-hH][-dD][-mM][-tT]` (default gpt-l4-h4-d128-t64; reads a text) or a ViT `vit[-pP][-lL][-hH][-dD][-mM]` (default vit-p7-l4-h4-d64).
     #[arg(long)]
     pub arch: Option<String>,
     /// Hidden activation.
@@ -72,6 +72,26 @@ pub struct ModelFlags {
     /// Weight init [default: he for relu, lecun for selu, xavier otherwise].
     #[arg(long, value_parser = parser::<Init>())]
     pub init: Option<Init>,
+    /// Transformers: dropout on the token/patch embedding's output [default: --dropout].
+    #[arg(long, value_name = "P")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embed_dropout: Option<f32>,
+    /// Transformers: dropout on the attention probabilities, fused with the softmax [default: --dropout].
+    #[arg(long, value_name = "P")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attn_dropout: Option<f32>,
+    /// Transformers: dropout on each block branch's output (attention and MLP) before the residual sum [default: --dropout].
+    #[arg(long, value_name = "P")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resid_dropout: Option<f32>,
+    /// Transformers: dropout on the MLP's hidden layer, after GELU [default: --dropout].
+    #[arg(long, value_name = "P")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mlp_dropout: Option<f32>,
+    /// Transformers: DropHead rate, whole attention heads of a sample dropped and the kept ones × 1/(1 − p) (Zhou et al. 2020).
+    #[arg(long, value_name = "P")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drop_head: Option<f32>,
 }
 
 impl ModelFlags {
@@ -97,6 +117,11 @@ impl ModelFlags {
             dropout_where,
             dropout_last_only,
             init,
+            embed_dropout,
+            attn_dropout,
+            resid_dropout,
+            mlp_dropout,
+            drop_head,
         } = self.clone();
         set(&mut m.arch, arch);
         set(&mut m.act, act);
@@ -117,5 +142,10 @@ impl ModelFlags {
         set(&mut m.dropout_where, dropout_where);
         set(&mut m.dropout_last_only, dropout_last_only.then_some(true));
         set(&mut m.init, init.map(Some));
+        set(&mut m.embed_dropout, embed_dropout.map(Some));
+        set(&mut m.attn_dropout, attn_dropout.map(Some));
+        set(&mut m.resid_dropout, resid_dropout.map(Some));
+        set(&mut m.mlp_dropout, mlp_dropout.map(Some));
+        set(&mut m.drop_head, drop_head);
     }
 }

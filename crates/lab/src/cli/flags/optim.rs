@@ -35,9 +35,13 @@ pub struct OptimFlags {
     /// Max-norm bound on each unit's incoming weights (0 = off; Srivastava et al. use 3-4).
     #[arg(long)]
     pub max_norm: Option<f32>,
-    /// LR schedule: constant, cosine, exp:GAMMA, step:EVERY:GAMMA, invtime:K (per epoch); exp-step:GAMMA, invtime-step:K (per step).
+    /// LR schedule: constant, cosine, exp:GAMMA, step:EVERY:GAMMA, invtime:K (per epoch); exp-step:GAMMA, invtime-step:K, warmup-cosine:STEPS:FLOOR (per step: linear warm-up, then a cosine to FLOOR·lr at the last step, as nanoGPT).
     #[arg(long)]
     pub schedule: Option<LrSchedule>,
+    /// Clip the gradient's global norm to this before each step (0 = off; nanoGPT uses 1). Not --max-norm, which bounds each unit's weights.
+    #[arg(long, value_name = "NORM")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clip_grad: Option<f32>,
 }
 
 impl OptimFlags {
@@ -53,6 +57,7 @@ impl OptimFlags {
             weight_decay,
             max_norm,
             schedule,
+            clip_grad,
         } = self.clone();
         set(&mut o.optimizer, optimizer);
         set(&mut o.lr, lr);
@@ -63,5 +68,6 @@ impl OptimFlags {
         set(&mut o.weight_decay, weight_decay);
         set(&mut o.max_norm, max_norm);
         set(&mut o.schedule, schedule);
+        set(&mut o.clip_grad, clip_grad);
     }
 }
