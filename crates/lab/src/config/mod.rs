@@ -269,7 +269,10 @@ impl RunConfig {
             "must be at least 1 (the evaluations without improvement it waits for)",
         )?;
         check(
-            d.val_size > 0 || (self.keep == Keep::Last && self.early_stop.is_none()),
+            // A language model's text always has its validation block.
+            d.val_size > 0
+                || self.model.language_model().is_some()
+                || (self.keep == Keep::Last && self.early_stop.is_none()),
             "val_size",
             0,
             "keeping the best epoch and stopping early select on a validation set; give one with more than 0 samples",
