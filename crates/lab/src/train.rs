@@ -95,6 +95,9 @@ pub struct Summary {
     /// Whether early stopping ended the run before its last epoch.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stopped_early: bool,
+    /// A language model's run: losses are per character (nats), accuracy is next-character accuracy.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub language_model: bool,
 }
 
 impl Summary {
@@ -413,6 +416,7 @@ pub fn train(
         learned_p: model.learned_rates(),
         kept,
         stopped_early,
+        language_model: splits.text.is_some(),
     })
 }
 

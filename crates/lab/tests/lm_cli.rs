@@ -219,3 +219,65 @@ fn a_killed_gpt_run_resumes_bit_for_bit() {
     );
     assert_eq!(metrics(&killed), metrics(&reference));
 }
+
+#[test]
+fn eval_and_sample_a_trained_gpt() {
+    let d = tempfile::tempdir().unwrap();
+    let text = excerpt(d.path(), 60_000);
+    let out = d.path().join("gpt");
+    let o = out.to_str().unwrap();
+    let mut a = vec![
+        "train",
+        "--data",
+        text.to_str().unwrap(),
+        "--dropout",
+        "0.1",
+        "--out",
+        o,
+    ];
+    a.extend_from_slice(&TINY);
+    let t = run(&a);
+    assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+    let e = run(&["eval", "--run", o, "--mc", "2", "--json", "--quiet"]);
+    assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&e.stdout).unwrap();
+    let (loss, bits) = (
+        v["test"]["loss"].as_f64().unwrap(),
+        v["test"]["bits"].as_f64().unwrap(),
+    );
+    assert!((bits - loss / std::f64::consts::LN_2).abs() < 1e-9);
+    // 60,000 characters: a test block of 3,000, in windows of 16 (the last 7 left out).
+    assert_eq!(v["test"]["characters"], 2992);
+    let mi = v["mc"]["mutual_information"].as_f64().unwrap();
+    assert!(mi > 0.0 && mi < v["mc"]["entropy"].as_f64().unwrap(), "{v}");
+    fails_with(
+        &run(&["eval", "--run", o, "--ood", "fashion"]),
+        &["--ood is for classifiers"],
+    );
+    let s = |args: &[&str]| {
+        let mut full = vec!["sample", "--run", o, "--chars", "40"];
+        full.extend_from_slice(args);
+        run(&full)
+    };
+    let a1 = s(&["--prompt", "KING", "--seed", "5"]);
+    assert!(
+        a1.status.success(),
+        "{}",
+        String::from_utf8_lossy(&a1.stderr)
+    );
+    let text1 = String::from_utf8(a1.stdout.clone()).unwrap();
+    assert!(
+        text1.starts_with("KING") && text1.trim_end().chars().count() >= 40,
+        "{text1}"
+    );
+    assert_eq!(
+        s(&["--prompt", "KING", "--seed", "5"]).stdout,
+        a1.stdout,
+        "seeded"
+    );
+    fails_with(
+        &s(&["--prompt", "KING\u{263A}"]),
+        &["position 4", "never occurs"],
+    );
+    fails_with(&s(&["--temperature", "0"]), &["--temperature 0"]);
+}

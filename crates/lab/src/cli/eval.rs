@@ -96,9 +96,13 @@ pub(super) fn open_run(dir: &Path) -> Result<(RunConfig, Splits, Sequential)> {
         };
         bail!("{}: no model.safetensors; {hint}", dir.display());
     }
-    let splits = load(&cfg.data, cfg.seed)
+    let mut splits = load(&cfg.data, cfg.seed)
         .with_context(|| format!("loading the data of {}", dir.display()))?;
     let (mut model, _, _) = build_model(&cfg, &splits)?;
+    // A language model is evaluated on windows of its text cut at its context.
+    if let Some(w) = splits.windows(model.sample_shape().first().copied().unwrap_or(1))? {
+        (splits.train, splits.val, splits.test) = (w.train, w.val, w.test);
+    }
     let meta = checkpoint::load(&mut model, &model_path)?;
     check_same_run(&cfg, &meta, &splits.test.fingerprint(), &model_path)?;
     Ok((cfg, splits, model))
@@ -188,6 +192,22 @@ pub fn run(mut a: EvalArgs) -> Result<()> {
     check_outputs(&a, &protect)?;
     let pool = super::pool(a.threads)?;
     let (cfg, splits, mut model) = open_run(&a.run)?;
+    if splits.text.is_some() {
+        let unsupported = [
+            (a.ood.is_some(), "--ood"),
+            (!a.ensemble.is_empty(), "--ensemble"),
+            (a.per_sample.is_some(), "--per-sample"),
+            (a.report.is_some(), "--report"),
+            (a.mc_consistent, "--mc-consistent"),
+            (a.mc_sites != McSites::All, "--mc-sites"),
+        ];
+        if let Some((_, flag)) = unsupported.iter().find(|(on, _)| *on) {
+            bail!("{flag} is for classifiers; a language model's eval reports its loss per character and, with --mc, its MC-dropout loss, predictive entropy and mutual information");
+        }
+        return pool.install(|| {
+            super::eval_lm::report(&a.run, &cfg, &splits, &mut model, a.mc, a.json, a.quiet)
+        });
+    }
     let ood_data = match &a.ood {
         None => None,
         Some(s) => {

@@ -28,10 +28,12 @@ mod choice;
 mod choices;
 mod distribute;
 mod eval;
+mod eval_lm;
 mod eval_print;
 mod flags;
 mod predict;
 mod progress;
+mod sample;
 mod study;
 mod study_eta;
 mod sweep;
@@ -59,6 +61,8 @@ use lab::LabError;
   dropout-lab sweep --grid 'dropout=0:0.8:0.1,lr=0.01,0.05' --seeds 5 --epochs 10
   dropout-lab eval --run runs/mnist --mc 50 --ood fashion   # MC dropout: calibration, selective prediction, OOD
   dropout-lab predict --run runs/mnist --input digits.npy --mc 50   # predictions for new inputs
+  dropout-lab train --arch gpt --dropout 0.2 --out runs/gpt    # a character-level GPT on Shakespeare
+  dropout-lab sample --run runs/gpt --prompt 'ROMEO:'          # text from it
   dropout-lab bench kernel                            # dropout kernels vs memcpy
   dropout-lab bench train                             # training throughput, p = 0.5 and p = 0
   dropout-lab bench mc                                # MC-dropout inference, batched vs loop"
@@ -76,6 +80,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Predict new inputs (CSV, IDX or .npy) with a trained run; MC dropout's mean and uncertainty with --mc.
     Predict(predict::PredictArgs),
+    /// Continue a text with a trained character-level GPT (a prompt, a temperature, a seed).
+    Sample(sample::SampleArgs),
     /// Measure every claim about dropout on MNIST and Fashion-MNIST and write an HTML report (the main job).
     Study(study::StudyArgs),
     /// Train a grid of train settings over seeds (any train option, any data): CSV, JSON and an HTML page with curves and CIs.
@@ -111,6 +117,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(a) => train::run(*a),
         Command::Eval(a) => eval::run(a),
         Command::Predict(a) => predict::run(a),
+        Command::Sample(a) => sample::run(a),
         Command::Study(a) => study::run(a),
         Command::Sweep(a) => sweep::run_sweep(*a),
         Command::Tune(a) => sweep::run_tune(*a),

@@ -427,6 +427,16 @@ fn print_summary(s: &Summary) {
         "gap           {:+.2} points (train − test accuracy)",
         100.0 * e.gap
     );
+    if s.language_model {
+        let bits = |l: f64| l / std::f64::consts::LN_2;
+        out!(
+            "per character  val {:.4} nats ({:.4} bits), test {:.4} nats ({:.4} bits); accuracy is next-character accuracy",
+            e.val.map_or(f64::NAN, |v| v.loss),
+            e.val.map_or(f64::NAN, |v| bits(v.loss)),
+            e.test.loss,
+            bits(e.test.loss)
+        );
+    }
     if !s.learned_p.is_empty() {
         let ps: Vec<String> = s.learned_p.iter().map(|p| format!("{p:.4}")).collect();
         out!(

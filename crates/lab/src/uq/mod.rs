@@ -14,6 +14,7 @@
 //! [`temperature`] the temperature-scaling baseline, [`report`] ties them for
 //! `eval`, [`page`] draws its HTML page, [`per_sample`] writes one line per sample.
 
+pub mod lm;
 pub mod metrics;
 pub mod ood;
 pub mod page;

@@ -1,0 +1,108 @@
+//! `dropout-lab sample`: text from a trained character-level GPT.
+//!
+//! ```text
+//! ids   = the prompt's characters (a character the training text never had is an error),
+//!         cropped to its last T (the context)
+//! step: logits z of the last position of the window (eval mode: no dropout),
+//!       p = softmax(z / τ) over the real characters (the reserved symbol never drawn),
+//!       next ~ p with Rng(seed).fork(step);  window ← window + next, cropped to T
+//! ```
+//! The model reads windows of exactly T ids; a shorter prompt is padded on
+//! the right, which causal attention keeps from reaching the positions read.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use engine::layer::Ctx;
+use engine::rng::Rng;
+use lab::data::text;
+
+use super::eval::open_run;
+
+#[derive(Args)]
+#[command(after_help = "Examples:
+  dropout-lab sample --run runs/gpt
+  dropout-lab sample --run runs/gpt --prompt 'ROMEO:' --chars 300 --temperature 0.8 --seed 7")]
+pub struct SampleArgs {
+    /// Run directory of a trained GPT (`dropout-lab train --arch gpt …`).
+    #[arg(long)]
+    run: PathBuf,
+    /// The text to continue (cropped to the model's context); every character must occur in the training text.
+    #[arg(long, default_value = "\n")]
+    prompt: String,
+    /// Characters to generate.
+    #[arg(long, default_value_t = 500)]
+    chars: usize,
+    /// Temperature τ > 0: below 1 sharper, above 1 flatter than the model.
+    #[arg(long, default_value_t = 1.0)]
+    temperature: f64,
+    /// Seed of the draws.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Threads.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+}
+
+/// Print the prompt and its continuation.
+pub fn run(a: SampleArgs) -> Result<()> {
+    if !(a.temperature > 0.0 && a.temperature.is_finite()) {
+        bail!(
+            "--temperature {}: must be a number above 0 (1 samples the model as it is)",
+            a.temperature
+        );
+    }
+    let pool = super::pool(a.threads)?;
+    let (_, splits, mut model) = open_run(&a.run)?;
+    let Some(t) = &splits.text else {
+        bail!(
+            "{}: not a language model (sample continues text with a character-level GPT: train one with --arch gpt)",
+            a.run.display()
+        );
+    };
+    let vocab = &t.vocab;
+    let mut ids = match text::encode(vocab, &a.prompt) {
+        Ok(ids) if !ids.is_empty() => ids,
+        Ok(_) => bail!("--prompt is empty; give at least one character (the default is a newline)"),
+        Err((c, i)) => bail!(
+            "--prompt: the character {c:?} at position {i} never occurs in the training text, so the model has no id for it; leave it out"
+        ),
+    };
+    let context = model.sample_shape()[0];
+    let (real, width) = (vocab.len() - 1, model.classes());
+    let rng = Rng::new(a.seed);
+    let mut out = a.prompt.clone();
+    let mut p = vec![0.0f64; real];
+    pool.install(|| {
+        for step in 0..a.chars {
+            let window = &ids[ids.len().saturating_sub(context)..];
+            let input = model.input_mut(1);
+            input.fill(0.0);
+            for (o, &v) in input.iter_mut().zip(window) {
+                *o = v as f32;
+            }
+            let z = &model.forward(&Ctx::eval()).data;
+            let last = &z[(window.len() - 1) * width..][..real];
+            let m = last.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let mut sum = 0.0;
+            for (o, &v) in p.iter_mut().zip(last) {
+                *o = (f64::from(v - m) / a.temperature).exp();
+                sum += *o;
+            }
+            let mut u = rng.fork(step as u64).uniform() * sum;
+            let mut next = real - 1;
+            for (j, &w) in p.iter().enumerate() {
+                if u < w {
+                    next = j;
+                    break;
+                }
+                u -= w;
+            }
+            ids.push(next as u32);
+            out.push(vocab[next]);
+        }
+    });
+    println!("{out}");
+    Ok(())
+}
