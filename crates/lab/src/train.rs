@@ -177,7 +177,7 @@ pub fn train(
         Some(w) => (&w.train, &w.val, &w.test),
         None => (&splits.train, &splits.val, &splits.test),
     };
-    let per_epoch = cfg.steps_per_epoch(splits);
+    let per_epoch = cfg.steps_per_epoch(splits.text.is_some(), splits.train.len());
     let bs = cfg.batch;
     let d = model.sample_shape().iter().product::<usize>();
     // Samples per epoch.

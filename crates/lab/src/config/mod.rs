@@ -181,13 +181,13 @@ impl RunConfig {
         c
     }
 
-    /// Optimizer steps per epoch on `splits`: one pass over the training set
-    /// in batches, or a language model's `epoch_iters` iterations.
-    pub fn steps_per_epoch(&self, splits: &crate::data::Splits) -> usize {
-        if splits.text.is_some() {
+    /// Optimizer steps per epoch: one pass over `train_len` training samples
+    /// in batches, or a language model's `epoch_iters` iterations (`text`).
+    pub fn steps_per_epoch(&self, text: bool, train_len: usize) -> usize {
+        if text {
             self.epoch_iters.unwrap_or(LM_EPOCH_ITERS)
         } else {
-            splits.train.len().div_ceil(self.batch.max(1))
+            train_len.div_ceil(self.batch.max(1))
         }
     }
 

@@ -80,6 +80,7 @@ pub fn build_model(cfg: &RunConfig, splits: &Splits) -> Result<(Sequential, Opti
         cfg.optim.weight_decay,
         cfg.optim.max_norm(),
     );
-    let steps = (cfg.steps_per_epoch(splits) as u64).saturating_mul(cfg.epochs as u64);
+    let steps = (cfg.steps_per_epoch(splits.text.is_some(), splits.train.len()) as u64)
+        .saturating_mul(cfg.epochs as u64);
     Ok((model, opt, cfg.optim.schedule.engine(cfg.epochs, steps)))
 }
