@@ -24,6 +24,8 @@
 //! (`with_noise_shape`: spatial dropout, FeatureAlphaDropout, locked
 //! dropout). Its backward is the variant's backward with the draws
 //! recomputed from the key (`dx = f'ᵀ dy`; the identity for Gaussian noise).
+//! DropHead is the `head` member over `(N, H, …)`; attention-probability
+//! dropout fused with the softmax is [`softmax_dropout`].
 //!
 //! The key is explicit: use a new `step` for every training step
 //! ([`DropoutLayer`] counts them), a different `stream` for every dropout
@@ -49,6 +51,9 @@
 //! ```
 
 use std::sync::atomic::{AtomicU32, Ordering};
+
+mod attention;
+pub use attention::softmax_dropout;
 
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Tensor};

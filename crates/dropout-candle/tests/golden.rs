@@ -8,13 +8,21 @@
 //! keep_words[w] bit b = 1  ⇔  element 64w + b kept  ⇔  Philox word of element 64w + b ≥ round(p · 2^32)
 //! ```
 //!
+//! Attention-probability dropout (`attention`: the keep bits of every
+//! element `b·T² + i·T + j` of `(N, H, T, T)` scores, bidirectional) and
+//! DropHead (`drophead`: one bit per `(n, h)`, index `n·H + h`) are in the
+//! fixture too, from the candle op, the crate's kernel and its reference.
+//!
 //! `DROPOUT_WRITE_GOLDEN=1 cargo test -p dropout-candle --test golden`
 //! rewrites the fixture (only when the contract is meant to change).
 
 use std::path::PathBuf;
 
 use candle_core::{Device, Tensor};
-use dropout::{reference, Dropout, MaskKey, Mode, PackedMask};
+use dropout::{
+    reference, AttentionDropout, DropHead, Dropout, MaskKey, Mode, PackedMask, Shape, Variant,
+    VariantKind,
+};
 use serde_json::{json, Value};
 
 /// (p, seed, stream, step, n): rates, key extremes and lengths around word edges.
@@ -77,7 +85,11 @@ fn candle_rust_and_reference_masks_equal_the_shared_fixture() {
             "scale": scale, "kept": packed.kept(), "keep_words": hex(packed.words()),
         }));
     }
-    let now = json!({ "cases": cases });
+    let now = json!({
+        "cases": cases,
+        "attention": attention_cases(),
+        "drophead": drophead_cases(),
+    });
     if std::env::var_os("DROPOUT_WRITE_GOLDEN").is_some() {
         std::fs::write(
             fixture(),
@@ -89,4 +101,101 @@ fn candle_rust_and_reference_masks_equal_the_shared_fixture() {
         std::fs::read_to_string(fixture()).expect("the fixture python/tests/data/masks.json");
     let want: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(now, want, "masks differ from python/tests/data/masks.json");
+}
+
+/// (p, seed, stream, step, N, H, T).
+const ATTENTION: [(f32, u64, u32, u32, usize, usize, usize); 3] = [
+    (0.1, 1234, 5, 17, 2, 3, 8),
+    (0.5, u64::MAX, 0, 0, 1, 2, 5),
+    (0.3, 42, 7, 1000, 3, 1, 13),
+];
+
+fn attention_cases() -> Vec<Value> {
+    let mut out = Vec::new();
+    for (p, seed, stream, step, n, h, t) in ATTENTION {
+        let key = MaskKey::new(seed, stream, step);
+        let d = AttentionDropout::new(p).unwrap();
+        let len = n * h * t * t;
+        // Equal scores: every probability is 1/T, so a kept element is exactly s/T.
+        let s = Tensor::zeros((n, h, t, t), candle_core::DType::F32, &Device::Cpu).unwrap();
+        let c = dropout_candle::softmax_dropout(&s, p, key, false, true)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let mut kernel = Vec::new();
+        let mut reference = Vec::new();
+        for b in 0..n * h {
+            let mut sb = vec![0.0f32; t * t];
+            let mut ab = vec![0.0f32; t * t];
+            d.forward(key, Mode::Train, b as u64, t, false, &mut sb, &mut ab)
+                .unwrap();
+            kernel.extend(ab);
+            let zeros = vec![0.0f32; t * t];
+            reference.extend(
+                reference::attention_dropout_forward(
+                    &d,
+                    key,
+                    Mode::Train,
+                    b as u64,
+                    t,
+                    false,
+                    &zeros,
+                )
+                .1,
+            );
+        }
+        assert_eq!(kept(&c), kept(&kernel), "candle vs kernel, {key:?}");
+        assert_eq!(
+            kept(&reference),
+            kept(&kernel),
+            "reference vs kernel, {key:?}"
+        );
+        let packed = PackedMask::pack(&kept(&kernel), d.rule().scale());
+        // The attention mask is plain dropout's mask over the (N, H, T, T) grid.
+        assert_eq!(packed, Dropout::new(p).unwrap().mask(key, Mode::Train, len));
+        out.push(json!({
+            "p": p, "seed": seed, "stream": stream, "step": step, "n": n, "heads": h, "t": t,
+            "kept": packed.kept(), "keep_words": hex(packed.words()),
+        }));
+    }
+    out
+}
+
+fn drophead_cases() -> Vec<Value> {
+    let mut out = Vec::new();
+    for (p, seed, stream, step, n, h, rest) in [
+        (0.25, 7u64, 1u32, 2u32, 4usize, 6usize, 5usize),
+        (0.5, 0xDEAD_BEEF, 9, 77, 16, 4, 3),
+    ] {
+        let key = MaskKey::new(seed, stream, step);
+        let v = Variant::new(VariantKind::Head, p).unwrap();
+        let x = vec![1.0f32; n * h * rest];
+        let mut y = vec![0.0; x.len()];
+        v.forward(key, Mode::Train, Shape::new(&[n, h, rest]), &x, &mut y)
+            .unwrap();
+        let c = dropout_candle::apply(
+            &Tensor::from_vec(x.clone(), (n, h, rest), &Device::Cpu).unwrap(),
+            dropout_candle::DropoutOp::variant(v, key),
+            true,
+        )
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+        assert_eq!(c, y, "candle vs kernel, {key:?}");
+        let heads: Vec<bool> = y.chunks(rest).map(|c| c[0] != 0.0).collect();
+        let d = DropHead::new(p).unwrap();
+        for (i, &k) in heads.iter().enumerate() {
+            assert_eq!(d.head_scale(key, Mode::Train, i / h, h, i % h) != 0.0, k);
+        }
+        let packed = PackedMask::pack(&heads, d.rule().scale());
+        out.push(json!({
+            "p": p, "seed": seed, "stream": stream, "step": step, "n": n, "heads": h,
+            "kept": packed.kept(), "keep_words": hex(packed.words()),
+        }));
+    }
+    out
 }
