@@ -24,6 +24,7 @@
 
 mod alloc;
 mod array;
+mod attention;
 mod family;
 mod mask;
 mod ops;
@@ -118,6 +119,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(backend, m)?)?;
     ops::register(m)?;
+    attention::register(m)?;
     mask::register(m)?;
     variants::register(m)?;
     family::register(m)?;

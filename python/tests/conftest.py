@@ -19,6 +19,12 @@ def golden():
     return json.loads((DATA / "masks.json").read_text())["cases"]
 
 
+@pytest.fixture(scope="session")
+def golden_all():
+    """The whole fixture: plain masks (`cases`), attention and DropHead masks."""
+    return json.loads((DATA / "masks.json").read_text())
+
+
 @pytest.fixture
 def run_python(tmp_path):
     """Run `code` in a fresh interpreter in its own session, with a timeout.

@@ -118,3 +118,20 @@ def test_module_takes_any_variant():
     assert torch.equal(y, variant_dropout(x, dl.Variant("block", 0.3, block=2), (5, 2, 0)))
     layer.eval()
     assert layer(x) is x
+
+
+def test_softmax_dropout_autograd_matches_the_numpy_backward():
+    from dropout_lab.torch import softmax_dropout
+
+    s = torch.randn(2, 2, 6, 6, generator=torch.Generator().manual_seed(4), requires_grad=True)
+    g = torch.randn(2, 2, 6, 6, generator=torch.Generator().manual_seed(5))
+    a = softmax_dropout(s, 0.25, (3, 2, 1), causal=True)
+    a.backward(g)
+    want = dl.attention_dropout_backward(
+        s.detach().numpy(), g.numpy(), 0.25, (3, 2, 1), causal=True
+    )
+    assert np.allclose(s.grad.numpy(), want)
+    # Eval: torch's own causal softmax, rows summing to 1.
+    e = softmax_dropout(s, 0.25, (3, 2, 1), causal=True, training=False)
+    assert torch.allclose(e.sum(-1), torch.ones(2, 2, 6))
+    assert torch.all(e[..., 0, 1:] == 0)

@@ -92,6 +92,41 @@ class VariantFunction(torch.autograd.Function):
         return torch.from_numpy(dx).to(ctx.dtype), None, None, None
 
 
+class SoftmaxDropoutFunction(torch.autograd.Function):
+    """A = dropout(softmax(S)) over the last two axes of (…, T, T) scores; backward
+    dS = P ⊙ (dP − Σ P dP) with dP = keep · dA / (1 − p), P and keep recomputed."""
+
+    @staticmethod
+    def forward(ctx, scores, p, key, causal=False):
+        key = _key(key)
+        s = _as_numpy(scores, "scores")
+        ctx.p, ctx.key, ctx.causal, ctx.dtype = p, key, causal, scores.dtype
+        ctx.save_for_backward(scores)
+        a = _native.attention_dropout(s, p, key, causal=causal)
+        return torch.from_numpy(a).to(scores.dtype)
+
+    @staticmethod
+    def backward(ctx, da):
+        (scores,) = ctx.saved_tensors
+        ds = _native.attention_dropout_backward(
+            _as_numpy(scores, "scores"), _as_numpy(da, "da"), ctx.p, ctx.key, causal=ctx.causal
+        )
+        return torch.from_numpy(ds).to(ctx.dtype), None, None, None
+
+
+def softmax_dropout(scores: torch.Tensor, p: float, key, causal: bool = False, training: bool = True):
+    """Attention probabilities with their dropout, fused: ``dropout(softmax(scores))`` over the
+    last two axes of ``(…, T, T)`` scores, element (b, i, j) keyed by Philox word b·T² + i·T + j
+    (the engine's and candle's bits). Not training: the softmax alone (with the causal mask)."""
+    if not training:
+        if causal:
+            t = scores.shape[-1]
+            mask = torch.ones(t, t, dtype=torch.bool).triu(1)
+            scores = scores.masked_fill(mask, float("-inf"))
+        return torch.softmax(scores, dim=-1)
+    return SoftmaxDropoutFunction.apply(scores, p, key, causal)
+
+
 def variant_dropout(x: torch.Tensor, variant, key, training: bool = True, noise_shape=None):
     """``variant`` (a ``dropout_lab.Variant``) applied to ``x`` under ``key`` when training."""
     if not training:

@@ -13,10 +13,15 @@
 //! `bench/torch_mlp.py`'s: 784-1024-1024-10, ReLU, dropout after each hidden
 //! layer, batch 128, SGD with momentum 0.9 (Adam/AdamW: lr 1e-3). A CNN
 //! (`c16-p-c32-p-128-10`) takes 1 × 28 × 28 inputs; its conv dropout rate is
-//! `conv_dropout`.
+//! `conv_dropout`. A Transformer (`bench/torch_transformer.py`'s twins): a
+//! `gpt…` reads random windows of ids over 85 symbols (Shakespeare's
+//! vocabulary) and predicts one per position, a `vit…` 1 × 28 × 28 images;
+//! the rate is every site's (`--dropout`), or with `attn_only` the attention
+//! probabilities' alone. Tokens/s = samples/s × tokens per sample.
 
 use std::time::Instant;
 
+use engine::arch::{LayerSpec, TransformerKind};
 use engine::layer::Ctx;
 use engine::matmul::gemm_time;
 use engine::optim::Optimizer;
@@ -47,7 +52,12 @@ pub struct TrainBench {
     pub reps: usize,
     /// Threads (for the record; the caller's pool runs it).
     pub threads: usize,
+    /// Transformers: the rate is the attention probabilities' alone.
+    pub attn_only: bool,
 }
+
+/// A Transformer's vocabulary in the benchmark (Shakespeare's 84 characters and the reserved one).
+pub const BENCH_VOCAB: usize = 85;
 
 /// One measured setting.
 #[derive(Clone, Debug, Serialize)]
@@ -66,9 +76,12 @@ pub struct TrainBenchResult {
     pub batch: usize,
     /// Median training throughput.
     pub samples_per_s: f64,
+    /// Tokens per sample (a GPT's context; 1 otherwise).
+    pub tokens_per_sample: usize,
     /// Median time of one step, ms.
     pub step_ms: f64,
-    /// Median GEMM time within one step, ms.
+    /// Median GEMM time within one step, ms (the products through `matmul`;
+    /// attention's per-head products run inside parallel tasks and are not in it).
     pub gemm_ms: f64,
     /// GEMM time / step time (of the median blocks).
     pub of_gemm_bound: f64,
@@ -91,10 +104,22 @@ struct Setup {
 /// # Errors
 /// An architecture the engine cannot build.
 pub fn run(b: &TrainBench, ps: &[f32], mut tick: impl FnMut()) -> Result<Vec<TrainBenchResult>> {
-    // An MLP reads its first number's features, other nets MNIST-shaped images.
+    // An MLP reads its first number's features, a GPT windows of ids, other nets MNIST-shaped images.
     let arch = ModelSpec::new(&b.arch).arch()?;
     let cnn = arch.reads_sample_shape();
-    let sample: Vec<usize> = arch.inputs.map_or(vec![1, 28, 28], |n| vec![n]);
+    let gpt = match arch.layers.as_slice() {
+        [LayerSpec::Transformer(t)] => match t.kind {
+            TransformerKind::Gpt { context } => Some(context),
+            TransformerKind::Vit { .. } => None,
+        },
+        _ => None,
+    };
+    let transformer = matches!(arch.layers.as_slice(), [LayerSpec::Transformer(_)]);
+    let sample: Vec<usize> = match (gpt, arch.inputs) {
+        (Some(t), _) => vec![t],
+        (None, Some(n)) => vec![n],
+        (None, None) => vec![1, 28, 28],
+    };
     let optim = OptimConfig {
         optimizer: b.optimizer,
         ..OptimConfig::default()
@@ -105,6 +130,11 @@ pub fn run(b: &TrainBench, ps: &[f32], mut tick: impl FnMut()) -> Result<Vec<Tra
         let mut spec = ModelSpec::new(&b.arch);
         spec.dropout = p;
         spec.norm = b.norm;
+        spec.outputs = if gpt.is_some() { BENCH_VOCAB } else { 10 };
+        if transformer && b.attn_only {
+            spec.dropout = 0.0;
+            spec.sites.attn = Some(p);
+        }
         spec.conv_dropout = if cnn { b.conv_dropout } else { 0.0 };
         let model = build(&spec, &sample, 1)?;
         let needed = model
@@ -129,8 +159,18 @@ pub fn run(b: &TrainBench, ps: &[f32], mut tick: impl FnMut()) -> Result<Vec<Tra
     let classes = setups.first().map_or(2, |s| s.model.classes());
     let dim: usize = sample.iter().product();
     let mut rng = Rng::new(2);
-    let x: Vec<f32> = (0..b.batch * dim).map(|_| rng.uniform() as f32).collect();
-    let y: Vec<u32> = (0..b.batch).map(|_| rng.below(classes) as u32).collect();
+    let x: Vec<f32> = (0..b.batch * dim)
+        .map(|_| match gpt {
+            Some(_) => rng.below(classes) as f32,
+            None => rng.uniform() as f32,
+        })
+        .collect();
+    let labels = if gpt.is_some() {
+        b.batch * dim
+    } else {
+        b.batch
+    };
+    let y: Vec<u32> = (0..labels).map(|_| rng.below(classes) as u32).collect();
     let one = |s: &mut Setup| -> Result<()> {
         s.model.input_mut(b.batch).copy_from_slice(&x);
         s.model.forward_backward(&y, &Ctx::train(1, s.step))?;
@@ -177,6 +217,7 @@ pub fn run(b: &TrainBench, ps: &[f32], mut tick: impl FnMut()) -> Result<Vec<Tra
                 threads: b.threads,
                 batch: b.batch,
                 samples_per_s: b.batch as f64 / step_s,
+                tokens_per_sample: gpt.unwrap_or(1),
                 step_ms: step_s * 1e3,
                 gemm_ms: gemm_s * 1e3,
                 of_gemm_bound: gemm_s / step_s,

@@ -15,10 +15,10 @@ use super::progress::bar;
 
 #[derive(Args)]
 #[command(
-    after_help = "Examples:\n  dropout-lab bench train\n  dropout-lab bench train --p 0.5,0 --threads 2 --json\n  python bench/torch_mlp.py   # the same setting in PyTorch"
+    after_help = "Examples:\n  dropout-lab bench train\n  dropout-lab bench train --p 0.5,0 --threads 2 --json\n  python bench/torch_mlp.py   # the same setting in PyTorch\n  dropout-lab bench train --arch gpt --batch 12 --optimizer adamw --p 0.2,0\n  dropout-lab bench train --arch gpt --batch 12 --optimizer adamw --p 0.2,0 --attn-only\n  python bench/torch_transformer.py --arch gpt   # its PyTorch twin"
 )]
 pub struct TrainBenchArgs {
-    /// MLP (`784-1024-1024-10`) or CNN (`c16-p-c32-p-128-10`, 1×28×28 inputs) architecture.
+    /// MLP (`784-1024-1024-10`), CNN (`c16-p-c32-p-128-10`, 1×28×28 inputs), GPT (`gpt`, windows of ids) or ViT (`vit`, 1×28×28) architecture.
     #[arg(long, default_value = "784-1024-1024-10")]
     arch: String,
     /// Normalisation in hidden blocks.
@@ -48,6 +48,9 @@ pub struct TrainBenchArgs {
     /// One JSON object per setting.
     #[arg(long)]
     json: bool,
+    /// Transformers: the rates are the attention probabilities' alone (every other site at 0).
+    #[arg(long)]
+    attn_only: bool,
 }
 
 /// Measure training throughput.
@@ -69,6 +72,7 @@ pub fn run(a: TrainBenchArgs) -> Result<()> {
         steps: a.steps,
         reps: a.reps,
         threads: a.threads,
+        attn_only: a.attn_only,
     };
     let b = bar(
         (a.p.len() * a.reps) as u64,
@@ -95,13 +99,19 @@ fn print_table(a: &TrainBenchArgs, results: &[TrainBenchResult]) {
         a.arch, a.norm, a.batch, a.optimizer, a.threads, a.reps, a.steps
     );
     println!(
-        "{:>6} {:>12} {:>10} {:>10} {:>14} {:>9}",
-        "p", "samples/s", "step ms", "GEMM ms", "GEMM bound/s", "of bound"
+        "{:>6} {:>12} {:>10} {:>10} {:>10} {:>14} {:>9}",
+        "p", "samples/s", "tokens/s", "step ms", "GEMM ms", "GEMM bound/s", "of bound"
     );
     for r in results {
         println!(
-            "{:>6} {:>12.0} {:>10.2} {:>10.2} {:>14.0} {:>9.2}",
-            r.p, r.samples_per_s, r.step_ms, r.gemm_ms, r.gemm_bound_samples_per_s, r.of_gemm_bound
+            "{:>6} {:>12.0} {:>10.0} {:>10.2} {:>10.2} {:>14.0} {:>9.2}",
+            r.p,
+            r.samples_per_s,
+            r.samples_per_s * r.tokens_per_sample as f64,
+            r.step_ms,
+            r.gemm_ms,
+            r.gemm_bound_samples_per_s,
+            r.of_gemm_bound
         );
     }
     if let (Some(d), Some(z)) = (
