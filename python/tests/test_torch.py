@@ -76,7 +76,7 @@ def test_cuda_and_integer_tensors_are_refused():
             dropout(torch.ones(3, device="cuda"), 0.5, (1, 0, 0))
 
 
-SHAPES = {"elements": (6, 5, 7), "rows": (12, 4, 3), "maps": (2, 3, 6, 6)}
+SHAPES = {"elements": (6, 5, 7), "rows": (12, 4, 3), "maps": (2, 3, 6, 6), "heads": (5, 4, 3, 2)}
 
 
 @pytest.mark.parametrize("kind", dl.VARIANT_KINDS)
