@@ -54,6 +54,7 @@ impl Activation {
         }
     }
 
+    #[inline(always)]
     fn f(self, x: f32) -> f32 {
         match self {
             Self::Relu => {
@@ -77,6 +78,7 @@ impl Activation {
     }
 
     /// Derivative from input `x` and output `y`.
+    #[inline(always)]
     fn df(self, x: f32, y: f32) -> f32 {
         match self {
             Self::Relu => f32::from(u8::from(x > 0.0)),
