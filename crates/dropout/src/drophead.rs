@@ -36,6 +36,18 @@ use crate::error::DropoutError;
 use crate::philox::MaskKey;
 use crate::rule::{Dropout, Mode};
 
+/// The noise shape `(N, H, 1, …)` of data `dims` (its first `dims.len()` entries).
+fn noise_shape(dims: &[usize]) -> Result<[usize; MAX_DIMS], DropoutError> {
+    if !(2..=MAX_DIMS).contains(&dims.len()) {
+        return Err(DropoutError::NotHeads {
+            shape: dims.to_vec(),
+        });
+    }
+    let mut noise = [1usize; MAX_DIMS];
+    noise[..2].copy_from_slice(&dims[..2]);
+    Ok(noise)
+}
+
 /// A validated DropHead.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DropHead {
@@ -87,13 +99,7 @@ impl DropHead {
         x: &[f32],
         y: &mut [f32],
     ) -> Result<(), DropoutError> {
-        if !(2..=MAX_DIMS).contains(&dims.len()) {
-            return Err(DropoutError::NotHeads {
-                shape: dims.to_vec(),
-            });
-        }
-        let mut noise = [1usize; MAX_DIMS];
-        noise[..2].copy_from_slice(&dims[..2]);
+        let noise = noise_shape(dims)?;
         self.rule
             .forward_broadcast(key, mode, dims, &noise[..dims.len()], x, y)
     }
@@ -109,13 +115,7 @@ impl DropHead {
         dims: &[usize],
         x: &mut [f32],
     ) -> Result<(), DropoutError> {
-        if !(2..=MAX_DIMS).contains(&dims.len()) {
-            return Err(DropoutError::NotHeads {
-                shape: dims.to_vec(),
-            });
-        }
-        let mut noise = [1usize; MAX_DIMS];
-        noise[..2].copy_from_slice(&dims[..2]);
+        let noise = noise_shape(dims)?;
         self.rule
             .forward_broadcast_inplace(key, mode, dims, &noise[..dims.len()], x)
     }

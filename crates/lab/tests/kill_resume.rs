@@ -13,6 +13,9 @@
 //! A run is finished once `model.safetensors` exists (a kill between writing
 //! it and deleting the checkpoint leaves the checkpoint behind, unused).
 
+mod common;
+
+use common::metrics;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -52,21 +55,6 @@ fn finish(mut c: Command) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// The metrics without the timing fields.
-fn metrics(dir: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(dir.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let o = v.as_object_mut().unwrap();
-            o.remove("train_s");
-            o.remove("elapsed_s");
-            v
-        })
-        .collect()
 }
 
 fn assert_consistent(dir: &Path, when: &str) {

@@ -4,20 +4,13 @@
 //! batch over the memory bound is refused before anything is allocated.
 //! Tiny sizes throughout, on a 60,000-character excerpt of the shipped text.
 
+mod common;
+
+use common::{lab as run, metrics, BIN};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_dropout-lab");
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .unwrap()
-}
 
 /// The first `n` characters of the shipped Shakespeare, as a file in `dir`.
 fn excerpt(dir: &Path, n: usize) -> PathBuf {
@@ -140,21 +133,6 @@ fn the_large_gpt_trains_one_step() {
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.join("model.safetensors").exists() && out.join("vocab.json").exists());
-}
-
-/// The metrics without the timing fields.
-fn metrics(dir: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(dir.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let o = v.as_object_mut().unwrap();
-            o.remove("train_s");
-            o.remove("elapsed_s");
-            v
-        })
-        .collect()
 }
 
 #[test]

@@ -38,6 +38,16 @@ pub struct BlockSites {
     pub path: (f32, u32),
 }
 
+/// See [`TransformerBlock::pass`].
+struct Pass {
+    inner: Ctx,
+    n: usize,
+    cols: usize,
+    mode: dropout::Mode,
+    k1: dropout::MaskKey,
+    k2: dropout::MaskKey,
+}
+
 /// A pre-LN Transformer block.
 pub struct TransformerBlock {
     ln1: LayerNorm,
@@ -90,6 +100,23 @@ impl TransformerBlock {
         })
     }
 
+    /// What both passes need: the parts' context (no MC row groups: the parts'
+    /// rows are tokens), samples and values per sample, DropPath's mode and keys.
+    fn pass(&self, x: &Tensor, ctx: &Ctx) -> Pass {
+        let n = x.rows();
+        Pass {
+            inner: Ctx {
+                mc_group: 0,
+                ..*ctx
+            },
+            n,
+            cols: x.len() / n.max(1),
+            mode: ctx.dropout_mode(),
+            k1: ctx.key(self.sites.path.1),
+            k2: ctx.key(self.sites.path.1 + 1),
+        }
+    }
+
     /// The DropPath rate of both branches.
     pub fn drop_path(&self) -> f32 {
         self.path.p()
@@ -118,14 +145,14 @@ impl Layer for TransformerBlock {
     }
 
     fn forward(&mut self, x: &Tensor, ctx: &Ctx) {
-        let inner = Ctx {
-            mc_group: 0,
-            ..*ctx
-        };
-        let n = x.rows();
-        let cols = x.len() / n.max(1);
-        let mode = ctx.dropout_mode();
-        let (k1, k2) = (ctx.key(self.sites.path.1), ctx.key(self.sites.path.1 + 1));
+        let Pass {
+            inner,
+            n,
+            cols,
+            mode,
+            k1,
+            k2,
+        } = self.pass(x, ctx);
         self.ln1.forward(x, &inner);
         self.attn.forward(self.ln1.output(), &inner);
         self.x1.resize(&x.shape);
@@ -164,14 +191,14 @@ impl Layer for TransformerBlock {
     }
 
     fn backward(&mut self, x: &Tensor, dy: &mut Tensor, ctx: &Ctx, need_dx: bool) {
-        let inner = Ctx {
-            mc_group: 0,
-            ..*ctx
-        };
-        let n = x.rows();
-        let cols = x.len() / n.max(1);
-        let mode = ctx.dropout_mode();
-        let (k1, k2) = (ctx.key(self.sites.path.1), ctx.key(self.sites.path.1 + 1));
+        let Pass {
+            inner,
+            n,
+            cols,
+            mode,
+            k1,
+            k2,
+        } = self.pass(x, ctx);
         // The MLP branch.
         self.db.resize(&x.shape);
         self.path

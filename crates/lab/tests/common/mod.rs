@@ -32,3 +32,18 @@ pub fn repo(p: &str) -> PathBuf {
 pub fn repo_arg(p: &str) -> String {
     repo(p).to_string_lossy().into_owned()
 }
+
+/// A run directory's `metrics.jsonl` lines without their timing fields.
+pub fn metrics(dir: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let o = v.as_object_mut().unwrap();
+            o.remove("train_s");
+            o.remove("elapsed_s");
+            v
+        })
+        .collect()
+}
