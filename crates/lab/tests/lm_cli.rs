@@ -232,6 +232,10 @@ fn eval_and_sample_a_trained_gpt() {
         &run(&["eval", "--run", o, "--ood", "fashion"]),
         &["--ood is for classifiers"],
     );
+    fails_with(
+        &run(&["predict", "--run", o, "--input", text.to_str().unwrap()]),
+        &["is a language model", "dropout-lab sample"],
+    );
     let s = |args: &[&str]| {
         let mut full = vec!["sample", "--run", o, "--chars", "40"];
         full.extend_from_slice(args);

@@ -59,6 +59,13 @@ pub fn run(a: PredictArgs) -> Result<()> {
     }
     let pool = super::pool(a.threads)?;
     let (cfg, splits, mut model) = open_run(&a.run)?;
+    if splits.text.is_some() {
+        anyhow::bail!(
+            "{} is a language model: `dropout-lab sample --run {}` continues a text with it, and `eval` scores it",
+            a.run.display(),
+            a.run.display()
+        );
+    }
     let d = splits.train.dim();
     let mut inputs = input::read(&a.input, d, &cfg.data.label_column)
         .with_context(|| format!("reading the inputs for {}", a.run.display()))?;
