@@ -22,9 +22,9 @@ fn side(x: &Bound<'_, PyAny>, name: &str) -> PyResult<usize> {
     let a = f32_array(x, name)?;
     let shape = numpy::PyUntypedArrayMethods::shape(&a).to_vec();
     match shape.as_slice() {
-        [.., a, b] if a == b => Ok(*a),
+        [.., a, b] if a == b && *a > 0 => Ok(*a),
         _ => Err(PyValueError::new_err(format!(
-            "{name} must have shape (…, T, T) (the last two axes queries × keys), got {shape:?}"
+            "{name} must have shape (…, T, T) with T ≥ 1 (the last two axes queries × keys), got {shape:?}"
         ))),
     }
 }

@@ -248,7 +248,11 @@ pub fn train(
         }
         None => None,
     };
-    let mut order: Vec<usize> = (0..n).collect();
+    // A classifier's data order (a language model draws random windows instead).
+    let mut order: Vec<usize> = match windows {
+        Some(_) => Vec::new(),
+        None => (0..n).collect(),
+    };
     // The data order of epoch e shuffles epoch e−1's: replay the epochs done.
     for epoch in 0..start.epoch {
         shuffle(cfg.seed, epoch, &mut order);

@@ -93,8 +93,28 @@ fn bad_texts_and_architectures_are_clear_errors() {
         ("gpt-h3-d128", &["not a multiple of the 3 heads"][..]),
         ("gpt-l4-l2", &["repeats"][..]),
         ("vit-t64", &["cannot read `t64`"][..]),
+        ("gpt-l+4", &["cannot read `l+4`"][..]),
+        ("gpt-t99999999999999999999", &["cannot read", "1048576"][..]),
     ] {
         fails_with(&run(&["train", "--data", text, "--arch", arch]), words);
+    }
+    // Settings a Transformer would record and not use, and bad loop settings.
+    for (extra, words) in [
+        (&["--norm", "ln"][..], &["norm", "pre-LN already"][..]),
+        (
+            &["--dropconnect", "0.2"][..],
+            &["dropconnect", "does not apply"][..],
+        ),
+        (&["--act", "relu"][..], &["act", "GELU"][..]),
+        (
+            &["--epoch-iters", "0"][..],
+            &["--epoch-iters 0", "at least 1"][..],
+        ),
+        (&["--clip-grad", "-1"][..], &["--clip-grad -1", "≥ 0"][..]),
+    ] {
+        let mut a = vec!["train", "--data", text, "--arch", "gpt-l1-h2-d8-t8"];
+        a.extend_from_slice(extra);
+        fails_with(&run(&a), words);
     }
     // The memory bound: refused before anything is allocated.
     fails_with(
@@ -262,4 +282,35 @@ fn eval_and_sample_a_trained_gpt() {
         &["position 4", "never occurs"],
     );
     fails_with(&s(&["--temperature", "0"]), &["--temperature 0"]);
+}
+
+#[test]
+fn a_vit_trains_and_refuses_consistent_mc_masks() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("vit");
+    let o = out.to_str().unwrap();
+    let t = run(&[
+        "train",
+        "--arch",
+        "vit-p7-l1-h2-d16",
+        "--train-size",
+        "200",
+        "--val-size",
+        "100",
+        "--epochs",
+        "1",
+        "--batch",
+        "50",
+        "--dropout",
+        "0.1",
+        "--out",
+        o,
+    ]);
+    assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+    let e = run(&["eval", "--run", o, "--mc", "2", "--quiet"]);
+    assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
+    fails_with(
+        &run(&["eval", "--run", o, "--mc", "2", "--mc-consistent"]),
+        &["--mc-consistent is not available for a Transformer"],
+    );
 }

@@ -92,6 +92,11 @@ pub struct TransformerSpec {
 /// Streams per block.
 pub const BLOCK_STREAMS: u32 = 7;
 
+/// The largest size a token may give (2^20): every product of sizes stays
+/// far inside `u64`, and the parameter bound refuses big models before
+/// anything is allocated.
+pub const MAX_SIZE: usize = 1 << 20;
+
 impl TransformerSpec {
     /// Read `text` (its first token `gpt` or `vit`) for `outputs` outputs.
     ///
@@ -117,13 +122,19 @@ impl TransformerSpec {
             let mut chars = t.chars();
             let letter = chars.next().unwrap_or(' ');
             let slot = LETTERS.find(letter).filter(|&i| i < 4 || (i == 4) == gpt);
-            let value = chars.as_str().parse::<usize>().ok().filter(|&v| v > 0);
+            let digits = chars.as_str();
+            let value = digits
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| digits.parse::<usize>().ok())
+                .flatten()
+                .filter(|&v| (1..=MAX_SIZE).contains(&v));
             match (slot, value) {
                 (Some(i), Some(v)) if seen[i].is_none() => seen[i] = Some(v),
                 (Some(_), Some(_)) => return Err(err(format!("`{t}` repeats a size given before"))),
                 _ => {
                     return Err(err(format!(
-                        "cannot read `{t}`: expected lL (blocks), hH (heads), dD (width), mM (MLP width){}, each a positive number",
+                        "cannot read `{t}`: expected lL (blocks), hH (heads), dD (width), mM (MLP width){}, each a whole number from 1 to {MAX_SIZE}",
                         if gpt { ", tT (context)" } else { ", pP (patch side)" }
                     )))
                 }
@@ -266,21 +277,23 @@ impl Footprint for TransformerSpec {
         );
         let (l, h) = (self.layers as u64, self.heads as u64);
         let embed = match self.kind {
-            TransformerKind::Gpt { context } => mul(v + context as u64, d),
+            TransformerKind::Gpt { context } => mul(v.saturating_add(context as u64), d),
             TransformerKind::Vit { patch } => {
                 let c = input.first().copied().unwrap_or(1);
-                mul(mul(c, (patch * patch) as u64), d).saturating_add(d) + mul(t, d)
+                mul(mul(c, mul(patch as u64, patch as u64)), d)
+                    .saturating_add(d)
+                    .saturating_add(mul(t, d))
             }
         };
         let block = mul(4, d)
             .saturating_add(mul(4, mul(d, d)))
             .saturating_add(mul(4, d))
             .saturating_add(mul(2, mul(d, m)))
-            .saturating_add(m + d);
+            .saturating_add(m.saturating_add(d));
         let params = embed
             .saturating_add(mul(l, block))
             .saturating_add(mul(2, d))
-            .saturating_add(mul(d, v) + v);
+            .saturating_add(mul(d, v).saturating_add(v));
         let td = mul(t, d);
         let per_block = mul(34, td)
             .saturating_add(mul(2, mul(h, mul(t, t))))

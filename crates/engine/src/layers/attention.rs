@@ -70,13 +70,21 @@ impl SelfAttention {
     /// `heads` heads over `d` features (`d` a multiple of `heads`), causal or not.
     ///
     /// # Errors
-    /// [`EngineError::Dropout`] for a rate outside [0, 1].
+    /// [`EngineError::Dropout`] for a rate outside [0, 1]; [`EngineError::Shape`]
+    /// for no heads or a width that is not a multiple of them.
     pub fn new(
         d: usize,
         heads: usize,
         causal: bool,
         sites: AttentionSites,
     ) -> Result<Self, EngineError> {
+        if heads == 0 || !d.is_multiple_of(heads) {
+            return Err(EngineError::Shape {
+                layer: format!("SelfAttention({heads} heads)"),
+                got: vec![d],
+                expected: format!("a width that is a positive multiple of the {heads} heads"),
+            });
+        }
         let qkv = Dense::new(d, 3 * d, dropout::Act::Identity, 0.0, sites.resid.1)?.per_token();
         let proj =
             Dense::new(d, d, dropout::Act::Identity, sites.resid.0, sites.resid.1)?.per_token();

@@ -80,7 +80,7 @@ impl PatchEmbedding {
 
     /// Tokens per image.
     pub fn tokens(&self) -> usize {
-        (self.h / self.p) * (self.w / self.p)
+        (self.h / self.p.max(1)) * (self.w / self.p.max(1))
     }
 
     /// Each `(token, channel, patch row)` run of `p` values: (offset in the

@@ -192,6 +192,9 @@ pub fn run(mut a: EvalArgs) -> Result<()> {
     check_outputs(&a, &protect)?;
     let pool = super::pool(a.threads)?;
     let (cfg, splits, mut model) = open_run(&a.run)?;
+    if a.mc_consistent && cfg.model.transformer() {
+        bail!("--mc-consistent is not available for a Transformer: its attention and blocks draw each input's masks on their own; leave it out (each input then gets independent masks)");
+    }
     if splits.text.is_some() {
         let unsupported = [
             (a.ood.is_some(), "--ood"),

@@ -45,6 +45,32 @@ pub struct SampleArgs {
     threads: usize,
 }
 
+/// The run's saved `vocab.json` must be the vocabulary its data gives now
+/// (the data's fingerprint was checked; this checks the file itself).
+fn check_vocab(run: &std::path::Path, vocab: &[char]) -> Result<()> {
+    let path = run.join(lab::rundir::VOCAB);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {e} (every GPT run directory has one; train the run again)",
+            path.display()
+        )
+    })?;
+    let saved: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: not valid JSON ({e}); the file was damaged — train the run again",
+            path.display()
+        )
+    })?;
+    let chars: Vec<String> = vocab.iter().map(|c| c.to_string()).collect();
+    if saved["chars"] != serde_json::json!(chars) || saved["unknown"] != vocab.len() - 1 {
+        bail!(
+            "{}: does not match the vocabulary of the run's data; the file was edited or the run mixed up — train it again",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// Print the prompt and its continuation.
 pub fn run(a: SampleArgs) -> Result<()> {
     if !(a.temperature > 0.0 && a.temperature.is_finite()) {
@@ -62,6 +88,7 @@ pub fn run(a: SampleArgs) -> Result<()> {
         );
     };
     let vocab = &t.vocab;
+    check_vocab(&a.run, vocab)?;
     let mut ids = match text::encode(vocab, &a.prompt) {
         Ok(ids) if !ids.is_empty() => ids,
         Ok(_) => bail!("--prompt is empty; give at least one character (the default is a newline)"),

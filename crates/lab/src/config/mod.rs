@@ -142,7 +142,7 @@ impl RunConfig {
     ///
     /// ```text
     /// gpt…  Shakespeare, AdamW lr 1e-3, weight decay 0.1, batch 12, 8 epochs × 250 iterations,
-    ///       warmup-cosine:100:0.1, gradient clipping 1, dropout 0 (nanoGPT's CPU character model)
+    ///       warmup-cosine:100:0.1, gradient clipping 1, dropout 0 (nanoGPT's CPU sizes and schedule)
     /// vit…  MNIST, AdamW lr 1e-3, weight decay 0.05, batch 128, 10 epochs, warmup-cosine:200:0.1,
     ///       gradient clipping 1, dropout 0
     /// ```
@@ -203,6 +203,21 @@ impl RunConfig {
             "must be at least 1",
         )?;
         check(self.batch >= 1, "batch", self.batch, "must be at least 1")?;
+        if let Some(k) = self.epoch_iters {
+            check(
+                k >= 1,
+                "epoch_iters",
+                k,
+                "must be at least 1 (iterations per epoch)",
+            )?;
+        }
+        check(
+            self.optim.clip_grad >= 0.0 && self.optim.clip_grad.is_finite(),
+            "clip_grad",
+            self.optim.clip_grad,
+            "must be a finite number ≥ 0 (0 = off)",
+        )?;
+        self.model.check_transformer()?;
         check(
             self.threads >= 1,
             "threads",

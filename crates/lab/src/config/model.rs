@@ -173,6 +173,77 @@ impl ModelConfig {
         }
     }
 
+    /// Whether the architecture is a Transformer (`gpt…` or `vit…`).
+    pub fn transformer(&self) -> bool {
+        let first = self.arch.split('-').next().unwrap_or("").trim();
+        first == "gpt" || first == "vit"
+    }
+
+    /// A Transformer builds its own blocks: the settings of the other
+    /// models' layers do not apply, and one given is refused rather than
+    /// recorded and ignored.
+    ///
+    /// # Errors
+    /// [`super::ConfigError::Invalid`] naming the first setting that does not apply.
+    pub fn check_transformer(&self) -> Result<(), super::ConfigError> {
+        if !self.transformer() {
+            return Ok(());
+        }
+        let d = ModelConfig::default();
+        let leave = "does not apply to a Transformer; leave it at its default";
+        let off: [(&'static str, bool, &'static str); 13] = [
+            (
+                "act",
+                self.act != Activation::Gelu,
+                "does not apply to a Transformer: its MLP is GELU; leave --act at gelu",
+            ),
+            (
+                "input_dropout",
+                self.input_dropout != 0.0,
+                "does not apply to a Transformer: its input dropout is --embed-dropout",
+            ),
+            ("conv_dropout", self.conv_dropout != 0.0, leave),
+            (
+                "dropout_variant",
+                self.dropout_variant != d.dropout_variant,
+                "does not apply to a Transformer: its sites are standard dropout",
+            ),
+            ("dropconnect", self.dropconnect != 0.0, leave),
+            (
+                "drop_path_scope",
+                self.drop_path_scope != d.drop_path_scope,
+                "does not apply to a Transformer: its DropPath is per sample",
+            ),
+            ("rnn_dropout", self.rnn_dropout != 0.0, leave),
+            ("concrete_dropout", self.concrete_dropout, leave),
+            ("drop_block_size", self.drop_block_size.is_some(), leave),
+            (
+                "norm",
+                self.norm != Norm::None,
+                "does not apply to a Transformer: its blocks are pre-LN already",
+            ),
+            (
+                "dropout_where",
+                self.dropout_where != d.dropout_where,
+                leave,
+            ),
+            ("dropout_last_only", self.dropout_last_only, leave),
+            (
+                "init",
+                self.init.is_some(),
+                "does not apply to a Transformer: it starts from GPT-2's N(0, 0.02²)",
+            ),
+        ];
+        match off.iter().find(|(_, on, _)| *on) {
+            Some(&(field, _, reason)) => Err(super::ConfigError::Invalid {
+                field,
+                value: format!("given with --arch {}", self.arch),
+                reason,
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// The dropout rates by config field name.
     pub fn rates(&self) -> [(&'static str, f32); 11] {
         [

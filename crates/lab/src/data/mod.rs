@@ -193,11 +193,11 @@ impl Splits {
             ("validation", &t.val),
             ("test", &t.test),
         ] {
-            if b.len() <= context + 1 {
+            if b.len() <= context {
                 return Err(DataError::Option {
                     field: "data",
                     value: self.source.clone(),
-                    reason: format!("its {name} block (90 % training, 5 % validation, 5 % test) has {} characters, but a window of context {context} needs at least {}; give a longer text or a shorter context (tT in --arch)", b.len(), context + 2),
+                    reason: format!("its {name} block (90 % training, 5 % validation, 5 % test) has {} characters, but a window of context {context} and its next characters need at least {}; give a longer text or a shorter context (tT in --arch)", b.len(), context + 1),
                 });
             }
         }
@@ -226,9 +226,13 @@ pub struct Raw {
     pub text: Option<String>,
 }
 
-/// Whether `path` names a text for a language model (`.txt` or `.txt.gz`).
+/// Whether `path` names a text for a language model (`.txt` or `.txt.gz`, any case).
 pub fn is_text(path: &std::path::Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     name.ends_with(".txt") || name.ends_with(".txt.gz")
 }
 

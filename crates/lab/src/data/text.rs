@@ -14,7 +14,7 @@
 //! Refused, with what to do: an empty file, a binary one (a NUL byte or
 //! invalid UTF-8, with the byte offset), a file over [`MAX_TEXT_BYTES`], and
 //! (where the windows are cut, `Splits::windows`) a block not longer than
-//! the context + 1 characters.
+//! the context (a window and its next characters need context + 1).
 
 use std::path::Path;
 
