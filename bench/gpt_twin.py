@@ -59,9 +59,9 @@ def data():
 
 
 class Block(nn.Module):
-    def __init__(self, d, h, m, p):
+    def __init__(self, d, h, m, p, causal=True):
         super().__init__()
-        self.h, self.p = h, p
+        self.h, self.p, self.causal = h, p, causal
         self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
         self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
         self.fc1, self.fc2 = nn.Linear(d, m), nn.Linear(m, d)
@@ -72,7 +72,7 @@ class Block(nn.Module):
         q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)
         q, k, v = (z.view(b, t, self.h, d // self.h).transpose(1, 2) for z in (q, k, v))
         a = F.scaled_dot_product_attention(
-            q, k, v, is_causal=True, dropout_p=self.p if self.training else 0.0
+            q, k, v, is_causal=self.causal, dropout_p=self.p if self.training else 0.0
         )
         x = x + self.drop(self.proj(a.transpose(1, 2).reshape(b, t, d)))
         hdn = self.drop(F.gelu(self.fc1(self.ln2(x)), approximate="tanh"))

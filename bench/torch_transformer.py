@@ -33,7 +33,7 @@ class MhaBlock(Block):
     """The same block with its attention through nn.MultiheadAttention."""
 
     def __init__(self, d, h, m, p, attn_p, causal):
-        super().__init__(d, h, m, p)
+        super().__init__(d, h, m, p, causal)
         del self.qkv, self.proj  # nn.MultiheadAttention has its own projections
         self.mha = nn.MultiheadAttention(d, h, dropout=attn_p, batch_first=True)
         self.causal = causal
@@ -52,8 +52,8 @@ class SdpaBlock(Block):
     """Block with separate attention-probability and other dropout rates."""
 
     def __init__(self, d, h, m, p, attn_p, causal):
-        super().__init__(d, h, m, p)
-        self.p, self.causal = attn_p, causal
+        super().__init__(d, h, m, p, causal)
+        self.p = attn_p
 
     def forward(self, x):
         b, t, d = x.shape
