@@ -56,8 +56,32 @@ pub(super) fn report(
     quiet: bool,
 ) -> Result<()> {
     let batch = eval_batch(model, cfg.batch);
-    let val = Block::of(evaluate(model, &splits.val, batch)?, splits.val.y.len());
-    let test = Block::of(evaluate(model, &splits.test, batch)?, splits.test.y.len());
+    // In parts, so a long evaluation shows its progress (a bar, or a line every ~20 s in a log).
+    let parts = (splits.val.len() + splits.test.len()).div_ceil(batch) as u64;
+    let mut ticker = Ticker::new("evaluating", "batches", parts, !quiet);
+    let mut score = |data: &lab::data::Dataset| -> Result<Block> {
+        let (mut loss, mut correct) = (0.0, 0.0);
+        for start in (0..data.len()).step_by(batch.max(1)) {
+            let idx: Vec<usize> = (start..(start + batch).min(data.len())).collect();
+            let part = data.subset(&idx);
+            let s = evaluate(model, &part, batch)?;
+            let n = part.y.len() as f64;
+            loss += s.loss * n;
+            correct += s.acc * n;
+            ticker.inc();
+        }
+        let n = data.y.len().max(1) as f64;
+        Ok(Block::of(
+            Score {
+                loss: loss / n,
+                acc: correct / n,
+            },
+            data.y.len(),
+        ))
+    };
+    let val = score(&splits.val)?;
+    let test = score(&splits.test)?;
+    ticker.finish();
     let mc = match mc {
         None => None,
         Some(t) => {
