@@ -362,6 +362,10 @@ fn whole_transformers() {
         m
     };
     check_built("gpt every site", wide(&g, &[6]), &g, &[6], 3);
+    // The head tied to the token table: its gradient sums both uses.
+    let mut tied = g.clone();
+    tied.arch = "gpt-l2-h2-d8-m16-t6-tie".into();
+    check_built("gpt tied head", wide(&tied, &[6]), &tied, &[6], 3);
     let mut v = ModelSpec::new("vit-p2-l2-h2-d8-m12");
     v.outputs = 3;
     v.dropout = 0.2;

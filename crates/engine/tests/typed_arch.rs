@@ -157,6 +157,7 @@ fn transformer_grammar_sizes_and_errors() {
     // The footprint's parameter count is the built model's.
     for (text, sample, outputs) in [
         ("gpt-l2-h2-d16-t8", vec![8], 30),
+        ("gpt-l2-h2-d16-t8-tie", vec![8], 30),
         ("gpt", vec![64], 65),
         ("vit", vec![1, 28, 28], 10),
         ("vit-p4-l1-h2-d8-m24", vec![3, 8, 12], 5),
@@ -179,6 +180,10 @@ fn transformer_grammar_sizes_and_errors() {
         s
     };
     assert_eq!(spec.arch().unwrap().size(&[64]).params, 818_241);
+    // Tied: the head's 128·85 weights and 85 biases are not there.
+    let mut tied = spec.clone();
+    tied.arch = "gpt-tie".into();
+    assert_eq!(tied.arch().unwrap().size(&[64]).params, 807_276);
     for bad in [
         "gpt-x4",
         "gpt-l0",
@@ -186,6 +191,8 @@ fn transformer_grammar_sizes_and_errors() {
         "vit-t64",
         "gpt-p7",
         "gpt-l4-l5",
+        "gpt-tie-tie",
+        "vit-tie",
         "gpt--h2",
         "gpt-l99999999999999999999999",
     ] {

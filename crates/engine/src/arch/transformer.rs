@@ -3,8 +3,8 @@
 //! one takes the default size):
 //!
 //! ```text
-//! gpt[-lL][-hH][-dD][-mM][-tT]    default gpt-l4-h4-d128-m512-t64 (nanoGPT's CPU Shakespeare model);
-//!                                 baby GPT: gpt-l6-h6-d384-t256
+//! gpt[-lL][-hH][-dD][-mM][-tT][-tie]   default gpt-l4-h4-d128-m512-t64 (nanoGPT's CPU Shakespeare sizes);
+//!                                 baby GPT: gpt-l6-h6-d384-t256; `tie`: the head is the token table (no bias)
 //! vit[-pP][-lL][-hH][-dD][-mM]    default vit-p7-l4-h4-d64-m256 (7 × 7 patches of a 28 × 28 image: 16 tokens)
 //! L blocks, H heads, width D (a multiple of H), MLP width M (default 4·D), context T, patch P
 //! ```
@@ -13,6 +13,7 @@
 //!
 //! ```text
 //! gpt: ids (T) → TokenEmbedding (V × D, T × D, dropout) → L causal blocks → LN → Dense per token D → V
+//!      (tie: → LN → TiedHead, z = x · wteᵀ: the D·V + V head parameters are not there)
 //! vit: image (C, H, W) → PatchEmbedding (P × P → D, dropout) → L blocks → LN → TokenMean → Dense D → classes
 //! params = embeddings + L·(4 D + 4 D² + 3 D + D + 2·D·M + M + D) + 2 D + D·V + V
 //! floats per sample ≤ 4 T·D (embedding) + L·(34 T·D + 2 H·T² + 7 T·M) + 6 T·D + 3 T·V
@@ -81,6 +82,8 @@ pub struct TransformerSpec {
     pub width: usize,
     /// MLP width M.
     pub hidden: usize,
+    /// A GPT's head is its token table (`tie`).
+    pub tied: bool,
     /// Output size: vocabulary or classes.
     pub outputs: usize,
     /// The rates.
@@ -118,7 +121,12 @@ impl TransformerSpec {
         };
         let mut seen: [Option<usize>; 6] = [None; 6];
         const LETTERS: &str = "lhdmtp";
+        let mut tied = false;
         for t in toks {
+            if t == "tie" && gpt && !tied {
+                tied = true;
+                continue;
+            }
             let mut chars = t.chars();
             let letter = chars.next().unwrap_or(' ');
             let slot = LETTERS.find(letter).filter(|&i| i < 4 || (i == 4) == gpt);
@@ -135,7 +143,7 @@ impl TransformerSpec {
                 _ => {
                     return Err(err(format!(
                         "cannot read `{t}`: expected lL (blocks), hH (heads), dD (width), mM (MLP width){}, each a whole number from 1 to {MAX_SIZE}",
-                        if gpt { ", tT (context)" } else { ", pP (patch side)" }
+                        if gpt { ", tT (context), tie (the head is the token table; once)" } else { ", pP (patch side)" }
                     )))
                 }
             }
@@ -163,6 +171,7 @@ impl TransformerSpec {
             heads,
             width,
             hidden: seen[3].unwrap_or(4 * width),
+            tied,
             outputs,
             dropout,
             first_stream,
@@ -201,6 +210,7 @@ impl TransformerSpec {
             )));
         }
         let stream = self.first_stream;
+        let mut tied_head = None;
         let tokens = match self.kind {
             TransformerKind::Gpt { context } => {
                 if input != [context] {
@@ -209,8 +219,9 @@ impl TransformerSpec {
                     ))));
                 }
                 let mut e = TokenEmbedding::new(self.outputs, context, d, r.embed, stream)?;
-                b.fill_normal(&mut e.wte, std);
+                b.fill_normal(&mut e.wte().w, std);
                 b.fill_normal(&mut e.wpe, std);
+                tied_head = self.tied.then(|| e.tied_head());
                 b.push(Box::new(e));
                 context
             }
@@ -253,6 +264,10 @@ impl TransformerSpec {
             b.push(Box::new(blk));
         }
         b.push(Box::new(LayerNorm::new(d)));
+        if let Some(head) = tied_head {
+            b.push(Box::new(head));
+            return Ok(vec![tokens, self.outputs]);
+        }
         let identity = dropout::Act::Identity;
         let mut head = Dense::new(d, self.outputs, identity, 0.0, stream)?;
         b.fill_normal(&mut head.w, std);
@@ -290,10 +305,15 @@ impl Footprint for TransformerSpec {
             .saturating_add(mul(4, d))
             .saturating_add(mul(2, mul(d, m)))
             .saturating_add(m.saturating_add(d));
+        let head = if self.tied {
+            0
+        } else {
+            mul(d, v).saturating_add(v)
+        };
         let params = embed
             .saturating_add(mul(l, block))
             .saturating_add(mul(2, d))
-            .saturating_add(mul(d, v).saturating_add(v));
+            .saturating_add(head);
         let td = mul(t, d);
         let per_block = mul(34, td)
             .saturating_add(mul(2, mul(h, mul(t, t))))

@@ -10,14 +10,24 @@
 //! gradient is the same on any thread count. The ids are the model's input:
 //! nothing flows back to them. An id outside the vocabulary is clamped to
 //! `V − 1` (the data reader maps unknown characters to one reserved symbol,
-//! so a well-formed batch never has one). Both tables are weights
+//! so a well-formed batch never has one).
+//!
+//! **Tied output head** ([`TokenEmbedding::tied_head`], Press & Wolf 2017,
+//! GPT-2): the head's logits are `z = x · wteᵀ` with the same tensor, one
+//! parameter counted and saved once (as `wte`). Backward runs the head
+//! first, which writes its `∂wte = ∂zᵀ x`; the embedding then adds its own
+//! sums to it (instead of overwriting), so `∂wte` is the sum of both uses.
+//! Both tables are weights
 //! ([`ParamKind::Weight`]): weight decay applies to them as to every 2-D
 //! tensor (nanoGPT's rule), biases and LayerNorm parameters excepted.
+
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use dropout::Dropout;
 
 use crate::error::EngineError;
 use crate::layer::{Ctx, Dims, Layer, Param, ParamKind};
+use crate::matmul::{matmul, Trans};
 use crate::tensor::Tensor;
 
 /// Token plus positional embedding.
@@ -25,11 +35,11 @@ pub struct TokenEmbedding {
     vocab: usize,
     context: usize,
     d: usize,
-    /// Token table `V × D`.
-    pub wte: Vec<f32>,
+    /// Token table `V × D` and its gradient (shared with a tied head).
+    table: Arc<Mutex<Table>>,
+    tied: bool,
     /// Position table `T_max × D`.
     pub wpe: Vec<f32>,
-    gwte: Vec<f32>,
     gwpe: Vec<f32>,
     dropout: Dropout,
     rate: f32,
@@ -54,9 +64,12 @@ impl TokenEmbedding {
             vocab,
             context,
             d,
-            wte: vec![0.0; vocab * d],
+            table: Arc::new(Mutex::new(Table {
+                w: vec![0.0; vocab * d],
+                g: vec![0.0; vocab * d],
+            })),
+            tied: false,
             wpe: vec![0.0; context * d],
-            gwte: vec![0.0; vocab * d],
             gwpe: vec![0.0; context * d],
             dropout: Dropout::new(p)?,
             rate: p,
@@ -64,6 +77,23 @@ impl TokenEmbedding {
             y: Tensor::default(),
             dx: Tensor::default(),
         })
+    }
+
+    /// The token table, to read or initialise.
+    pub fn wte(&self) -> MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The output head tied to this embedding's token table (see the module docs).
+    pub fn tied_head(&mut self) -> TiedHead {
+        self.tied = true;
+        TiedHead {
+            vocab: self.vocab,
+            d: self.d,
+            table: Arc::clone(&self.table),
+            y: Tensor::default(),
+            dx: Tensor::default(),
+        }
     }
 
     fn id(&self, v: f32) -> usize {
@@ -99,9 +129,10 @@ impl Layer for TokenEmbedding {
     fn forward(&mut self, x: &Tensor, ctx: &Ctx) {
         let (n, t, d) = (x.rows(), x.cols(), self.d);
         self.y.resize(&[n, t, d]);
+        let table = self.table.lock().unwrap_or_else(|e| e.into_inner());
         for (i, &id) in x.data.iter().enumerate() {
             let (tok, pos) = (self.id(id), i % t);
-            let (e, p) = (&self.wte[tok * d..][..d], &self.wpe[pos * d..][..d]);
+            let (e, p) = (&table.w[tok * d..][..d], &self.wpe[pos * d..][..d]);
             for ((y, a), b) in self.y.data[i * d..][..d].iter_mut().zip(e).zip(p) {
                 *y = a + b;
             }
@@ -118,12 +149,17 @@ impl Layer for TokenEmbedding {
         let (t, d) = (x.cols(), self.d);
         self.dropout
             .backward_inplace(ctx.key(self.stream), ctx.dropout_mode(), &mut dy.data);
-        self.gwte.fill(0.0);
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        // Tied: the head (run first in backward) wrote its part; add to it.
+        if !self.tied {
+            table.g.fill(0.0);
+        }
         self.gwpe.fill(0.0);
         for (i, &id) in x.data.iter().enumerate() {
-            let (tok, pos) = (self.id(id), i % t);
+            let tok = (id.max(0.0) as usize).min(self.vocab - 1);
+            let pos = i % t;
             let g = &dy.data[i * d..][..d];
-            for (o, v) in self.gwte[tok * d..][..d].iter_mut().zip(g) {
+            for (o, v) in table.g[tok * d..][..d].iter_mut().zip(g) {
                 *o += v;
             }
             for (o, v) in self.gwpe[pos * d..][..d].iter_mut().zip(g) {
@@ -143,10 +179,12 @@ impl Layer for TokenEmbedding {
 
     fn visit_params(&mut self, f: &mut dyn FnMut(Param<'_>)) {
         let (v, t, d) = (self.vocab, self.context, self.d);
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        let Table { w, g } = &mut *table;
         f(Param {
             name: "wte",
-            value: &mut self.wte,
-            grad: &mut self.gwte,
+            value: w,
+            grad: g,
             kind: ParamKind::Weight,
             row: d,
             shape: Dims::new(&[v, d]),
@@ -164,5 +202,101 @@ impl Layer for TokenEmbedding {
     fn set_dropout_factor(&mut self, factor: f32) {
         self.dropout =
             Dropout::new((self.rate * factor).clamp(0.0, 1.0)).expect("a rate in [0, 1]");
+    }
+}
+
+/// A token table and its gradient.
+pub struct Table {
+    /// Values, `V × D`.
+    pub w: Vec<f32>,
+    /// Gradient, `V × D`.
+    pub g: Vec<f32>,
+}
+
+/// The output head tied to a [`TokenEmbedding`]: `z = x · wteᵀ` per token,
+/// `(N, T, D)` → `(N, T, V)`, no bias, no parameter of its own.
+pub struct TiedHead {
+    vocab: usize,
+    d: usize,
+    table: Arc<Mutex<Table>>,
+    y: Tensor,
+    dx: Tensor,
+}
+
+impl Layer for TiedHead {
+    fn describe(&self) -> String {
+        format!(
+            "TiedHead({} → {} tokens, the embedding's table)",
+            self.d, self.vocab
+        )
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, EngineError> {
+        match input {
+            [t, d] if *d == self.d => Ok(vec![*t, self.vocab]),
+            _ => Err(EngineError::Shape {
+                layer: self.describe(),
+                got: input.to_vec(),
+                expected: format!("tokens of {} features", self.d),
+            }),
+        }
+    }
+
+    fn forward(&mut self, x: &Tensor, _ctx: &Ctx) {
+        let rows = x.len() / self.d;
+        let mut shape = x.shape.clone();
+        *shape.last_mut().expect("a token axis") = self.vocab;
+        self.y.resize(&shape);
+        let table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        let nt = Trans { a: false, b: true };
+        matmul(
+            rows,
+            self.d,
+            self.vocab,
+            &x.data,
+            &table.w,
+            &mut self.y.data,
+            nt,
+            false,
+        );
+    }
+
+    fn output(&self) -> &Tensor {
+        &self.y
+    }
+
+    fn backward(&mut self, x: &Tensor, dy: &mut Tensor, _ctx: &Ctx, need_dx: bool) {
+        let rows = x.len() / self.d;
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        // ∂wte = ∂zᵀ x (overwritten here; the embedding adds its part after).
+        let tn = Trans { a: true, b: false };
+        matmul(
+            self.vocab,
+            rows,
+            self.d,
+            &dy.data,
+            &x.data,
+            &mut table.g,
+            tn,
+            false,
+        );
+        if need_dx {
+            self.dx.resize(&x.shape);
+            let nn = Trans { a: false, b: false };
+            matmul(
+                rows,
+                self.vocab,
+                self.d,
+                &dy.data,
+                &table.w,
+                &mut self.dx.data,
+                nn,
+                false,
+            );
+        }
+    }
+
+    fn input_grad(&mut self) -> &mut Tensor {
+        &mut self.dx
     }
 }

@@ -24,7 +24,7 @@ pub use concrete_dense::{ConcreteDense, ConcreteSpec};
 pub use conv2d::Conv2d;
 pub use dense::Dense;
 pub use dropout_layer::{DropoutKind, DropoutLayer, DropoutVariant};
-pub use embedding::TokenEmbedding;
+pub use embedding::{TiedHead, TokenEmbedding};
 pub use layernorm::LayerNorm;
 pub use patch::PatchEmbedding;
 pub use pool::{Flatten, MaxPool2d};
