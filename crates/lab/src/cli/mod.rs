@@ -38,6 +38,7 @@ mod study;
 mod study_eta;
 mod sweep;
 mod train;
+mod train_print;
 mod train_setup;
 
 use anyhow::{bail, Context, Result};

@@ -10,10 +10,11 @@ use clap::Args;
 use lab::config::RunConfig;
 use lab::data::{default_val_size, load_raw, prepare, Splits};
 use lab::rundir::{self, ensemble};
-use lab::train::{build_model, train, LoopOptions, Summary};
+use lab::train::{build_model, train, LoopOptions};
 
 use super::flags::RunFlags;
 use super::progress::TrainProgress;
+use super::train_print::{print_data, print_summary};
 use super::train_setup::setup;
 
 #[derive(Args)]
@@ -316,25 +317,7 @@ fn train_one(
 ) -> Result<()> {
     let (mut model, mut opt, schedule) = build_model(cfg, splits)?;
     if !a.json && !a.quiet {
-        match &splits.text {
-            Some(t) => note!(
-                "data: {} — a text of {} training, {} validation, {} test characters; {} symbols (the last for characters unseen in training)",
-                splits.source,
-                t.train.len(),
-                t.val.len(),
-                t.test.len(),
-                t.vocab.len()
-            ),
-            None => note!(
-                "data: {} — {} train, {} val, {} test, {} classes, sample shape {:?}",
-                splits.source,
-                splits.train.len(),
-                splits.val.len(),
-                splits.test.len(),
-                splits.classes,
-                splits.train.sample_shape
-            ),
-        }
+        print_data(splits);
         note!(
             "model ({} parameters):\n{}",
             model.num_params(),
@@ -388,64 +371,6 @@ fn train_one(
         print_summary(&summary);
     }
     Ok(())
-}
-
-fn print_summary(s: &Summary) {
-    let e = s.eval();
-    if let Some(dir) = &s.run_dir {
-        out!("run           {}", dir.display());
-    }
-    if s.stopped_early {
-        out!(
-            "epochs        {} (stopped early: the validation loss stopped improving)",
-            s.last.epoch
-        );
-    } else {
-        out!("epochs        {}", s.last.epoch);
-    }
-    if let Some(k) = &s.kept {
-        out!(
-            "kept          epoch {}, the lowest validation loss (the scores below are that epoch's)",
-            k.epoch
-        );
-    }
-    out!(
-        "train acc     {:.2}%  (loss {:.4})",
-        100.0 * e.train.acc,
-        e.train.loss
-    );
-    if let Some(v) = e.val {
-        out!("val acc       {:.2}%  (loss {:.4})", 100.0 * v.acc, v.loss);
-    }
-    out!(
-        "test acc      {:.2}%  (loss {:.4}, error {:.2}%)",
-        100.0 * e.test.acc,
-        e.test.loss,
-        100.0 * (1.0 - e.test.acc)
-    );
-    out!(
-        "gap           {:+.2} points (train − test accuracy)",
-        100.0 * e.gap
-    );
-    if s.language_model {
-        let bits = |l: f64| l / std::f64::consts::LN_2;
-        out!(
-            "per character  val {:.4} nats ({:.4} bits), test {:.4} nats ({:.4} bits); accuracy is next-character accuracy",
-            e.val.map_or(f64::NAN, |v| v.loss),
-            e.val.map_or(f64::NAN, |v| bits(v.loss)),
-            e.test.loss,
-            bits(e.test.loss)
-        );
-    }
-    if !s.learned_p.is_empty() {
-        let ps: Vec<String> = s.learned_p.iter().map(|p| format!("{p:.4}")).collect();
-        out!(
-            "learned p     {} (Concrete dropout, layer order)",
-            ps.join(", ")
-        );
-    }
-    out!("throughput    {:.0} samples/s", s.samples_per_s);
-    out!("wall time     {:.1} s", s.wall_s);
 }
 
 #[cfg(test)]
