@@ -39,6 +39,7 @@ use crate::error::{check_len, DropoutError};
 use crate::fastmath;
 use crate::philox::MaskKey;
 use crate::rule::{Dropout, Mode};
+use crate::wide::wide;
 
 /// A validated attention-probability dropout.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -47,15 +48,14 @@ pub struct AttentionDropout {
 }
 
 /// The softmax of one row's first `len` scores, in place; the rest set to 0.
-#[inline]
+/// The exponentials are one loop (vectorised inside [`wide`]), their sum
+/// another, in index order.
+#[inline(always)]
 pub(crate) fn softmax_row(row: &mut [f32], len: usize) {
     let (live, dead) = row.split_at_mut(len);
     let m = live.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0f32;
-    for v in live.iter_mut() {
-        *v = fastmath::exp(*v - m);
-        sum += *v;
-    }
+    live.iter_mut().for_each(|v| *v = fastmath::exp(*v - m));
+    let sum = live.iter().fold(0.0f32, |s, &v| s + v);
     let inv = 1.0 / sum;
     live.iter_mut().for_each(|v| *v *= inv);
     dead.fill(0.0);
@@ -100,9 +100,14 @@ impl AttentionDropout {
     ) -> Result<(), DropoutError> {
         check_len("scores", s.len(), t * t)?;
         check_len("output", a.len(), t * t)?;
-        for (i, row) in s.chunks_exact_mut(t.max(1)).enumerate() {
-            softmax_row(row, if causal { i + 1 } else { t });
-        }
+        wide(
+            #[inline(always)]
+            || {
+                for (i, row) in s.chunks_exact_mut(t.max(1)).enumerate() {
+                    softmax_row(row, if causal { i + 1 } else { t });
+                }
+            },
+        );
         self.rule.forward_at(key, mode, b * (t * t) as u64, s, a)
     }
 
@@ -139,12 +144,17 @@ impl AttentionDropout {
         check_len("gradient", g.len(), t * t)?;
         self.rule
             .forward_at_inplace(key, mode, b * (t * t) as u64, g);
-        for (prow, grow) in p.chunks_exact(t.max(1)).zip(g.chunks_exact_mut(t.max(1))) {
-            let dot: f32 = prow.iter().zip(grow.iter()).map(|(p, g)| p * g).sum();
-            for (g, &p) in grow.iter_mut().zip(prow) {
-                *g = p * (*g - dot);
-            }
-        }
+        wide(
+            #[inline(always)]
+            || {
+                for (prow, grow) in p.chunks_exact(t.max(1)).zip(g.chunks_exact_mut(t.max(1))) {
+                    let dot: f32 = prow.iter().zip(grow.iter()).map(|(p, g)| p * g).sum();
+                    for (g, &p) in grow.iter_mut().zip(prow) {
+                        *g = p * (*g - dot);
+                    }
+                }
+            },
+        );
         Ok(())
     }
 }

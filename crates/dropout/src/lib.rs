@@ -75,6 +75,7 @@ mod shape;
 mod simd;
 mod tiles;
 mod variant;
+pub mod wide;
 
 pub use alpha::{AlphaDropout, SELU_SATURATION};
 pub use attention::AttentionDropout;
