@@ -49,15 +49,23 @@ pub struct AttentionDropout {
 
 /// The softmax of one row's first `len` scores, in place; the rest set to 0.
 /// The exponentials are one loop (vectorised inside [`wide`]), their sum
-/// another, in index order.
+/// another, in index order; indexed loops, since an iterator adapter's `fold`
+/// may be compiled outside the wide function.
 #[inline(always)]
 pub(crate) fn softmax_row(row: &mut [f32], len: usize) {
     let (live, dead) = row.split_at_mut(len);
     let m = live.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    live.iter_mut().for_each(|v| *v = fastmath::exp(*v - m));
-    let sum = live.iter().fold(0.0f32, |s, &v| s + v);
+    for i in 0..live.len() {
+        live[i] = fastmath::exp(live[i] - m);
+    }
+    let mut sum = 0.0f32;
+    for &v in live.iter() {
+        sum += v;
+    }
     let inv = 1.0 / sum;
-    live.iter_mut().for_each(|v| *v *= inv);
+    for i in 0..live.len() {
+        live[i] *= inv;
+    }
     dead.fill(0.0);
 }
 

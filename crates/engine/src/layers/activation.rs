@@ -133,7 +133,9 @@ const GRAIN: usize = 1 << 14;
 
 /// Run `$body` inside [`wide`] with `$k` bound to a constant kind, one loop
 /// per kind: the `match` on the kind sits outside the loop, so each loop is
-/// straight-line code the compiler vectorises (GELU's `exp` included).
+/// straight-line code the compiler vectorises (GELU's `exp` included). The
+/// loops index (no iterator adapters): an adapter's `fold` may be compiled
+/// outside the wide function, at the baseline width, with `floor` a libm call.
 macro_rules! each_kind {
     ($k:expr, |$kk:ident| $body:expr) => {
         match $k {
@@ -172,7 +174,9 @@ impl Layer for ActivationLayer {
             .par_chunks_mut(GRAIN)
             .zip(x.data.par_chunks(GRAIN))
             .for_each(|(y, x)| {
-                each_kind!(k, |k| y.iter_mut().zip(x).for_each(|(y, &x)| *y = k.f(x)))
+                each_kind!(k, |k| for i in 0..y.len() {
+                    y[i] = k.f(x[i]);
+                })
             });
     }
 
