@@ -52,6 +52,7 @@ pub struct AttentionDropout {
 /// another, in index order; indexed loops, since an iterator adapter's `fold`
 /// may be compiled outside the wide function.
 #[inline(always)]
+#[allow(clippy::needless_range_loop)] // indexed on purpose (see above)
 pub(crate) fn softmax_row(row: &mut [f32], len: usize) {
     let (live, dead) = row.split_at_mut(len);
     let m = live.iter().copied().fold(f32::NEG_INFINITY, f32::max);
