@@ -33,6 +33,10 @@ pub struct LayerNorm {
 const EPS: f32 = 1e-5;
 /// Columns per parallel task of the parameter-gradient sums.
 const COL_BLOCK: usize = 64;
+/// Rows normalised side by side: each row's sums keep their own order (so
+/// the bits do not change), but GROUP independent chains of additions
+/// overlap in the CPU instead of waiting on one another.
+const GROUP: usize = 8;
 
 impl LayerNorm {
     /// LayerNorm over `d` features.
@@ -73,28 +77,40 @@ impl Layer for LayerNorm {
         self.xhat.resize(&x.shape);
         self.inv_std.resize(n, 0.0);
         let (g, b) = (&self.gamma, &self.beta);
-        // Rows are independent: in parallel, each computed as a sequential loop would.
+        // Rows are independent: in parallel, each computed as a sequential
+        // loop would, GROUP rows side by side so their sums overlap.
         x.data
-            .par_chunks(d)
-            .zip(self.xhat.data.par_chunks_mut(d))
-            .zip(self.y.data.par_chunks_mut(d))
-            .zip(self.inv_std.par_iter_mut())
-            .for_each(|(((row, xhat), y), inv_std)| {
+            .par_chunks(GROUP * d)
+            .zip(self.xhat.data.par_chunks_mut(GROUP * d))
+            .zip(self.y.data.par_chunks_mut(GROUP * d))
+            .zip(self.inv_std.par_chunks_mut(GROUP))
+            .for_each(|(((rows, xhat), y), inv_std)| {
                 wide(
                     #[inline(always)]
                     || {
-                        let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / d as f64;
-                        let var = row
-                            .iter()
-                            .map(|&v| (f64::from(v) - mean).powi(2))
-                            .sum::<f64>()
-                            / d as f64;
-                        let inv = 1.0 / (var as f32 + EPS).sqrt();
-                        *inv_std = inv;
+                        let k = inv_std.len();
+                        let mut mean = [0.0f64; GROUP];
                         for c in 0..d {
-                            let h = (row[c] - mean as f32) * inv;
-                            xhat[c] = h;
-                            y[c] = g[c] * h + b[c];
+                            for r in 0..k {
+                                mean[r] += f64::from(rows[r * d + c]);
+                            }
+                        }
+                        mean.iter_mut().for_each(|m| *m /= d as f64);
+                        let mut var = [0.0f64; GROUP];
+                        for c in 0..d {
+                            for r in 0..k {
+                                var[r] += (f64::from(rows[r * d + c]) - mean[r]).powi(2);
+                            }
+                        }
+                        for r in 0..k {
+                            let inv = 1.0 / ((var[r] / d as f64) as f32 + EPS).sqrt();
+                            inv_std[r] = inv;
+                            let m = mean[r] as f32;
+                            for c in 0..d {
+                                let h = (rows[r * d + c] - m) * inv;
+                                xhat[r * d + c] = h;
+                                y[r * d + c] = g[c] * h + b[c];
+                            }
                         }
                     },
                 )
@@ -137,24 +153,30 @@ impl Layer for LayerNorm {
         let gamma = &self.gamma;
         self.dx
             .data
-            .par_chunks_mut(d)
-            .zip(dyd.par_chunks(d))
-            .zip(xhat.par_chunks(d))
-            .zip(self.inv_std.par_iter())
-            .for_each(|(((dx, dy), xhat), &inv)| {
+            .par_chunks_mut(GROUP * d)
+            .zip(dyd.par_chunks(GROUP * d))
+            .zip(xhat.par_chunks(GROUP * d))
+            .zip(self.inv_std.par_chunks(GROUP))
+            .for_each(|(((dx, dy), xhat), inv)| {
                 wide(
                     #[inline(always)]
                     || {
-                        let (mut mg, mut mgx) = (0.0f64, 0.0f64);
+                        let k = inv.len();
+                        let (mut mg, mut mgx) = ([0.0f64; GROUP], [0.0f64; GROUP]);
                         for c in 0..d {
-                            let g = f64::from(gamma[c] * dy[c]);
-                            mg += g;
-                            mgx += g * f64::from(xhat[c]);
+                            for r in 0..k {
+                                let g = f64::from(gamma[c] * dy[r * d + c]);
+                                mg[r] += g;
+                                mgx[r] += g * f64::from(xhat[r * d + c]);
+                            }
                         }
-                        let (mg, mgx) = ((mg / d as f64) as f32, (mgx / d as f64) as f32);
-                        for c in 0..d {
-                            let g = gamma[c] * dy[c];
-                            dx[c] = inv * (g - mg - xhat[c] * mgx);
+                        for r in 0..k {
+                            let (mg, mgx) = ((mg[r] / d as f64) as f32, (mgx[r] / d as f64) as f32);
+                            for c in 0..d {
+                                let i = r * d + c;
+                                let g = gamma[c] * dy[i];
+                                dx[i] = inv[r] * (g - mg - xhat[i] * mgx);
+                            }
                         }
                     },
                 )
@@ -183,5 +205,60 @@ impl Layer for LayerNorm {
             row: d,
             shape: Dims::new(&[d]),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One row at a time, each sum a plain loop: the obvious reference.
+    fn reference(x: &[f32], dy: &[f32], d: usize, gamma: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        let (mut xhat, mut dx) = (vec![0.0f32; x.len()], vec![0.0f32; x.len()]);
+        for ((row, dyr), (h, dxr)) in x
+            .chunks(d)
+            .zip(dy.chunks(d))
+            .zip(xhat.chunks_mut(d).zip(dx.chunks_mut(d)))
+        {
+            let mut mean = 0.0f64;
+            row.iter().for_each(|&v| mean += f64::from(v));
+            mean /= d as f64;
+            let mut var = 0.0f64;
+            row.iter()
+                .for_each(|&v| var += (f64::from(v) - mean).powi(2));
+            let inv = 1.0 / ((var / d as f64) as f32 + EPS).sqrt();
+            (0..d).for_each(|c| h[c] = (row[c] - mean as f32) * inv);
+            let (mut mg, mut mgx) = (0.0f64, 0.0f64);
+            for c in 0..d {
+                let g = f64::from(gamma[c] * dyr[c]);
+                mg += g;
+                mgx += g * f64::from(h[c]);
+            }
+            let (mg, mgx) = ((mg / d as f64) as f32, (mgx / d as f64) as f32);
+            (0..d).for_each(|c| dxr[c] = inv * (gamma[c] * dyr[c] - mg - h[c] * mgx));
+        }
+        (xhat, dx)
+    }
+
+    /// Rows side by side (a last group shorter than GROUP included) give the
+    /// reference's bits.
+    #[test]
+    fn grouped_rows_match_the_row_by_row_reference_bit_for_bit() {
+        let mut r = crate::rng::Rng::new(9);
+        for (n, d) in [(13, 5), (37, 64), (8, 130)] {
+            let x: Vec<f32> = (0..n * d).map(|_| 3.0 + r.normal() as f32).collect();
+            let dyv: Vec<f32> = (0..n * d).map(|_| r.normal() as f32).collect();
+            let mut ln = LayerNorm::new(d);
+            ln.gamma
+                .iter_mut()
+                .for_each(|g| *g = 0.5 + r.normal() as f32);
+            let xt = Tensor::from_vec(x.clone(), &[n, d]);
+            let mut dy = Tensor::from_vec(dyv.clone(), &[n, d]);
+            ln.forward(&xt, &Ctx::eval());
+            ln.backward(&xt, &mut dy, &Ctx::eval(), true);
+            let (xhat, dx) = reference(&x, &dyv, d, &ln.gamma);
+            assert!(ln.xhat.data == xhat, "x̂ differs at {n}×{d}");
+            assert!(ln.dx.data == dx, "dx differs at {n}×{d}");
+        }
     }
 }
