@@ -5,14 +5,15 @@
 //! `op(A)` is `A` (stored m × k) or `Aᵀ` (stored k × m), likewise `B`. The
 //! transposes are free: they are strides handed to faer.
 //!
-//! Threads: [`matmul`] cuts `C` into row blocks, a number fixed by the shape
-//! alone (`blocks = min(8, m/16, m·n·k / 2¹⁷)`, at least 1), and runs each
-//! block as one sequential faer product on a rayon task. Each output is then
-//! summed over `k` in the same order on 1 or N threads (the determinism test
-//! of the engine checks this end to end), and no second thread pool runs
-//! beside rayon's: faer's own parallel products spin and sleep on barriers of
-//! their own, which cost more than the work on the small products of a
-//! Transformer step.
+//! Threads: [`matmul`] cuts `C` into blocks along its longer side (rows or
+//! columns), their number fixed by the shape alone (`blocks = min(8,
+//! max(m, n)/16, m·n·k / 2¹⁷)`, at least 1), halves them recursively with
+//! `rayon::join` and runs each block as one sequential faer product. Each
+//! output is then summed over `k` in the same order on 1 or N threads (the
+//! determinism test of the engine checks this end to end), and no second
+//! thread pool runs beside rayon's: faer's own parallel products spin and
+//! sleep on barriers of their own, which cost more than the work on the
+//! small products of a Transformer step.
 //!
 //! [`gemm_time`] accounts the wall time spent in these products, off unless a
 //! benchmark turns it on, so a step can be compared with its GEMM-only bound
@@ -20,8 +21,6 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-
-use rayon::prelude::*;
 
 static TIMING: AtomicBool = AtomicBool::new(false);
 static NANOS: AtomicU64 = AtomicU64::new(0);
@@ -50,12 +49,15 @@ pub struct Trans {
     pub b: bool,
 }
 
-/// Row blocks of an `m × k` by `k × n` product: fixed by the shape alone.
+/// Blocks of an `m × k` by `k × n` product: fixed by the shape alone.
 fn blocks(m: usize, k: usize, n: usize) -> usize {
     (m.saturating_mul(n).saturating_mul(k) >> 17)
-        .min(m / 16)
+        .min(m.max(n) / 16)
         .clamp(1, 8)
 }
+
+type View<'a> = faer::MatRef<'a, f32, usize, usize, isize, isize>;
+type ViewMut<'a> = faer::MatMut<'a, f32, usize, usize, isize, isize>;
 
 /// `C = op(A)·op(B)` (`accumulate = false`) or `C += op(A)·op(B)`.
 ///
@@ -73,24 +75,48 @@ pub fn matmul(
     t: Trans,
     accumulate: bool,
 ) {
-    let blocks = blocks(m, k, n);
-    if blocks == 1 {
+    let pieces = blocks(m, k, n);
+    if pieces == 1 || k == 0 {
         return matmul_seq(m, k, n, a, b, c, t, accumulate);
     }
     check(m, k, n, a, b, c);
-    let rows = m.div_ceil(blocks);
     let t0 = TIMING.load(Ordering::Relaxed).then(Instant::now);
-    c[..m * n]
-        .par_chunks_mut(rows * n)
-        .enumerate()
-        .for_each(|(i, c)| {
-            let r0 = i * rows;
-            // op(A)'s rows r0.. start at row r0 of A, or at column r0 of Aᵀ.
-            let a = if t.a { &a[r0..] } else { &a[r0 * k..] };
-            product(c.len() / n, k, n, m, a, b, c, t, accumulate);
-        });
+    let (a, b, c) = views(m, k, n, a, b, c, Lead::packed(m, k, n, t), t);
+    split(a, b, c, pieces, n > m, accumulate);
     if let Some(t0) = t0 {
         NANOS.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    }
+}
+
+/// `C = op(A)·op(B)` in `pieces` blocks of `C`'s columns (`by_cols`) or
+/// rows, halved recursively on rayon; each block one sequential product.
+fn split(a: View<'_>, b: View<'_>, c: ViewMut<'_>, pieces: usize, by_cols: bool, acc: bool) {
+    if pieces == 1 {
+        let accum = if acc {
+            faer::Accum::Add
+        } else {
+            faer::Accum::Replace
+        };
+        faer::linalg::matmul::matmul(c, accum, a, b, 1.0f32, faer::Par::Seq);
+        return;
+    }
+    let left = pieces / 2;
+    let len = if by_cols { c.ncols() } else { c.nrows() };
+    let at = len * left / pieces;
+    if by_cols {
+        let (c0, c1) = c.split_at_col_mut(at);
+        let (b0, b1) = (b.subcols(0, at), b.subcols(at, len - at));
+        rayon::join(
+            || split(a, b0, c0, left, by_cols, acc),
+            || split(a, b1, c1, pieces - left, by_cols, acc),
+        );
+    } else {
+        let (c0, c1) = c.split_at_row_mut(at);
+        let (a0, a1) = (a.subrows(0, at), a.subrows(at, len - at));
+        rayon::join(
+            || split(a0, b, c0, left, by_cols, acc),
+            || split(a1, b, c1, pieces - left, by_cols, acc),
+        );
     }
 }
 
@@ -112,8 +138,58 @@ pub fn matmul_seq(
     accumulate: bool,
 ) {
     check(m, k, n, a, b, c);
+    let ld = Lead::packed(m, k, n, t);
     let t0 = TIMING.load(Ordering::Relaxed).then(Instant::now);
-    product(m, k, n, m, a, b, c, t, accumulate);
+    product(m, k, n, a, b, c, ld, t, accumulate);
+    if let Some(t0) = t0 {
+        NANOS.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    }
+}
+
+/// The row strides ("leading dimensions") of the stored `A`, `B` and `C`:
+/// a matrix stored `r × c` with row stride `ld ≥ c` has element `(i, j)` at
+/// `i·ld + j`. Views into wider rows (one head's columns of a `Q K V` row)
+/// need no copy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lead {
+    /// Row stride of `A` as stored (`m × k`, or `k × m` when transposed).
+    pub a: usize,
+    /// Row stride of `B` as stored (`k × n`, or `n × k` when transposed).
+    pub b: usize,
+    /// Row stride of `C` (`m × n`).
+    pub c: usize,
+}
+
+impl Lead {
+    /// The strides of densely stored operands.
+    pub fn packed(m: usize, k: usize, n: usize, t: Trans) -> Self {
+        Self {
+            a: if t.a { m } else { k },
+            b: if t.b { k } else { n },
+            c: n,
+        }
+    }
+}
+
+/// [`matmul_seq`] on operands stored with the row strides `ld`.
+///
+/// # Panics
+/// If a slice does not reach its matrix's last element, or a stride is
+/// shorter than its row.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_strided(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    ld: Lead,
+    t: Trans,
+    accumulate: bool,
+) {
+    let t0 = TIMING.load(Ordering::Relaxed).then(Instant::now);
+    product(m, k, n, a, b, c, ld, t, accumulate);
     if let Some(t0) = t0 {
         NANOS.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
     }
@@ -126,59 +202,85 @@ fn check(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &[f32]) {
     );
 }
 
-/// `m` rows of `C` from `m` rows of `op(A)`; a transposed `A` is stored
-/// `k × lda` (its row stride, the whole product's `m`).
+/// Elements a stored `rows × cols` matrix with row stride `ld` spans.
+fn extent(rows: usize, cols: usize, ld: usize) -> usize {
+    assert!(
+        ld >= cols,
+        "matmul row stride {ld} shorter than a row of {cols}"
+    );
+    if rows == 0 || cols == 0 {
+        0
+    } else {
+        (rows - 1) * ld + cols
+    }
+}
+
+/// faer views of the stored operands, after checking that each slice
+/// reaches its matrix's last element.
+#[allow(clippy::too_many_arguments)]
+fn views<'a>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &'a [f32],
+    b: &'a [f32],
+    c: &'a mut [f32],
+    ld: Lead,
+    t: Trans,
+) -> (View<'a>, View<'a>, ViewMut<'a>) {
+    let (a_rows, a_cols) = if t.a { (k, m) } else { (m, k) };
+    let (b_rows, b_cols) = if t.b { (n, k) } else { (k, n) };
+    assert!(
+        extent(a_rows, a_cols, ld.a) <= a.len()
+            && extent(b_rows, b_cols, ld.b) <= b.len()
+            && extent(m, n, ld.c) <= c.len(),
+        "matmul operand too short"
+    );
+    // (row stride, column stride) of op(A) and op(B).
+    let (a_rs, a_cs) = if t.a {
+        (1, ld.a as isize)
+    } else {
+        (ld.a as isize, 1)
+    };
+    let (b_rs, b_cs) = if t.b {
+        (1, ld.b as isize)
+    } else {
+        (ld.b as isize, 1)
+    };
+    // SAFETY: the pointers cover the matrices with these strides (checked
+    // above; an empty matrix touches nothing).
+    unsafe {
+        (
+            faer::MatRef::from_raw_parts(a.as_ptr(), m, k, a_rs, a_cs),
+            faer::MatRef::from_raw_parts(b.as_ptr(), k, n, b_rs, b_cs),
+            faer::MatMut::from_raw_parts_mut(c.as_mut_ptr(), m, n, ld.c as isize, 1),
+        )
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn product(
     m: usize,
     k: usize,
     n: usize,
-    lda: usize,
     a: &[f32],
     b: &[f32],
     c: &mut [f32],
+    ld: Lead,
     t: Trans,
     accumulate: bool,
 ) {
+    let (a, b, mut c) = views(m, k, n, a, b, c, ld, t);
     if m == 0 || n == 0 {
         return;
     }
     if k == 0 {
         if !accumulate {
-            c[..m * n].fill(0.0);
+            c.fill(0.0);
         }
         return;
     }
-    // (row stride, column stride) of op(A) and op(B).
-    let (a_rs, a_cs) = if t.a {
-        (1, lda as isize)
-    } else {
-        (k as isize, 1)
-    };
-    let (b_rs, b_cs) = if t.b {
-        (1, k as isize)
-    } else {
-        (n as isize, 1)
-    };
-    assert!(
-        (if t.a { (k - 1) * lda + m } else { m * k }) <= a.len(),
-        "matmul operand too short"
-    );
-    // SAFETY: the pointers cover the matrices with these strides (checked
-    // above for A, by `check` for B and C).
-    let (a, b, c) = unsafe {
-        (
-            faer::MatRef::from_raw_parts(a.as_ptr(), m, k, a_rs, a_cs),
-            faer::MatRef::from_raw_parts(b.as_ptr(), k, n, b_rs, b_cs),
-            faer::MatMut::from_raw_parts_mut(c.as_mut_ptr(), m, n, n as isize, 1),
-        )
-    };
-    let accum = if accumulate {
-        faer::Accum::Add
-    } else {
-        faer::Accum::Replace
-    };
-    faer::linalg::matmul::matmul(c, accum, a, b, 1.0f32, faer::Par::Seq);
+    split(a, b, c, 1, false, accumulate);
 }
 
 #[cfg(test)]
@@ -229,12 +331,15 @@ mod tests {
         }
     }
 
-    /// The row blocks change no bit: a split product equals the one-block
-    /// product, so results do not depend on how the blocks meet threads.
+    /// The blocks change no bit: a product split by rows or by columns
+    /// equals the one-block product (so blocks could even follow the thread
+    /// count without changing results; they follow the shape regardless).
     #[test]
-    fn row_blocks_give_the_one_block_bits() {
+    fn blocks_give_the_one_block_bits() {
         let mut r = crate::rng::Rng::new(6);
         for (m, k, n) in [
+            (128, 784, 1024),
+            (70, 130, 250),
             (250, 130, 70),
             (768, 128, 384),
             (384, 768, 128),

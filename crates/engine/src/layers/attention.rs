@@ -13,11 +13,14 @@
 //!           ∂A_b = ∂O_b V_bᵀ,  ∂S_b = softmax-dropout backward,  ∂Q_b = ∂S_b K_b / √d_h,
 //!           ∂K_b = ∂S_bᵀ Q_b / √d_h,  then the projections' own backward
 //! ```
-//! The `N·H` blocks run in parallel (their products are small: `T × d_h`
-//! by `d_h × T`), each on one thread with [`matmul_seq`], so every block is
-//! summed in the same order on any thread count. Kept for backward: Q, K, V,
-//! P (`H·T²` per sample) and the merged heads; a `T × T` scratch per block
-//! holds A in forward and ∂A, ∂S in backward. No mask is stored.
+//! The `N` samples run in parallel, each its `H` blocks in order (their
+//! products are small: `T × d_h` by `d_h × T`) on one thread with
+//! [`matmul_strided`], so every block is summed in the same order on any
+//! thread count. Q, K and V are read in place as column views (row stride
+//! 3D) of the projection's output, and ∂Q, ∂K, ∂V written in place into
+//! its input gradient: no copies. Kept for backward: the projection's
+//! output, P (`H·T²` per sample) and the merged heads; a `T × T` scratch
+//! per block holds A in forward and ∂A, ∂S in backward. No mask is stored.
 //! Streams: attention probabilities, DropHead, and the projection's.
 
 use dropout::{AttentionDropout, Pass, Shape, Variant, VariantKind};
@@ -26,7 +29,7 @@ use rayon::prelude::*;
 use crate::error::EngineError;
 use crate::layer::{Ctx, Layer, Param};
 use crate::layers::Dense;
-use crate::matmul::{matmul_seq, Trans};
+use crate::matmul::{matmul_strided, Lead, Trans};
 use crate::tensor::Tensor;
 
 /// The dropout rates and streams of an attention layer.
@@ -53,16 +56,10 @@ pub struct SelfAttention {
     attn: AttentionDropout,
     head: Variant,
     tokens: usize,
-    q: Vec<f32>,
-    k: Vec<f32>,
-    v: Vec<f32>,
     p: Vec<f32>,
     a: Vec<f32>,
     o: Vec<f32>,
     merged: Tensor,
-    dq: Vec<f32>,
-    dk: Vec<f32>,
-    dv: Vec<f32>,
     dqkv: Tensor,
 }
 
@@ -98,16 +95,10 @@ impl SelfAttention {
             attn: AttentionDropout::new(sites.probs.0)?,
             head: Variant::new(VariantKind::Head, sites.head.0)?,
             tokens: 0,
-            q: Vec::new(),
-            k: Vec::new(),
-            v: Vec::new(),
             p: Vec::new(),
             a: Vec::new(),
             o: Vec::new(),
             merged: Tensor::default(),
-            dq: Vec::new(),
-            dk: Vec::new(),
-            dv: Vec::new(),
             dqkv: Tensor::default(),
         })
     }
@@ -121,42 +112,6 @@ impl SelfAttention {
             self.d / self.heads,
         )
     }
-}
-
-/// Split `(N·T, 3D)` rows into Q, K, V of `(N, H, T, d_h)`.
-fn split_qkv(qkv: &[f32], q: &mut [f32], k: &mut [f32], v: &mut [f32], (t, h, dh): Thd) {
-    let (d, per) = (h * dh, h * t * dh);
-    qkv.par_chunks(3 * d * t)
-        .zip(q.par_chunks_mut(per))
-        .zip(k.par_chunks_mut(per).zip(v.par_chunks_mut(per)))
-        .for_each(|((row, q), (k, v))| {
-            for (part, buf) in [q, k, v].into_iter().enumerate() {
-                for ti in 0..t {
-                    for hi in 0..h {
-                        let (src, dst) = (ti * 3 * d + part * d + hi * dh, (hi * t + ti) * dh);
-                        buf[dst..dst + dh].copy_from_slice(&row[src..src + dh]);
-                    }
-                }
-            }
-        });
-}
-
-/// Join ∂Q, ∂K, ∂V of `(N, H, T, d_h)` into `(N·T, 3D)` rows.
-fn join_qkv(qkv: &mut [f32], q: &[f32], k: &[f32], v: &[f32], (t, h, dh): Thd) {
-    let (d, per) = (h * dh, h * t * dh);
-    qkv.par_chunks_mut(3 * d * t)
-        .zip(q.par_chunks(per))
-        .zip(k.par_chunks(per).zip(v.par_chunks(per)))
-        .for_each(|((row, q), (k, v))| {
-            for (part, buf) in [q, k, v].into_iter().enumerate() {
-                for ti in 0..t {
-                    for hi in 0..h {
-                        let (dst, src) = (ti * 3 * d + part * d + hi * dh, (hi * t + ti) * dh);
-                        row[dst..dst + dh].copy_from_slice(&buf[src..src + dh]);
-                    }
-                }
-            }
-        });
 }
 
 /// (tokens T, heads H, head width d_h).
@@ -220,38 +175,49 @@ impl Layer for SelfAttention {
         let (n, t, h, dh) = self.dims(x);
         self.tokens = t;
         self.qkv.forward(x, &inner);
-        let nh_t_dh = n * h * t * dh;
-        for buf in [&mut self.q, &mut self.k, &mut self.v, &mut self.o] {
-            buf.resize(nh_t_dh, 0.0);
-        }
+        self.o.resize(n * h * t * dh, 0.0);
         self.p.resize(n * h * t * t, 0.0);
         self.a.resize(n * h * t * t, 0.0);
-        split_qkv(
-            &self.qkv.output().data,
-            &mut self.q,
-            &mut self.k,
-            &mut self.v,
-            (t, h, dh),
-        );
-        let (q, k, v) = (&self.q, &self.k, &self.v);
+        let qkv = &self.qkv.output().data;
         let (attn, causal, mode) = (self.attn, self.causal, ctx.dropout_mode());
         let key = ctx.key(self.sites.probs.1);
         let scale = 1.0 / (dh as f32).sqrt();
-        let (tt, td) = (t * t, t * dh);
+        let (d, tt, td) = (self.d, t * t, t * dh);
+        // One task per sample; its heads in order. Q, K, V of head hi are
+        // column views (row stride 3D) of the sample's Q K V rows.
         self.p
-            .par_chunks_mut(tt)
-            .zip(self.a.par_chunks_mut(tt))
-            .zip(self.o.par_chunks_mut(td))
+            .par_chunks_mut(h * tt)
+            .zip(self.a.par_chunks_mut(h * tt))
+            .zip(self.o.par_chunks_mut(h * td))
+            .zip(qkv.par_chunks(t * 3 * d))
             .enumerate()
-            .for_each(|(b, ((p, a), o))| {
-                let r = b * td..(b + 1) * td;
-                let t_ = Trans { a: false, b: true };
-                matmul_seq(t, dh, t, &q[r.clone()], &k[r.clone()], p, t_, false);
-                p.iter_mut().for_each(|s| *s *= scale);
-                attn.forward(key, mode, b as u64, t, causal, p, a)
-                    .expect("block sizes fixed above");
-                let t_ = Trans { a: false, b: false };
-                matmul_seq(t, t, dh, a, &v[r], o, t_, false);
+            .for_each(|(ni, (((p, a), o), rows))| {
+                for hi in 0..h {
+                    let b = ni * h + hi;
+                    let (q, k, v) = (
+                        &rows[hi * dh..],
+                        &rows[d + hi * dh..],
+                        &rows[2 * d + hi * dh..],
+                    );
+                    let (p, a) = (&mut p[hi * tt..][..tt], &mut a[hi * tt..][..tt]);
+                    let t_ = Trans { a: false, b: true };
+                    let ld = Lead {
+                        a: 3 * d,
+                        b: 3 * d,
+                        c: t,
+                    };
+                    matmul_strided(t, dh, t, q, k, p, ld, t_, false);
+                    p.iter_mut().for_each(|s| *s *= scale);
+                    attn.forward(key, mode, b as u64, t, causal, p, a)
+                        .expect("block sizes fixed above");
+                    let t_ = Trans { a: false, b: false };
+                    let ld = Lead {
+                        a: t,
+                        b: 3 * d,
+                        c: dh,
+                    };
+                    matmul_strided(t, t, dh, a, v, &mut o[hi * td..][..td], ld, t_, false);
+                }
             });
         self.head
             .apply_inplace(
@@ -295,44 +261,66 @@ impl Layer for SelfAttention {
                 &mut self.o,
             )
             .expect("shape fixed in forward");
-        for buf in [&mut self.dq, &mut self.dk, &mut self.dv] {
-            buf.resize(n * h * t * dh, 0.0);
-        }
-        let (q, k, v, o) = (&self.q, &self.k, &self.v, &self.o);
+        self.dqkv.resize(&[n, t, 3 * self.d]);
+        let (qkv, o) = (&self.qkv.output().data, &self.o);
         let (attn, key) = (self.attn, ctx.key(self.sites.probs.1));
         let scale = 1.0 / (dh as f32).sqrt();
-        let (tt, td) = (t * t, t * dh);
+        let (d, tt, td) = (self.d, t * t, t * dh);
+        // One task per sample, as in forward: ∂Q, ∂K, ∂V of head hi go
+        // straight into their columns of the sample's ∂(Q K V) rows.
         self.p
-            .par_chunks(tt)
-            .zip(self.a.par_chunks_mut(tt))
-            .zip(self.dq.par_chunks_mut(td))
-            .zip(self.dk.par_chunks_mut(td).zip(self.dv.par_chunks_mut(td)))
+            .par_chunks(h * tt)
+            .zip(self.a.par_chunks_mut(h * tt))
+            .zip(o.par_chunks(h * td))
+            .zip(
+                qkv.par_chunks(t * 3 * d)
+                    .zip(self.dqkv.data.par_chunks_mut(t * 3 * d)),
+            )
             .enumerate()
-            .for_each(|(b, (((p, a), dq), (dk, dv)))| {
-                let r = b * td..(b + 1) * td;
-                attn.mask(key, mode, b as u64, p, a)
-                    .expect("block sizes fixed in forward");
-                let (nn, tn, nt) = (
-                    Trans { a: false, b: false },
-                    Trans { a: true, b: false },
-                    Trans { a: false, b: true },
-                );
-                matmul_seq(t, t, dh, a, &o[r.clone()], dv, tn, false);
-                matmul_seq(t, dh, t, &o[r.clone()], &v[r.clone()], a, nt, false);
-                attn.backward(key, mode, b as u64, t, p, a)
-                    .expect("block sizes fixed in forward");
-                a.iter_mut().for_each(|g| *g *= scale);
-                matmul_seq(t, t, dh, a, &k[r.clone()], dq, nn, false);
-                matmul_seq(t, t, dh, a, &q[r], dk, tn, false);
+            .for_each(|(ni, (((p, a), o), (rows, drows)))| {
+                for hi in 0..h {
+                    let b = ni * h + hi;
+                    let (p, a, o) = (
+                        &p[hi * tt..][..tt],
+                        &mut a[hi * tt..][..tt],
+                        &o[hi * td..][..td],
+                    );
+                    let (q, k, v) = (
+                        &rows[hi * dh..],
+                        &rows[d + hi * dh..],
+                        &rows[2 * d + hi * dh..],
+                    );
+                    let (nn, tn, nt) = (
+                        Trans { a: false, b: false },
+                        Trans { a: true, b: false },
+                        Trans { a: false, b: true },
+                    );
+                    attn.mask(key, mode, b as u64, p, a)
+                        .expect("block sizes fixed in forward");
+                    let ld = Lead {
+                        a: t,
+                        b: dh,
+                        c: 3 * d,
+                    };
+                    matmul_strided(t, t, dh, a, o, &mut drows[2 * d + hi * dh..], ld, tn, false);
+                    let ld = Lead {
+                        a: dh,
+                        b: 3 * d,
+                        c: t,
+                    };
+                    matmul_strided(t, dh, t, o, v, a, ld, nt, false);
+                    attn.backward(key, mode, b as u64, t, p, a)
+                        .expect("block sizes fixed in forward");
+                    a.iter_mut().for_each(|g| *g *= scale);
+                    let ld = Lead {
+                        a: t,
+                        b: 3 * d,
+                        c: 3 * d,
+                    };
+                    matmul_strided(t, t, dh, a, k, &mut drows[hi * dh..], ld, nn, false);
+                    matmul_strided(t, t, dh, a, q, &mut drows[d + hi * dh..], ld, tn, false);
+                }
             });
-        self.dqkv.resize(&[n, t, 3 * self.d]);
-        join_qkv(
-            &mut self.dqkv.data,
-            &self.dq,
-            &self.dk,
-            &self.dv,
-            (t, h, dh),
-        );
         self.qkv.backward(x, &mut self.dqkv, &inner, need_dx);
     }
 
