@@ -89,14 +89,15 @@ impl Layer for LayerNorm {
                     #[inline(always)]
                     || {
                         let k = inv_std.len();
-                        let mut mean = [0.0f64; GROUP];
+                        // Sums start at −0.0, as `Iterator::sum` does.
+                        let mut mean = [-0.0f64; GROUP];
                         for c in 0..d {
                             for r in 0..k {
                                 mean[r] += f64::from(rows[r * d + c]);
                             }
                         }
                         mean.iter_mut().for_each(|m| *m /= d as f64);
-                        let mut var = [0.0f64; GROUP];
+                        let mut var = [-0.0f64; GROUP];
                         for c in 0..d {
                             for r in 0..k {
                                 var[r] += (f64::from(rows[r * d + c]) - mean[r]).powi(2);
@@ -220,12 +221,12 @@ mod tests {
             .zip(dy.chunks(d))
             .zip(xhat.chunks_mut(d).zip(dx.chunks_mut(d)))
         {
-            let mut mean = 0.0f64;
-            row.iter().for_each(|&v| mean += f64::from(v));
-            mean /= d as f64;
-            let mut var = 0.0f64;
-            row.iter()
-                .for_each(|&v| var += (f64::from(v) - mean).powi(2));
+            // The code before rows were grouped: `Iterator::sum` per row.
+            let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / d as f64;
+            let var = row
+                .iter()
+                .map(|&v| (f64::from(v) - mean).powi(2))
+                .sum::<f64>();
             let inv = 1.0 / ((var / d as f64) as f32 + EPS).sqrt();
             (0..d).for_each(|c| h[c] = (row[c] - mean as f32) * inv);
             let (mut mg, mut mgx) = (0.0f64, 0.0f64);
@@ -245,8 +246,11 @@ mod tests {
     #[test]
     fn grouped_rows_match_the_row_by_row_reference_bit_for_bit() {
         let mut r = crate::rng::Rng::new(9);
-        for (n, d) in [(13, 5), (37, 64), (8, 130)] {
-            let x: Vec<f32> = (0..n * d).map(|_| 3.0 + r.normal() as f32).collect();
+        for (n, d) in [(13, 5), (37, 64), (8, 130), (3, 4)] {
+            let mut x: Vec<f32> = (0..n * d).map(|_| 3.0 + r.normal() as f32).collect();
+            if n == 3 {
+                x[..d].fill(-0.0); // a row of −0.0: the sign of its zero sums counts
+            }
             let dyv: Vec<f32> = (0..n * d).map(|_| r.normal() as f32).collect();
             let mut ln = LayerNorm::new(d);
             ln.gamma
@@ -257,8 +261,9 @@ mod tests {
             ln.forward(&xt, &Ctx::eval());
             ln.backward(&xt, &mut dy, &Ctx::eval(), true);
             let (xhat, dx) = reference(&x, &dyv, d, &ln.gamma);
-            assert!(ln.xhat.data == xhat, "x̂ differs at {n}×{d}");
-            assert!(ln.dx.data == dx, "dx differs at {n}×{d}");
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert!(bits(&ln.xhat.data) == bits(&xhat), "x̂ differs at {n}×{d}");
+            assert!(bits(&ln.dx.data) == bits(&dx), "dx differs at {n}×{d}");
         }
     }
 }
