@@ -80,9 +80,16 @@ pub fn matmul(
         return matmul_seq(m, k, n, a, b, c, t, accumulate);
     }
     check(m, k, n, a, b, c);
+    timed(|| {
+        let (a, b, c) = views(m, k, n, a, b, c, Lead::packed(m, k, n, t), t);
+        split(a, b, c, pieces, n > m, accumulate);
+    });
+}
+
+/// Run `f`, adding its wall time to the [`gemm_time`] counter when it is on.
+fn timed(f: impl FnOnce()) {
     let t0 = TIMING.load(Ordering::Relaxed).then(Instant::now);
-    let (a, b, c) = views(m, k, n, a, b, c, Lead::packed(m, k, n, t), t);
-    split(a, b, c, pieces, n > m, accumulate);
+    f();
     if let Some(t0) = t0 {
         NANOS.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
     }
@@ -139,11 +146,7 @@ pub fn matmul_seq(
 ) {
     check(m, k, n, a, b, c);
     let ld = Lead::packed(m, k, n, t);
-    let t0 = TIMING.load(Ordering::Relaxed).then(Instant::now);
-    product(m, k, n, a, b, c, ld, t, accumulate);
-    if let Some(t0) = t0 {
-        NANOS.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
-    }
+    matmul_strided(m, k, n, a, b, c, ld, t, accumulate);
 }
 
 /// The row strides ("leading dimensions") of the stored `A`, `B` and `C`:
@@ -188,11 +191,19 @@ pub fn matmul_strided(
     t: Trans,
     accumulate: bool,
 ) {
-    let t0 = TIMING.load(Ordering::Relaxed).then(Instant::now);
-    product(m, k, n, a, b, c, ld, t, accumulate);
-    if let Some(t0) = t0 {
-        NANOS.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
-    }
+    timed(|| {
+        let (a, b, mut c) = views(m, k, n, a, b, c, ld, t);
+        if m == 0 || n == 0 {
+            return;
+        }
+        if k == 0 {
+            if !accumulate {
+                c.fill(0.0);
+            }
+            return;
+        }
+        split(a, b, c, 1, false, accumulate);
+    });
 }
 
 fn check(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &[f32]) {
@@ -256,31 +267,6 @@ fn views<'a>(
             faer::MatMut::from_raw_parts_mut(c.as_mut_ptr(), m, n, ld.c as isize, 1),
         )
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn product(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f32],
-    b: &[f32],
-    c: &mut [f32],
-    ld: Lead,
-    t: Trans,
-    accumulate: bool,
-) {
-    let (a, b, mut c) = views(m, k, n, a, b, c, ld, t);
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        if !accumulate {
-            c.fill(0.0);
-        }
-        return;
-    }
-    split(a, b, c, 1, false, accumulate);
 }
 
 #[cfg(test)]
