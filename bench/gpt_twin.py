@@ -178,9 +178,14 @@ def main():
         "wall_s": time.time() - t0,
         "torch": torch.__version__,
     }
+    report(out, a.json)
+
+
+def report(out, path):
+    """Print the result as one JSON line, and save it to `path` if given."""
     print(json.dumps(out))
-    if a.json:
-        with open(a.json, "w") as f:
+    if path:
+        with open(path, "w") as f:
             json.dump(out, f)
 
 

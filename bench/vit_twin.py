@@ -26,7 +26,6 @@ The same model and recipe as ours:
 
 import argparse
 import gzip
-import json
 import math
 import os
 import time
@@ -36,7 +35,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from gpt_twin import Block, lr_at
+from gpt_twin import Block, lr_at, report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -136,10 +135,7 @@ def main():
         "val_acc": accuracy(model, xv, yv), "test_acc": accuracy(model, xt, yt),
         "samples_per_s": a.epochs * len(y) / train_s, "wall_s": time.time() - t0, "torch": torch.__version__,
     }
-    print(json.dumps(out))
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump(out, f)
+    report(out, a.json)
 
 
 if __name__ == "__main__":

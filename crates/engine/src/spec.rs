@@ -175,8 +175,7 @@ impl ModelSpec {
     /// order it does not allow (checks that need the data's shape are
     /// [`Arch::build`]'s).
     pub fn arch(&self) -> Result<Arch, EngineError> {
-        let first = self.arch.split('-').next().unwrap_or("").trim();
-        if first == "gpt" || first == "vit" {
+        if crate::arch::transformer::family(&self.arch).is_some() {
             return self.transformer();
         }
         let toks = parse_arch(&self.arch)?;

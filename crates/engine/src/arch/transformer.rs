@@ -35,6 +35,24 @@ use crate::layers::{
 
 use super::builder::Builder;
 
+/// The Transformer family an architecture text names by its first token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// `gpt…`
+    Gpt,
+    /// `vit…`
+    Vit,
+}
+
+/// The family `text` names (`gpt…` or `vit…`), or `None` for another model.
+pub fn family(text: &str) -> Option<Family> {
+    match text.split('-').next().map(str::trim) {
+        Some("gpt") => Some(Family::Gpt),
+        Some("vit") => Some(Family::Vit),
+        _ => None,
+    }
+}
+
 /// Which Transformer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TransformerKind {
@@ -113,12 +131,12 @@ impl TransformerSpec {
         first_stream: u32,
     ) -> Result<Self, EngineError> {
         let err = |why: String| EngineError::arch(text, ArchProblem::Transformer(why));
-        let mut toks = text.split('-').map(str::trim);
-        let gpt = match toks.next() {
-            Some("gpt") => true,
-            Some("vit") => false,
-            _ => return Err(err("a Transformer starts with gpt or vit".into())),
+        let gpt = match family(text) {
+            Some(Family::Gpt) => true,
+            Some(Family::Vit) => false,
+            None => return Err(err("a Transformer starts with gpt or vit".into())),
         };
+        let toks = text.split('-').map(str::trim).skip(1);
         let mut seen: [Option<usize>; 6] = [None; 6];
         const LETTERS: &str = "lhdmtp";
         let mut tied = false;

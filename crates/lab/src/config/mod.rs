@@ -148,11 +148,11 @@ impl RunConfig {
     /// ```
     /// every one of them overridden by a flag or a config file's key.
     pub fn for_arch(arch: &str) -> Self {
-        let first = arch.split('-').next().unwrap_or("").trim();
+        use engine::arch::transformer::{family, Family};
         let mut c = Self::default();
-        if first != "gpt" && first != "vit" {
+        let Some(kind) = family(arch) else {
             return c;
-        }
+        };
         c.model.arch = arch.to_string();
         c.model.dropout = 0.0;
         c.model.input_dropout = 0.0;
@@ -160,7 +160,7 @@ impl RunConfig {
         c.optim.optimizer = OptimizerName::Adamw;
         c.optim.lr = 1e-3;
         c.optim.clip_grad = 1.0;
-        if first == "gpt" {
+        if kind == Family::Gpt {
             c.data.dataset = Builtin::Shakespeare;
             c.optim.weight_decay = 0.1;
             c.batch = 12;

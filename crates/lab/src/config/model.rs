@@ -175,8 +175,7 @@ impl ModelConfig {
 
     /// Whether the architecture is a Transformer (`gpt…` or `vit…`).
     pub fn transformer(&self) -> bool {
-        let first = self.arch.split('-').next().unwrap_or("").trim();
-        first == "gpt" || first == "vit"
+        engine::arch::transformer::family(&self.arch).is_some()
     }
 
     /// A Transformer builds its own blocks: the settings of the other
