@@ -64,12 +64,17 @@ pub fn host() -> String {
     read_trim("/proc/sys/kernel/hostname")
 }
 
-/// The start time of process `pid` in clock ticks after boot.
+/// The start time of process `pid` in clock ticks after boot, or `None`
+/// if it is gone — or has exited and waits to be reaped (a zombie, state Z
+/// or X: a holder killed with -9 whose parent has not collected it yet).
 fn start_time(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Field 2 (the command) is in parentheses and may hold spaces.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    if matches!(fields.next()?, "Z" | "X") {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
 }
 
 impl Holder {
@@ -285,6 +290,28 @@ mod tests {
         std::fs::write(&p, gone.line()).unwrap();
         let again = lock(&p, |_| panic!("a stale lock must not be waited on")).unwrap();
         drop(again);
+        // A holder that has exited but is not reaped yet (a zombie) is gone.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let zombie = Holder {
+            pid: child.id(),
+            // Its real start time, read once it has become a zombie.
+            start: loop {
+                let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap();
+                let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 1..]
+                    .split_whitespace()
+                    .collect();
+                if fields[0] == "Z" {
+                    break fields[19].parse().unwrap();
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            },
+            ..me.clone()
+        };
+        assert!(
+            zombie.dead(&me),
+            "an exited, unreaped holder counts as gone"
+        );
+        child.wait().unwrap();
         // The older form, of a process that is gone.
         std::fs::write(&p, format!("4194305 {}\n", host())).unwrap();
         assert!(try_lock(&p).unwrap().is_ok());

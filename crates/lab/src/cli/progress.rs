@@ -114,9 +114,14 @@ impl TrainObserver for TrainProgress {
         });
         self.bar.suspend(|| {
             note!(
-                "epoch {:>3}  lr {:.4}  loss {:.4}{scores}  ({:.1}s training so far)",
+                "epoch {:>3}  lr {}  loss {:.4}{scores}  ({:.1}s training so far)",
                 m.epoch,
-                m.lr,
+                // A warm-up's first rates are far below 1e-4: show them, not 0.0000.
+                if m.lr != 0.0 && m.lr.abs() < 1e-3 {
+                    format!("{:.2e}", m.lr)
+                } else {
+                    format!("{:.4}", m.lr)
+                },
                 m.train_batch_loss,
                 m.train_s
             );
