@@ -10,6 +10,7 @@
 //! The model reads windows of exactly T ids; a shorter prompt is padded on
 //! the right, which causal attention keeps from reaching the positions read.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
@@ -31,9 +32,9 @@ pub struct SampleArgs {
     /// The text to continue (cropped to the model's context); every character must occur in the training text.
     #[arg(long, default_value = "\n")]
     prompt: String,
-    /// Characters to generate.
-    #[arg(long, default_value_t = 500)]
-    chars: usize,
+    /// Characters to generate (at most 1,000,000; they are printed as they come).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(..=1_000_000))]
+    chars: u64,
     /// Temperature τ > 0: below 1 sharper, above 1 flatter than the model.
     #[arg(long, default_value_t = 1.0)]
     temperature: f64,
@@ -99,9 +100,10 @@ pub fn run(a: SampleArgs) -> Result<()> {
     let context = model.sample_shape()[0];
     let (real, width) = (vocab.len() - 1, model.classes());
     let rng = Rng::new(a.seed);
-    let mut out = a.prompt.clone();
     let mut p = vec![0.0f64; real];
-    pool.install(|| {
+    let mut out = std::io::stdout(); // line-buffered: each line shows as it is drawn
+    write!(out, "{}", a.prompt)?;
+    pool.install(|| -> Result<()> {
         for step in 0..a.chars {
             let window = &ids[ids.len().saturating_sub(context)..];
             let input = model.input_mut(1);
@@ -127,9 +129,13 @@ pub fn run(a: SampleArgs) -> Result<()> {
                 u -= w;
             }
             ids.push(next as u32);
-            out.push(vocab[next]);
+            if ids.len() >= 2 * context {
+                ids.drain(..ids.len() - context); // only the last window is read
+            }
+            write!(out, "{}", vocab[next])?;
         }
-    });
-    println!("{out}");
+        Ok(())
+    })?;
+    writeln!(out)?;
     Ok(())
 }
