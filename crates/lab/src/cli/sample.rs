@@ -119,7 +119,7 @@ pub fn run(a: SampleArgs) -> Result<()> {
                 *o = (f64::from(v - m) / a.temperature).exp();
                 sum += *o;
             }
-            let mut u = rng.fork(step as u64).uniform() * sum;
+            let mut u = rng.fork(step).uniform() * sum;
             let mut next = real - 1;
             for (j, &w) in p.iter().enumerate() {
                 if u < w {
